@@ -1,0 +1,161 @@
+"""Allocation: choose a free partition for an instance, or a host for a shared instance.
+
+The rules are the SlapOS master's (``Person_findPartition``): a free partition of a computer whose
+allocation scope is ``open`` and to which the release is supplied (requested is enough, built or
+not), filtered by the SLA keys of :mod:`slap_core.sla`. Unknown SLA keys, an unknown ``mode`` and
+``instance_guid`` on a regular instance allocate nothing.
+
+Taking a partition is a compare-and-set ``UPDATE ... WHERE slap_state = 'free'``: of two concurrent
+transactions only one sees its row updated; the loser moves on to the next candidate. This holds on
+SQLite (write transactions are serialised by BEGIN IMMEDIATE) and on PostgreSQL (the second UPDATE
+waits for the first and re-checks its WHERE clause), with the unique ``partition.instance_id`` as a
+last guard.
+"""
+
+from sqlalchemy import select, update
+
+from slap_core.models import Computer, Partition, SoftwareInstance, Supply
+from slap_core.sla import CATEGORY_KEYS, MODES, unknown_keys
+
+CANDIDATE_BATCH = 32
+
+
+def refusal(sla, shared):
+    """Why this SLA can never be satisfied, or None."""
+    unknown = unknown_keys(sla)
+    if unknown:
+        return "unknown SLA key(s): %s" % ", ".join(unknown)
+    if sla.get("mode") and sla["mode"] not in MODES:
+        return "unknown SLA mode %r" % (sla["mode"],)
+    if not shared and sla.get("instance_guid"):
+        return "instance_guid only places shared instances"
+    return None
+
+
+def _category_matches(wanted, actual):
+    # A node in category "x86/x86_32" is in "x86"; a node in "x86" is not in "x86/x86_32".
+    return actual is not None and (actual == wanted or actual.startswith(wanted + "/"))
+
+
+def _needs_python_filter(sla):
+    return "capability" in sla or any(key in sla for key in CATEGORY_KEYS)
+
+
+def _python_filter(sla, attributes, capabilities):
+    if "capability" in sla and sla["capability"] not in capabilities.split("\n"):
+        return False
+    return all(
+        _category_matches(sla[key], (attributes or {}).get(key))
+        for key in CATEGORY_KEYS
+        if key in sla
+    )
+
+
+def _computer_filters(query, sla):
+    if sla.get("computer_guid"):
+        query = query.where(Computer.reference == sla["computer_guid"])
+    if sla.get("network_guid"):
+        query = query.where(Computer.network_guid == sla["network_guid"])
+    if sla.get("project_guid"):
+        query = query.where(Computer.project_guid == sla["project_guid"])
+    return query
+
+
+def _tree_networks(session, instance):
+    rows = session.execute(
+        select(Computer.network_guid)
+        .join(Partition, Partition.computer_id == Computer.id)
+        .join(SoftwareInstance, Partition.instance_id == SoftwareInstance.id)
+        .where(SoftwareInstance.tree_id == instance.tree_id, SoftwareInstance.id != instance.id)
+    ).scalars()
+    return {network for network in rows if network}
+
+
+def _candidates(session, instance):
+    sla = instance.sla or {}
+    query = (
+        select(Partition.id, Computer.attributes, Partition.capabilities)
+        .join(Computer, Partition.computer_id == Computer.id)
+        .join(
+            Supply,
+            (Supply.computer_id == Computer.id)
+            & (Supply.release_id == instance.release_id)
+            & (Supply.desired_state == "available"),
+        )
+        .where(Partition.slap_state == "free", Computer.allocation_scope == "open")
+    )
+    query = _computer_filters(query, sla)
+    if "capability" not in sla:
+        query = query.where(Partition.capabilities == "")
+    if sla.get("mode") == "unique_by_network":
+        query = query.where(Computer.network_guid.is_not(None), Computer.network_guid != "")
+        taken = _tree_networks(session, instance)
+        if taken:
+            query = query.where(Computer.network_guid.not_in(sorted(taken)))
+    query = query.order_by(Partition.computer_id, Partition.id)
+    if not _needs_python_filter(sla):
+        for partition_id, _, _ in session.execute(query.limit(CANDIDATE_BATCH)):
+            yield partition_id
+        return
+    for partition_id, attributes, capabilities in session.execute(
+        query.execution_options(yield_per=500)
+    ):
+        if _python_filter(sla, attributes, capabilities):
+            yield partition_id
+
+
+def allocate_partition(session, instance):
+    """Give ``instance`` a free partition; returns ``(partition, None)`` or ``(None, reason)``."""
+    reason = refusal(instance.sla or {}, shared=False)
+    if reason:
+        return None, reason
+    for _ in range(3):
+        tried = False
+        for partition_id in list(_candidates(session, instance)):
+            tried = True
+            taken = session.execute(
+                update(Partition)
+                .where(Partition.id == partition_id, Partition.slap_state == "free")
+                .values(slap_state="busy", instance_id=instance.id)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount == 1:
+                partition = session.get(Partition, partition_id, populate_existing=True)
+                return partition, None
+        if not tried:
+            break
+    return None, "no free partition matches (release supplied, open computer, SLA)"
+
+
+def find_host(session, instance, software_type=None):
+    """A live, allocated regular instance that can host shared ``instance``, or ``(None, reason)``.
+
+    Same release; same software type when the request named one; ``instance_guid`` pins the host;
+    ``computer_guid``, ``network_guid``, ``project_guid``, categories and capability filter it.
+    """
+    sla = instance.sla or {}
+    reason = refusal(sla, shared=True)
+    if reason:
+        return None, reason
+    query = (
+        select(SoftwareInstance, Computer.attributes, Partition.capabilities)
+        .join(Partition, Partition.instance_id == SoftwareInstance.id)
+        .join(Computer, Partition.computer_id == Computer.id)
+        .where(
+            SoftwareInstance.shared.is_(False),
+            SoftwareInstance.archived.is_(False),
+            SoftwareInstance.release_id == instance.release_id,
+            SoftwareInstance.requested_state != "destroyed",
+        )
+    )
+    if software_type:
+        query = query.where(SoftwareInstance.software_type == software_type)
+    if sla.get("instance_guid"):
+        query = query.where(SoftwareInstance.reference == sla["instance_guid"])
+    query = _computer_filters(query, sla).order_by(SoftwareInstance.id)
+    for host, attributes, capabilities in session.execute(query):
+        if not _needs_python_filter(sla) or _python_filter(sla, attributes, capabilities):
+            return host, None
+    return None, "no instance of this release%s can host it" % (
+        " and type %r" % software_type if software_type else ""
+    )

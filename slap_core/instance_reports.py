@@ -1,0 +1,183 @@
+"""What the node side says about the instances it runs: states, errors, connection parameters,
+bangs, renames and destruction.
+
+Each call names the partition (computer + partition reference) and, for a shared instance hosted
+there, its reference as ``slave_reference``. A computer agent may speak for any of its partitions;
+a partition agent only for itself.
+"""
+
+from sqlalchemy import select
+
+from slap_core import errors
+from slap_core.access import check_instance_owner, deployed_partition, get_instance
+from slap_core.clock import now
+from slap_core.instances import check_mapping, check_title, instance_view, root_state
+from slap_core.lifecycle import bump, bump_tree, free_partition, request_destroy
+from slap_core.models import Partition, PartitionAddress, SoftwareInstance
+from slap_core.operations import operation
+from slap_core.partition_views import effective_state
+from slap_core.views import DestroyOutcome
+
+MAX_STATUS = 64 * 1024
+NODE_CALLERS = "the computer running it, the partition itself"
+
+
+def _absent(slave_reference):
+    # The upstream client sends None as the literal string "None".
+    return slave_reference in (None, "", "None", "none")
+
+
+def deployed_instance(session, principal, computer, partition, slave_reference=None):
+    """The instance on a partition, or the shared instance it hosts named by ``slave_reference``."""
+    row = deployed_partition(session, principal, computer, partition)
+    if row.instance is None:
+        raise errors.NotFound("partition %r of %r holds no instance" % (partition, computer))
+    if _absent(slave_reference):
+        return row.instance
+    shared = session.scalar(
+        select(SoftwareInstance).where(
+            SoftwareInstance.reference == slave_reference,
+            SoftwareInstance.host_instance_id == row.instance.id,
+            SoftwareInstance.archived.is_(False),
+        )
+    )
+    if shared is None:
+        raise errors.NotFound("partition %r hosts no shared instance %r" % (partition, slave_reference))
+    return shared
+
+
+def set_news(instance, text):
+    """Record an instance's latest status ("news"): ``#access ...``, ``#error ...``."""
+    instance.status_text = text[-MAX_STATUS:]
+    instance.status_at = now()
+
+
+@operation("instance.report_started", writes=True, callers=NODE_CALLERS)
+def report_started(session, principal, *, computer, partition):
+    """The node deployed and started the partition and its promises passed."""
+    instance = deployed_instance(session, principal, computer, partition)
+    set_news(instance, "#access Instance correctly started")
+    return None
+
+
+@operation("instance.report_stopped", writes=True, callers=NODE_CALLERS)
+def report_stopped(session, principal, *, computer, partition):
+    """The node stopped the partition's processes."""
+    instance = deployed_instance(session, principal, computer, partition)
+    set_news(instance, "#access Instance correctly stopped")
+    return None
+
+
+@operation("instance.report_error", writes=True, callers=NODE_CALLERS)
+def report_error(session, principal, *, computer, partition, message, slave_reference=None):
+    """The node failed to deploy the partition (or a shared instance on it); keeps the text."""
+    instance = deployed_instance(session, principal, computer, partition, slave_reference)
+    set_news(instance, "#error " + str(message or ""))
+    return None
+
+
+@operation("instance.report_destroyed", writes=True, callers=NODE_CALLERS)
+def report_destroyed(session, principal, *, computer, partition):
+    """The node wiped the partition: free it, unless instances it requested still live.
+
+    Those are asked to be destroyed too and the partition is kept (``freed`` false) until they are
+    gone; the node reports again on a later run. Reporting a free partition is harmless.
+    """
+    row = deployed_partition(session, principal, computer, partition)
+    instance = row.instance
+    if instance is None:
+        return DestroyOutcome(True, (), "partition %s is already free" % partition)
+    if effective_state(instance.requested_state, root_state(instance)) != "destroyed":
+        raise errors.Conflict("instance %r on %s is not to be destroyed" % (instance.title, partition))
+    children = session.scalars(
+        select(SoftwareInstance).where(
+            SoftwareInstance.requester_instance_id == instance.id,
+            SoftwareInstance.archived.is_(False),
+        )
+    ).all()
+    for child in children:
+        request_destroy(session, child)
+    waiting = tuple(sorted(c.title for c in children if not c.archived))
+    if waiting:
+        return DestroyOutcome(
+            False,
+            waiting,
+            "Not destroying yet because this partition has child partitions: %s"
+            % ", ".join(waiting),
+        )
+    free_partition(session, row, instance)
+    set_news(instance, "#access Instance destroyed")
+    return DestroyOutcome(True, (), "partition %s freed" % partition)
+
+
+@operation("instance.set_connection", writes=True, callers=NODE_CALLERS)
+def set_connection(session, principal, *, computer, partition, connection, slave_reference=None):
+    """Publish connection parameters of the partition's instance, or of a shared instance it hosts.
+
+    A change bumps the direct requester (one level up) so it can read them; for a shared instance
+    the host is bumped too, since its list of shared instances carries them.
+    """
+    instance = deployed_instance(session, principal, computer, partition, slave_reference)
+    connection = check_mapping(connection, "connection parameters") or {}
+    if instance.connection != connection:
+        instance.connection = connection
+        if instance.requester is not None:
+            bump(instance.requester)
+        if instance.shared and instance.host is not None:
+            bump(instance.host)
+    return instance_view(session, instance)
+
+
+@operation("instance.bang", writes=True, callers=NODE_CALLERS)
+def bang(session, principal, *, computer, partition, message=""):
+    """Ask for the whole tree of the partition's instance to be processed again."""
+    instance = deployed_instance(session, principal, computer, partition)
+    bump_tree(session, instance.tree_id)
+    set_news(instance, "#access bang: %s" % (message or "no message"))
+    return None
+
+
+@operation("instance.rename", writes=True, callers=NODE_CALLERS)
+def rename(session, principal, *, computer, partition, new_name, slave_reference=None):
+    """Give the instance (or a shared instance it hosts) a new title, unique in its scope."""
+    instance = deployed_instance(session, principal, computer, partition, slave_reference)
+    new_name = check_title(new_name)
+    if new_name == instance.title:
+        return instance_view(session, instance)
+    if instance.request_scope is not None and session.scalar(
+        select(SoftwareInstance.id).where(
+            SoftwareInstance.request_scope == instance.request_scope,
+            SoftwareInstance.title == new_name,
+        )
+    ):
+        raise errors.Conflict("an instance titled %r exists" % (new_name,))
+    instance.title = new_name
+    if instance.tree.root_instance_id == instance.id:
+        instance.tree.title = new_name
+        bump_tree(session, instance.tree_id)
+    else:
+        bump(instance)
+    return instance_view(session, instance)
+
+
+@operation("instance.hosting_ip_list", writes=False, callers=NODE_CALLERS)
+def hosting_ip_list(session, principal, *, computer, partition):
+    """Every (interface, address) of every partition of the instance's tree."""
+    instance = deployed_instance(session, principal, computer, partition)
+    rows = session.execute(
+        select(PartitionAddress.network_interface, PartitionAddress.address)
+        .join(Partition, PartitionAddress.partition_id == Partition.id)
+        .join(SoftwareInstance, Partition.instance_id == SoftwareInstance.id)
+        .where(SoftwareInstance.tree_id == instance.tree_id)
+        .order_by(Partition.id, PartitionAddress.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+@operation("instance.destroy", writes=True, callers="the tree's owner, admin")
+def destroy(session, principal, *, reference):
+    """Ask for an instance (and, for a root, its whole tree) to be destroyed, by reference."""
+    instance = get_instance(session, reference)
+    check_instance_owner(session, principal, instance)
+    request_destroy(session, instance)
+    return instance_view(session, instance)

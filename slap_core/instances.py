@@ -1,0 +1,304 @@
+"""Requesting instances and reading them: the requester's side of the model.
+
+``instance.request`` is idempotent on (requester, title): the requester is the person for a root
+instance and the instance tree for an instance requested by a partition. Asking again returns the
+same instance, updated with the new release, software type, parameters or state (``None`` keeps
+what is there).
+"""
+
+from sqlalchemy import select
+
+from slap_core import errors
+from slap_core.access import (
+    agent_instance,
+    check_instance_read,
+    get_instance,
+    partition_of,
+    person_for,
+    require_user,
+)
+from slap_core.allocation import allocate_partition, find_host
+from slap_core.catalogue import check_url, ensure_release
+from slap_core.clock import next_timestamp
+from slap_core.lifecycle import bump, bump_tree, live_tree_instances, request_destroy
+from slap_core.models import InstanceTree, PartitionAddress, SoftwareInstance
+from slap_core.operations import operation
+from slap_core.partition_views import effective_state, ip_lists
+from slap_core.principals import PartitionAgent
+from slap_core.views import InstanceView, TreeView
+
+STATES = ("started", "stopped", "destroyed")
+MAX_TITLE = 255
+MAX_PARAMETERS = 1000
+MAX_VALUE = 1024 * 1024
+
+
+def check_title(title):
+    """Validate an instance title."""
+    if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
+        raise errors.Invalid("an instance title is 1 to %d characters" % MAX_TITLE)
+    if any(ord(ch) < 32 for ch in title):
+        raise errors.Invalid("an instance title contains no control characters")
+    return title
+
+
+def check_mapping(value, what):
+    """Validate a flat parameter mapping: string keys, scalar values (kept as strings or None)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise errors.Invalid("%s is a mapping of names to values" % what)
+    if len(value) > MAX_PARAMETERS:
+        raise errors.Invalid("%s has more than %d entries" % (what, MAX_PARAMETERS))
+    result = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key:
+            raise errors.Invalid("%s names are non-empty strings" % what)
+        if item is None or isinstance(item, str):
+            result[key] = item
+        elif isinstance(item, (bool, int, float)):
+            result[key] = str(item)
+        else:
+            raise errors.Invalid("%s values are strings, not %s (%r)"
+                                 % (what, type(item).__name__, key))
+        if result[key] is not None and len(result[key]) > MAX_VALUE:
+            raise errors.Invalid("%s value %r is longer than %d characters" % (what, key, MAX_VALUE))
+    return result
+
+
+def root_state(instance):
+    """The requested state of the instance's tree root (``started`` if it has none)."""
+    root = instance.tree.root
+    return root.requested_state if root is not None else "started"
+
+
+def instance_view(session, instance):
+    """The InstanceView of an instance row."""
+    partition = partition_of(instance)
+    addresses = []
+    if partition is not None:
+        addresses = session.scalars(
+            select(PartitionAddress)
+            .where(PartitionAddress.partition_id == partition.id)
+            .order_by(PartitionAddress.id)
+        ).all()
+    ip_list, full_ip_list = ip_lists(addresses)
+    return InstanceView(
+        reference=instance.reference,
+        title=instance.title,
+        tree=instance.tree.title,
+        owner=instance.tree.owner.login,
+        software_release=instance.release.url,
+        software_type=instance.software_type,
+        parameters=dict(instance.parameters or {}),
+        sla=dict(instance.sla or {}),
+        requested_state=instance.requested_state,
+        state=effective_state(instance.requested_state, root_state(instance)),
+        shared=instance.shared,
+        allocated=partition is not None,
+        computer=partition.computer.reference if partition is not None else None,
+        partition=partition.reference if partition is not None else None,
+        host=instance.host.reference if instance.host is not None else None,
+        requester=instance.requester.reference if instance.requester is not None else None,
+        connection=dict(instance.connection or {}),
+        timestamp=instance.timestamp,
+        status_text=instance.status_text,
+        status_at=instance.status_at,
+        ip_list=ip_list,
+        full_ip_list=full_ip_list,
+        archived=instance.archived,
+        created_at=instance.created_at,
+    )
+
+
+def _requester(session, principal):
+    """(scope, person, tree, requesting instance) for a user or a partition."""
+    if isinstance(principal, PartitionAgent):
+        own = agent_instance(session, principal)
+        return "T%d" % own.tree_id, own.tree.owner, own.tree, own
+    person = person_for(session, require_user(principal))
+    return "P%d" % person.id, person, None, None
+
+
+def _live(session, scope, title):
+    return session.scalar(
+        select(SoftwareInstance).where(
+            SoftwareInstance.request_scope == scope, SoftwareInstance.title == title
+        )
+    )
+
+
+def _create(session, scope, person, tree, requester, title, release, software_type, parameters,
+            sla, state, shared):
+    if tree is None:
+        tree = InstanceTree(owner=person, title=title)
+        session.add(tree)
+        session.flush()
+    instance = SoftwareInstance(
+        title=title,
+        request_scope=scope,
+        tree=tree,
+        requester=requester,
+        release=release,
+        software_type=software_type or "default",
+        parameters=parameters or {},
+        sla=sla or {},
+        requested_state=state or "started",
+        shared=bool(shared),
+        connection={},
+        timestamp=next_timestamp(0),
+    )
+    session.add(instance)
+    session.flush()
+    instance.reference = "SOFTINST-%d" % instance.id
+    if requester is None:
+        tree.root_instance_id = instance.id
+    session.flush()
+    return instance
+
+
+def _update(session, instance, requester, release, software_type, parameters, sla, state):
+    """Apply a repeated request; returns True when the node must process the instance again."""
+    changed = False
+    if requester is not None and instance.requester_instance_id != requester.id:
+        instance.requester = requester
+    if instance.release_id != release.id:
+        instance.release = release
+        changed = True
+    if software_type and instance.software_type != software_type:
+        instance.software_type = software_type
+        changed = True
+    if parameters is not None and instance.parameters != parameters:
+        instance.parameters = parameters
+        changed = True
+    if sla is not None and instance.sla != sla:
+        instance.sla = sla
+    if state is not None and instance.requested_state != state:
+        instance.requested_state = state
+        changed = True
+        if instance.tree.root_instance_id == instance.id:
+            bump_tree(session, instance.tree_id)
+    if changed:
+        bump(instance)
+        if instance.shared and instance.host is not None:
+            bump(instance.host)
+    return changed
+
+
+def _place(session, instance, software_type):
+    """Allocate a pending instance; returns the reason when it stays pending."""
+    if instance.shared:
+        if instance.host is not None:
+            return None
+        host, reason = find_host(session, instance, software_type)
+        if host is not None:
+            instance.host = host
+            bump(host)
+            bump(instance)
+        return reason
+    if partition_of(instance) is not None:
+        return None
+    partition, reason = allocate_partition(session, instance)
+    if partition is not None:
+        session.refresh(instance)
+        bump(instance)
+    return reason
+
+
+@operation("instance.request", writes=True,
+           callers="users (root instances), partitions (instances in their own tree)")
+def request_instance(session, principal, *, title, software_release, software_type=None,
+                     parameters=None, sla=None, state=None, shared=False):
+    """Request (or re-request) an instance; NotReady while it waits for a partition or a host.
+
+    ``state`` is ``started``, ``stopped``, ``destroyed`` or None (keep; ``started`` when new).
+    Parameters and SLA replace the stored ones; None keeps them.
+    """
+    title = check_title(title)
+    check_url(software_release)
+    parameters = check_mapping(parameters, "parameters")
+    sla = check_mapping(sla, "sla")
+    if state not in (None,) + STATES:
+        raise errors.Invalid("a requested state is one of %s" % ", ".join(STATES))
+    if software_type is not None and not isinstance(software_type, str):
+        raise errors.Invalid("a software type is a string")
+    scope, person, tree, requester = _requester(session, principal)
+    instance = _live(session, scope, title)
+    if instance is not None and instance.requested_state == "destroyed" and state not in (
+        None, "destroyed"
+    ):
+        raise errors.Conflict(
+            "instance %r is being destroyed; request it again once it is gone" % (title,)
+        )
+    if instance is None:
+        if state == "destroyed":
+            raise errors.NotFound("no instance %r to destroy" % (title,))
+        instance = _create(session, scope, person, tree, requester, title,
+                           ensure_release(session, software_release), software_type,
+                           parameters, sla, state, shared)
+    else:
+        if instance.shared != bool(shared):
+            raise errors.Conflict(
+                "%r is a %s instance" % (title, "shared" if instance.shared else "regular")
+            )
+        if state == "destroyed":
+            request_destroy(session, instance)
+            return instance_view(session, instance)
+        _update(session, instance, requester, ensure_release(session, software_release),
+                software_type, parameters, sla, state)
+    reason = _place(session, instance, software_type)
+    session.flush()
+    view = instance_view(session, instance)
+    if reason is not None:
+        raise errors.NotReady("instance %r is not allocated yet: %s" % (title, reason),
+                              keep_changes=True, result=view)
+    return view
+
+
+@operation("instance.get", writes=False,
+           callers="the tree's owner, admin, the node and partition it runs on, its requester")
+def get_instance_view(session, principal, *, reference):
+    """Read one instance by reference (its instance_guid)."""
+    instance = get_instance(session, reference, archived=True)
+    check_instance_read(session, principal, instance)
+    return instance_view(session, instance)
+
+
+@operation("instance.list", writes=False, callers="users (their own), admin (all)")
+def list_instances(session, principal, *, tree=None, include_archived=False):
+    """List the caller's instances, optionally of one tree (by root title)."""
+    user = require_user(principal)
+    query = select(SoftwareInstance).join(InstanceTree,
+                                         SoftwareInstance.tree_id == InstanceTree.id)
+    if not user.is_admin:
+        query = query.where(InstanceTree.owner_id == person_for(session, user).id)
+    if tree is not None:
+        query = query.where(InstanceTree.title == tree)
+    if not include_archived:
+        query = query.where(SoftwareInstance.archived.is_(False))
+    return [instance_view(session, i) for i in session.scalars(query.order_by(SoftwareInstance.id))]
+
+
+@operation("tree.list", writes=False, callers="users (their own), admin (all)")
+def list_trees(session, principal, *, include_archived=False):
+    """List the caller's instance trees with their instances."""
+    user = require_user(principal)
+    query = select(InstanceTree).order_by(InstanceTree.id)
+    if not user.is_admin:
+        query = query.where(InstanceTree.owner_id == person_for(session, user).id)
+    if not include_archived:
+        query = query.where(InstanceTree.archived.is_(False))
+    result = []
+    for tree in session.scalars(query):
+        instances = live_tree_instances(session, tree.id)
+        result.append(
+            TreeView(
+                title=tree.title,
+                owner=tree.owner.login,
+                state=tree.root.requested_state if tree.root is not None else "destroyed",
+                root=tree.root.reference if tree.root is not None else None,
+                instances=tuple(i.reference for i in instances),
+                archived=tree.archived,
+            )
+        )
+    return result

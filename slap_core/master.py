@@ -1,0 +1,55 @@
+"""The entry point adaptors use: :class:`Master` runs one registered operation per transaction."""
+
+import logging
+
+from slap_core import errors
+from slap_core.operations import load_all
+from slap_core.storage import Storage, TransientConflict
+
+log = logging.getLogger(__name__)
+
+
+class Master:
+    """A slapgate master over one database.
+
+    ``call(name, principal, **arguments)`` runs the operation in its own transaction (retried when
+    it lost a race with a concurrent one) and returns plain data (dataclasses from
+    ``slap_core.views``, lists, dicts). It blocks: the gateway calls it from the thread pool.
+    """
+
+    def __init__(self, storage):
+        self.storage = storage if isinstance(storage, Storage) else Storage(storage)
+        self.operations = load_all()
+
+    def call(self, name, principal, **arguments):
+        """Run operation ``name`` as ``principal``; raises a :class:`slap_core.errors.SlapError`."""
+        try:
+            op = self.operations[name]
+        except KeyError:
+            raise errors.NotFound("no operation named %r" % (name,)) from None
+        try:
+            return self.storage.run(op.function, principal, write=op.writes, **arguments)
+        except TransientConflict as conflict:
+            raise errors.Conflict("concurrent change, try again: %s" % conflict) from conflict
+        except TypeError as error:
+            if _is_signature_error(error, op.function):
+                raise errors.Invalid("bad arguments for %s: %s" % (name, error)) from None
+            raise
+
+    def upgrade(self):
+        """Bring the database schema to the newest revision."""
+        self.storage.upgrade()
+
+    def health(self):
+        """True when the database answers; raises otherwise."""
+        self.storage.ping()
+        return True
+
+    def close(self):
+        """Release the database connections."""
+        self.storage.dispose()
+
+
+def _is_signature_error(error, function):
+    # A TypeError raised while binding arguments names the function; one raised deeper does not.
+    return str(error).startswith(function.__name__ + "()")

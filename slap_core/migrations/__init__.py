@@ -1,0 +1,1 @@
+"""Alembic migrations of the slapgate schema; applied with :meth:`slap_core.storage.Storage.upgrade`."""

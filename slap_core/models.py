@@ -1,0 +1,263 @@
+"""The tables of the master, as SQLAlchemy 2.x declarative classes.
+
+Names follow SlapOS (see ``shared/spec/slap-protocol.md`` section 1). Every column that a node's
+poll filters on is indexed, so one poll reads only that node's rows. The schema itself is created
+and changed only by the Alembic revisions in ``slap_core/migrations``; a test checks that these
+classes and the revisions agree.
+"""
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from slap_core.clock import now
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every slapgate table."""
+
+
+class Person(Base):
+    """A user: owns instance trees and computers. Local users carry a password hash."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(255), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(255), default="")
+    email: Mapped[str] = mapped_column(String(255), default="")
+    roles: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class Computer(Base):
+    """A node. ``attributes`` holds the category values SLA filters match (region, cpu_core, ...)."""
+
+    __tablename__ = "computer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(255), unique=True)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    allocation_scope: Mapped[str] = mapped_column(String(32), default="open")
+    network_guid: Mapped[str | None] = mapped_column(String(255))
+    project_guid: Mapped[str | None] = mapped_column(String(255))
+    attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+    address: Mapped[str | None] = mapped_column(String(255))
+    netmask: Mapped[str | None] = mapped_column(String(255))
+    configuration: Mapped[dict] = mapped_column(JSON, default=dict)
+    status_text: Mapped[str | None] = mapped_column(Text)
+    status_at: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+    owner: Mapped["Person | None"] = relationship()
+    partitions: Mapped[list["Partition"]] = relationship(
+        back_populates="computer", order_by="Partition.id"
+    )
+
+
+class Partition(Base):
+    """A slot of a computer; busy while ``instance_id`` names the instance deployed on it.
+
+    ``capabilities`` is a newline-separated list; as upstream, a request without a ``capability``
+    SLA key only goes to partitions without any.
+
+    Allocation sets ``instance_id`` with a compare-and-set update on a free row, so two concurrent
+    requests can never take one partition; the unique constraint is the second guard.
+    """
+
+    __tablename__ = "partition"
+    __table_args__ = (
+        UniqueConstraint("computer_id", "reference", name="uq_partition_computer_reference"),
+        Index("ix_partition_free", "slap_state", "computer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    computer_id: Mapped[int] = mapped_column(ForeignKey("computer.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(255))
+    slap_state: Mapped[str] = mapped_column(String(16), default="free")
+    instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("software_instance.id", use_alter=True, name="fk_partition_instance"),
+        unique=True,
+    )
+    capabilities: Mapped[str] = mapped_column(Text, default="")
+    resource: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    computer: Mapped[Computer] = relationship(back_populates="partitions")
+    addresses: Mapped[list["PartitionAddress"]] = relationship(
+        order_by="PartitionAddress.id", cascade="all, delete-orphan"
+    )
+    instance: Mapped["SoftwareInstance | None"] = relationship(
+        foreign_keys=[instance_id], post_update=True
+    )
+
+
+class PartitionAddress(Base):
+    """One network address of a partition, as ``node format`` posts it."""
+
+    __tablename__ = "partition_address"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partition_id: Mapped[int] = mapped_column(ForeignKey("partition.id"), index=True)
+    network_interface: Mapped[str] = mapped_column(String(255), default="")
+    address: Mapped[str] = mapped_column(String(255))
+    netmask: Mapped[str] = mapped_column(String(255), default="")
+    gateway: Mapped[str] = mapped_column(String(255), default="")
+    network: Mapped[str] = mapped_column(String(255), default="")
+
+
+class SoftwareProduct(Base):
+    """A named product of which several releases (software URLs) exist side by side."""
+
+    __tablename__ = "software_product"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(255), unique=True)
+    title: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class SoftwareRelease(Base):
+    """A buildout profile URL, optionally a release of a product."""
+
+    __tablename__ = "software_release"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(1024), unique=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("software_product.id"), index=True)
+    version: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+    product: Mapped[SoftwareProduct | None] = relationship()
+
+
+class Supply(Base):
+    """A software release wanted on a computer (available or destroyed) and what the node reported."""
+
+    __tablename__ = "supply"
+    __table_args__ = (UniqueConstraint("computer_id", "release_id", name="uq_supply"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    computer_id: Mapped[int] = mapped_column(ForeignKey("computer.id"), index=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("software_release.id"), index=True)
+    desired_state: Mapped[str] = mapped_column(String(16), default="available")
+    reported_state: Mapped[str | None] = mapped_column(String(16))
+    error_text: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+
+    computer: Mapped[Computer] = relationship()
+    release: Mapped[SoftwareRelease] = relationship()
+
+
+class InstanceTree(Base):
+    """A root instance requested by a person and everything requested beneath it."""
+
+    __tablename__ = "instance_tree"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    title: Mapped[str] = mapped_column(String(255))
+    root_instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("software_instance.id", use_alter=True, name="fk_tree_root_instance")
+    )
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+    owner: Mapped[Person] = relationship()
+    root: Mapped["SoftwareInstance | None"] = relationship(
+        foreign_keys=[root_instance_id], post_update=True
+    )
+
+
+class SoftwareInstance(Base):
+    """A requested instance, regular (on a partition) or shared (hosted by a regular one).
+
+    ``request_scope`` + ``title`` is unique while the instance is live: ``P<person id>`` for a root
+    requested by a person, ``T<tree id>`` for an instance requested from inside a tree. Archiving a
+    destroyed instance clears its scope, which frees the title for a new request.
+    """
+
+    __tablename__ = "software_instance"
+    __table_args__ = (UniqueConstraint("request_scope", "title", name="uq_instance_request"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(255))
+    request_scope: Mapped[str | None] = mapped_column(String(64))
+    tree_id: Mapped[int] = mapped_column(ForeignKey("instance_tree.id"), index=True)
+    requester_instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("software_instance.id"), index=True
+    )
+    release_id: Mapped[int] = mapped_column(ForeignKey("software_release.id"))
+    software_type: Mapped[str] = mapped_column(String(255), default="default")
+    parameters: Mapped[dict] = mapped_column(JSON, default=dict)
+    sla: Mapped[dict] = mapped_column(JSON, default=dict)
+    requested_state: Mapped[str] = mapped_column(String(16), default="started")
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    host_instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("software_instance.id"), index=True
+    )
+    connection: Mapped[dict] = mapped_column(JSON, default=dict)
+    timestamp: Mapped[int] = mapped_column(BigInteger, default=0)
+    status_text: Mapped[str | None] = mapped_column(Text)
+    status_at: Mapped[float | None] = mapped_column(Float)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+    tree: Mapped[InstanceTree] = relationship(foreign_keys=[tree_id])
+    release: Mapped[SoftwareRelease] = relationship()
+    requester: Mapped["SoftwareInstance | None"] = relationship(
+        remote_side=[id], foreign_keys=[requester_instance_id]
+    )
+    host: Mapped["SoftwareInstance | None"] = relationship(
+        remote_side=[id], foreign_keys=[host_instance_id]
+    )
+    partition: Mapped[Partition | None] = relationship(
+        primaryjoin="Partition.instance_id == SoftwareInstance.id",
+        foreign_keys="Partition.instance_id",
+        uselist=False,
+        viewonly=True,
+    )
+
+
+class UsageReport(Base):
+    """One TioXML journal a node posted, kept verbatim."""
+
+    __tablename__ = "usage_report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    computer_id: Mapped[int] = mapped_column(ForeignKey("computer.id"), index=True)
+    received_at: Mapped[float] = mapped_column(Float, default=now)
+    document: Mapped[str] = mapped_column(Text)
+
+
+class UsageRecord(Base):
+    """One movement of a usage journal, tied to the instance and person it was consumed for."""
+
+    __tablename__ = "usage_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("usage_report.id"), index=True)
+    computer_id: Mapped[int] = mapped_column(ForeignKey("computer.id"), index=True)
+    partition_reference: Mapped[str] = mapped_column(String(255), default="")
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("software_instance.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    resource: Mapped[str] = mapped_column(String(255), default="")
+    title: Mapped[str] = mapped_column(String(255), default="")
+    quantity: Mapped[float] = mapped_column(Float, default=0.0)
+    price: Mapped[float] = mapped_column(Float, default=0.0)
+    category: Mapped[str] = mapped_column(String(255), default="")
+    start_date: Mapped[str] = mapped_column(String(64), default="")
+    stop_date: Mapped[str] = mapped_column(String(64), default="")

@@ -1,0 +1,88 @@
+"""Operations on people: local users (with hashed passwords), and "who am I"."""
+
+from sqlalchemy import select
+
+from slap_core import errors
+from slap_core.access import person_for, require_admin, require_user
+from slap_core.models import Person
+from slap_core.operations import operation
+from slap_core.passwords import hash_password, verify_password
+from slap_core.principals import ROLES
+from slap_core.views import PersonView
+
+
+def person_view(person):
+    """The PersonView of a Person row."""
+    return PersonView(
+        login=person.login,
+        full_name=person.full_name,
+        email=person.email,
+        roles=tuple(person.roles or ()),
+        has_password=person.password_hash is not None,
+    )
+
+
+def _check_roles(roles):
+    roles = sorted(set(roles or ("user",)))
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise errors.Invalid("unknown role(s): %s" % ", ".join(sorted(unknown)))
+    return roles
+
+
+@operation("person.create", writes=True, callers="admin")
+def create_person(session, principal, *, login, password=None, roles=("user",), full_name="",
+                  email=""):
+    """Create a local user, optionally with a password (stored as a scrypt hash)."""
+    require_admin(principal)
+    if not login or len(login) > 255 or login != login.strip():
+        raise errors.Invalid("a login is 1 to 255 characters without surrounding spaces")
+    if session.scalar(select(Person).where(Person.login == login)) is not None:
+        raise errors.Conflict("a person with login %r exists" % (login,))
+    person = Person(
+        login=login,
+        password_hash=hash_password(password) if password else None,
+        roles=_check_roles(roles),
+        full_name=full_name,
+        email=email,
+    )
+    session.add(person)
+    session.flush()
+    return person_view(person)
+
+
+@operation("person.set_password", writes=True, callers="admin, or the user themselves")
+def set_password(session, principal, *, login, password):
+    """Set (or, with an empty password, remove) a local user's password."""
+    user = require_user(principal)
+    if not (user.is_admin or user.login == login):
+        raise errors.Forbidden("only an admin may change another person's password")
+    person = session.scalar(select(Person).where(Person.login == login))
+    if person is None:
+        raise errors.NotFound("no person %r" % (login,))
+    person.password_hash = hash_password(password) if password else None
+    return person_view(person)
+
+
+@operation("person.list", writes=False, callers="admin")
+def list_people(session, principal):
+    """List every known person."""
+    require_admin(principal)
+    return [person_view(p) for p in session.scalars(select(Person).order_by(Person.login))]
+
+
+@operation("person.me", writes=True, callers="any user")
+def me(session, principal):
+    """The calling user's own record (created on first use for directory users)."""
+    return person_view(person_for(session, require_user(principal)))
+
+
+@operation("person.check_password", writes=False, callers="anyone (used by the gateway to log in)")
+def check_password(session, principal, *, login, password):
+    """Return the person's roles when the local password matches; Unauthenticated otherwise."""
+    person = session.scalar(select(Person).where(Person.login == login))
+    if person is None or person.password_hash is None or not verify_password(
+        password, person.password_hash
+    ):
+        raise errors.Unauthenticated("bad login or password")
+    return person_view(person)

@@ -1,0 +1,61 @@
+"""Who is calling: the principal every slap_core operation takes first.
+
+The gateway authenticates (certificates, LDAP, SSO, local passwords) and builds one of these; slap_core
+trusts it as established and decides what it may do.
+"""
+
+from dataclasses import dataclass, field
+
+ROLES = ("admin", "operator", "user")
+
+
+@dataclass(frozen=True)
+class Anonymous:
+    """A caller nobody vouched for."""
+
+    kind = "anonymous"
+
+
+@dataclass(frozen=True)
+class User:
+    """A person, identified by login, with the roles the authenticator derived from their groups.
+
+    ``admin`` may do everything; ``operator`` manages the fleet (catalogue, computers, supplies)
+    without seeing other people's instances; ``user`` owns instance trees and their own computers.
+    """
+
+    login: str
+    roles: frozenset = field(default_factory=lambda: frozenset({"user"}))
+    groups: frozenset = frozenset()
+    kind = "user"
+
+    def __post_init__(self):
+        object.__setattr__(self, "roles", frozenset(self.roles))
+        object.__setattr__(self, "groups", frozenset(self.groups))
+
+    @property
+    def is_admin(self):
+        """True for the ``admin`` role."""
+        return "admin" in self.roles
+
+    @property
+    def manages_fleet(self):
+        """True for roles that manage computers, supplies and the catalogue."""
+        return bool(self.roles & {"admin", "operator"})
+
+
+@dataclass(frozen=True)
+class ComputerAgent:
+    """A node, proved by its computer certificate (or trusted on a loopback-only master)."""
+
+    computer: str
+    kind = "computer"
+
+
+@dataclass(frozen=True)
+class PartitionAgent:
+    """One partition of a node, acting for the instance deployed on it (requests, publishing)."""
+
+    computer: str
+    partition: str
+    kind = "partition"

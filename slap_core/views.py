@@ -1,0 +1,202 @@
+"""Plain results of slap_core operations: immutable dataclasses adaptors encode for the wire.
+
+They are built inside the operation's transaction, so nothing here touches the database afterwards.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """A person as the API shows it."""
+
+    login: str
+    full_name: str
+    email: str
+    roles: tuple
+    has_password: bool
+
+
+@dataclass(frozen=True)
+class ReleaseView:
+    """A software release: its URL, and the product and version it belongs to if any."""
+
+    url: str
+    product: str | None
+    version: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class ProductView:
+    """A software product with its releases, newest first."""
+
+    reference: str
+    title: str
+    releases: tuple
+
+
+@dataclass(frozen=True)
+class AddressView:
+    """One partition address: interface, IP and, when known, netmask, gateway and network."""
+
+    network_interface: str
+    address: str
+    netmask: str = ""
+    gateway: str = ""
+    network: str = ""
+
+
+@dataclass(frozen=True)
+class ComputerView:
+    """A computer (node) with its allocation settings and partition counts."""
+
+    reference: str
+    title: str
+    owner: str | None
+    allocation_scope: str
+    network_guid: str | None
+    project_guid: str | None
+    attributes: dict
+    address: str | None
+    netmask: str | None
+    partition_count: int
+    free_partition_count: int
+    status_text: str | None
+    status_at: float | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class SupplyView:
+    """A release supplied to a computer: what is wanted and what the node last reported."""
+
+    computer: str
+    url: str
+    desired_state: str
+    reported_state: str | None
+    error_text: str | None
+    reported_at: float | None
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """A software instance (regular or shared) as its owner and requester see it.
+
+    ``state`` is the effective requested state (a stopped or destroyed root imposes its state on
+    the tree); ``requested_state`` is what was asked for this instance itself. ``computer`` and
+    ``partition`` locate it: for a shared instance, the partition of its host.
+    """
+
+    reference: str
+    title: str
+    tree: str
+    owner: str
+    software_release: str
+    software_type: str
+    parameters: dict
+    sla: dict
+    requested_state: str
+    state: str
+    shared: bool
+    allocated: bool
+    computer: str | None
+    partition: str | None
+    host: str | None
+    requester: str | None
+    connection: dict
+    timestamp: int
+    status_text: str | None
+    status_at: float | None
+    ip_list: tuple
+    full_ip_list: tuple
+    archived: bool
+    created_at: float
+
+
+@dataclass(frozen=True)
+class PartitionView:
+    """A partition as its node sees it (section 3.2 of the SLAP spec).
+
+    A free partition has ``instance`` None, ``state`` ``destroyed`` and empty dicts. A busy one
+    carries the instance parameters merged with the reserved keys of section 1.3
+    (``parameter_dict``), the connection parameters, the SLA (``filter_dict``) and the access
+    status text.
+    """
+
+    computer: str
+    reference: str
+    state: str
+    instance: str | None
+    title: str | None
+    software_release: str | None
+    software_type: str | None
+    parameter_dict: dict
+    connection_dict: dict
+    filter_dict: dict
+    access_status: str | None
+    timestamp: int | None
+    addresses: tuple = field(default=())
+
+
+@dataclass(frozen=True)
+class SoftwareView:
+    """A release a node must install (``available``) or remove (``destroyed``)."""
+
+    url: str
+    state: str
+
+
+@dataclass(frozen=True)
+class ComputerInformation:
+    """Everything a node learns in one poll: its releases and its partitions."""
+
+    reference: str
+    software: tuple
+    partitions: tuple
+
+
+@dataclass(frozen=True)
+class TreeView:
+    """An instance tree: its title, owner, effective state and the instances in it."""
+
+    title: str
+    owner: str
+    state: str
+    root: str | None
+    instances: tuple
+    archived: bool
+
+
+@dataclass(frozen=True)
+class DestroyOutcome:
+    """What happened when a node reported a partition destroyed."""
+
+    freed: bool
+    waiting_for: tuple
+    message: str
+
+
+@dataclass(frozen=True)
+class UsageRecordView:
+    """One consumption line: how much of a resource a partition used over a period."""
+
+    computer: str
+    partition: str
+    instance: str | None
+    person: str | None
+    resource: str
+    title: str
+    quantity: float
+    price: float
+    category: str
+    start_date: str
+    stop_date: str
+
+
+@dataclass(frozen=True)
+class UsageReportOutcome:
+    """The result of accepting a usage journal: how many movements were recorded."""
+
+    report_id: int
+    record_count: int
