@@ -1,0 +1,210 @@
+"""The ``slapgate`` command: ``master`` runs the server, ``admin`` works on the database directly."""
+
+import argparse
+import dataclasses
+import json
+import sys
+
+from gateway import config as master_config
+from gateway.version import VERSION
+from slap_core import errors
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _key_value(text):
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError("expected KEY=VALUE, got %r" % (text,))
+    return key, value
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="slapgate", description="A SlapOS master on Twisted.")
+    parser.add_argument("--version", action="version", version="slapgate " + VERSION)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    master = commands.add_parser("master", help="run the master (all adaptors on one site)")
+    master.add_argument("--config", help="INI file with a [master] section")
+    master.add_argument("--listen", action="append", metavar="HOST:PORT",
+                        help="address to listen on (repeatable; default %s)"
+                        % master_config.DEFAULT_LISTEN)
+    master.add_argument("--db", help="database URL or SQLite file (default var/slapgate.sqlite)")
+    master.add_argument("--state-dir", help="directory for the master's own files (default var)")
+
+    admin = commands.add_parser("admin", help="administer the database without any adaptor")
+    admin.add_argument("--config", help="INI file with a [master] section")
+    admin.add_argument("--db", help="database URL or SQLite file")
+    admin.add_argument("--as", dest="as_login", default="admin",
+                       help="admin login the changes are made as (default admin)")
+    groups = admin.add_subparsers(dest="group", required=True)
+
+    user = groups.add_parser("user", help="local users").add_subparsers(dest="action",
+                                                                        required=True)
+    add = user.add_parser("add", help="create a local user")
+    add.add_argument("login")
+    add.add_argument("--password", help="password (omit for a user without one)")
+    add.add_argument("--role", action="append", choices=("admin", "operator", "user"),
+                     help="role (repeatable; default user)")
+    add.add_argument("--full-name", default="")
+    add.add_argument("--email", default="")
+    password = user.add_parser("password", help="set a user's password")
+    password.add_argument("login")
+    password.add_argument("--password", required=True)
+    user.add_parser("list", help="list people")
+
+    computer = groups.add_parser("computer", help="computers (nodes)").add_subparsers(
+        dest="action", required=True)
+    add = computer.add_parser("add", help="register a computer")
+    add.add_argument("reference", nargs="?")
+    add.add_argument("--title", default="")
+    add.add_argument("--scope", default="open", choices=("open", "close"))
+    add.add_argument("--network", help="network_guid the computer belongs to")
+    add.add_argument("--project", help="project_guid the computer belongs to")
+    add.add_argument("--attr", action="append", type=_key_value, default=[],
+                     metavar="CATEGORY=VALUE", help="category attribute (repeatable)")
+    update = computer.add_parser("update", help="change a computer's settings")
+    update.add_argument("reference")
+    update.add_argument("--title")
+    update.add_argument("--scope", choices=("open", "close"))
+    update.add_argument("--network")
+    update.add_argument("--project")
+    update.add_argument("--attr", action="append", type=_key_value, metavar="CATEGORY=VALUE")
+    show = computer.add_parser("show", help="show one computer")
+    show.add_argument("reference")
+    computer.add_parser("list", help="list computers")
+
+    release = groups.add_parser("release", help="the software catalogue").add_subparsers(
+        dest="action", required=True)
+    add = release.add_parser("add", help="register a software release")
+    add.add_argument("url")
+    add.add_argument("--product")
+    add.add_argument("--version", default="")
+    listing = release.add_parser("list", help="list releases, newest first")
+    listing.add_argument("--product")
+
+    supply = groups.add_parser("supply", help="ask a computer to install or remove a release")
+    supply.add_argument("url")
+    supply.add_argument("computer")
+    supply.add_argument("--state", default="available", choices=("available", "destroyed"))
+
+    database = groups.add_parser("db", help="the schema").add_subparsers(dest="action",
+                                                                        required=True)
+    database.add_parser("upgrade", help="apply migrations up to the newest")
+    database.add_parser("revision", help="print the schema revision")
+    return parser
+
+
+def _admin_call(args):
+    from gateway.server import local_admin
+    from slap_core.master import Master
+
+    settings = master_config.load(args.config, database=args.db)
+    master = Master(settings.database)
+    try:
+        if args.group == "db":
+            if args.action == "upgrade":
+                master.upgrade()
+            return {"revision": master.storage.current_revision()}
+        master.upgrade()
+        me = local_admin(args.as_login)
+        action = (args.group, getattr(args, "action", None))
+        if action == ("user", "add"):
+            return master.call("person.create", me, login=args.login, password=args.password,
+                               roles=args.role or ["user"], full_name=args.full_name,
+                               email=args.email)
+        if action == ("user", "password"):
+            return master.call("person.set_password", me, login=args.login,
+                               password=args.password)
+        if action == ("user", "list"):
+            return master.call("person.list", me)
+        if action == ("computer", "add"):
+            return master.call("computer.create", me, reference=args.reference,
+                               title=args.title, allocation_scope=args.scope,
+                               network_guid=args.network, project_guid=args.project,
+                               attributes=dict(args.attr))
+        if action == ("computer", "update"):
+            return master.call("computer.update", me, reference=args.reference,
+                               title=args.title, allocation_scope=args.scope,
+                               network_guid=args.network, project_guid=args.project,
+                               attributes=dict(args.attr) if args.attr is not None else None)
+        if action == ("computer", "show"):
+            return master.call("computer.get", me, reference=args.reference)
+        if action == ("computer", "list"):
+            return master.call("computer.list", me)
+        if action == ("release", "add"):
+            return master.call("catalogue.add_release", me, url=args.url, product=args.product,
+                               version=args.version)
+        if action == ("release", "list"):
+            return master.call("catalogue.list_releases", me, product=args.product)
+        if args.group == "supply":
+            return master.call("supply.supply", me, url=args.url, computer=args.computer,
+                               state=args.state)
+        raise AssertionError("unhandled admin command %r" % (action,))
+    finally:
+        master.close()
+
+
+def _to_json(value):
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    if isinstance(value, list):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def run_master(args):
+    """Run the master until SIGTERM/SIGINT; returns the exit code."""
+    from twisted.internet import reactor
+    from twisted.logger import Logger, globalLogBeginner, textFileLogObserver
+
+    from gateway.server import start_master
+
+    settings = master_config.load(args.config, listen=args.listen, database=args.db,
+                                  state_dir=args.state_dir)
+    globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
+    log = Logger(namespace="slapgate")
+    try:
+        running = start_master(reactor, settings)
+    except Exception as error:  # the port is taken, the database is unreachable, ...
+        log.critical("slapgate master cannot start: {error}", error=error)
+        return EXIT_ERROR
+    login, password = running.credentials
+    for url in running.urls():
+        print("slapgate master: %s  (health: %shealth)" % (url, url), flush=True)
+    if password:
+        print("slapgate master: admin login %r, password %r" % (login, password), flush=True)
+    else:
+        print("slapgate master: admin login %r (password set earlier)" % (login,), flush=True)
+
+    def stopping():
+        log.info("slapgate master stopping")
+        return running.stop()
+
+    reactor.addSystemEventTrigger("before", "shutdown", stopping)
+    reactor.run()
+    log.info("slapgate master stopped")
+    return 0
+
+
+def main(argv=None):
+    """Entry point of the ``slapgate`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "master":
+            return run_master(args)
+        result = _admin_call(args)
+    except master_config.ConfigError as error:
+        print("slapgate: configuration error: %s" % error, file=sys.stderr)
+        return EXIT_USAGE
+    except errors.SlapError as error:
+        print("slapgate: %s: %s" % (error.code, error), file=sys.stderr)
+        return EXIT_ERROR
+    if result is not None:
+        print(json.dumps(_to_json(result), indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Configuration of ``slapgate master``: an INI file (section ``[master]``) overridden by flags."""
+
+import configparser
+from dataclasses import dataclass, field
+from ipaddress import ip_address
+
+DEFAULT_LISTEN = "127.0.0.1:8080"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or wrong; the message says which."""
+
+
+@dataclass
+class MasterConfig:
+    """Settings of one master process.
+
+    ``listen``: ``HOST:PORT`` addresses (``[::1]:8080`` for IPv6); ``database``: an SQLAlchemy URL
+    or an SQLite file path; ``state_dir``: where the master keeps files of its own (the first
+    admin's password); ``thread_pool_size``: threads for database work.
+    """
+
+    listen: list = field(default_factory=lambda: [DEFAULT_LISTEN])
+    database: str = "var/slapgate.sqlite"
+    state_dir: str = "var"
+    thread_pool_size: int = 10
+    admin_login: str = "admin"
+
+
+def parse_listen(value):
+    """``HOST:PORT`` -> (host, port); ``[v6]:PORT`` for IPv6 hosts."""
+    value = value.strip()
+    if value.startswith("["):
+        host, sep, port = value[1:].partition("]:")
+    else:
+        host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError("listen address %r is not HOST:PORT" % (value,))
+    try:
+        ip_address(host)
+    except ValueError:
+        if host != "localhost":
+            raise ConfigError("listen host %r is not an IP address" % (host,)) from None
+    return host, int(port)
+
+
+def load(path=None, **overrides):
+    """Read ``path`` (if given), then apply the non-None ``overrides``; returns a MasterConfig."""
+    config = MasterConfig()
+    if path is not None:
+        parser = configparser.ConfigParser()
+        if not parser.read(path):
+            raise ConfigError("cannot read configuration file %s" % (path,))
+        if parser.has_section("master"):
+            section = parser["master"]
+            if "listen" in section:
+                config.listen = section["listen"].split()
+            config.database = section.get("database", config.database)
+            config.state_dir = section.get("state_dir", config.state_dir)
+            config.admin_login = section.get("admin_login", config.admin_login)
+            try:
+                config.thread_pool_size = section.getint("thread_pool_size",
+                                                         config.thread_pool_size)
+            except ValueError:
+                raise ConfigError("thread_pool_size is a number") from None
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(config, key, value)
+    for address in config.listen:
+        parse_listen(address)
+    if config.thread_pool_size < 1:
+        raise ConfigError("thread_pool_size is at least 1")
+    return config

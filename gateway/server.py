@@ -1,0 +1,97 @@
+"""Starting and stopping a master: database, first admin, thread pool, listening ports, logs."""
+
+import os
+import secrets
+from pathlib import Path
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from gateway.config import parse_listen
+from gateway.core_calls import CoreCalls
+from gateway.site import build_site
+from gateway.version import VERSION
+from slap_core import errors
+from slap_core.master import Master
+from slap_core.principals import User
+
+log = Logger()
+
+
+def local_admin(login="admin"):
+    """The principal of trusted local tools (the admin CLI, the master's own bootstrap)."""
+    return User(login, roles={"admin"})
+
+
+def ensure_admin(master, state_dir, login="admin"):
+    """Create the first admin with a random password on first start; returns (login, password).
+
+    The password is kept in ``<state_dir>/admin-password`` (mode 0600) so that it can be printed
+    again; it is None when the admin exists but that file does not.
+    """
+    password_file = Path(state_dir) / "admin-password"
+    password = secrets.token_urlsafe(12)
+    try:
+        master.call("person.create", local_admin(login), login=login, roles=["admin"],
+                    password=password)
+    except errors.Conflict:
+        pass
+    else:
+        password_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(password + "\n")
+        return login, password
+    if password_file.exists():
+        return login, password_file.read_text().strip()
+    return login, None
+
+
+class RunningMaster:
+    """A master serving on its ports; ``stop()`` closes them and the database."""
+
+    def __init__(self, master, site, ports, credentials):
+        self.master = master
+        self.site = site
+        self.ports = ports
+        self.credentials = credentials
+
+    def urls(self):
+        """The base URL of every listening port."""
+        result = []
+        for port in self.ports:
+            address = port.getHost()
+            host = "[%s]" % address.host if ":" in address.host else address.host
+            result.append("http://%s:%d/" % (host, address.port))
+        return result
+
+    @defer.inlineCallbacks
+    def stop(self):
+        """Stop listening, then release the database."""
+        yield defer.gatherResults([defer.maybeDeferred(p.stopListening) for p in self.ports])
+        self.master.close()
+
+
+def start_master(reactor, config):
+    """Open the database (migrating it), listen on every configured address; a RunningMaster.
+
+    Blocking start-up work (migrations, the first admin) happens before the reactor serves
+    anything, so no request can meet a half-built schema.
+    """
+    Path(config.state_dir).mkdir(parents=True, exist_ok=True)
+    database = config.database
+    if "://" not in database:
+        Path(database).expanduser().absolute().parent.mkdir(parents=True, exist_ok=True)
+    master = Master(database)
+    master.upgrade()
+    credentials = ensure_admin(master, config.state_dir, config.admin_login)
+    reactor.suggestThreadPoolSize(config.thread_pool_size)
+    site = build_site(CoreCalls(master, reactor))
+    ports = []
+    for address in config.listen:
+        host, port = parse_listen(address)
+        ports.append(reactor.listenTCP(port, site, interface=host))
+    running = RunningMaster(master, site, ports, credentials)
+    for url in running.urls():
+        log.info("slapgate {version} master listening on {url}", version=VERSION, url=url)
+    return running

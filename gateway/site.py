@@ -1,0 +1,47 @@
+"""The one twisted.web site of a master: the root resource and what is mounted on it."""
+
+import json
+
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+
+from gateway.health import HealthResource
+from gateway.version import VERSION
+
+
+class IndexResource(Resource):
+    """``/``: a small JSON document naming the services mounted on this site."""
+
+    def __init__(self):
+        super().__init__()
+        self.services = {}
+
+    def mount(self, path, resource, description):
+        """Mount ``resource`` at ``/<path>`` and list it in the index."""
+        self.putChild(path.encode(), resource)
+        self.services[path] = description
+
+    def getChild(self, path, request):
+        """Unknown children get the standard 404 page."""
+        if path == b"":
+            return self
+        return Resource.getChild(self, path, request)
+
+    def render_GET(self, request):
+        """Describe the master and its services."""
+        request.setHeader(b"Content-Type", b"application/json")
+        body = {
+            "name": "slapgate",
+            "version": VERSION,
+            "services": {"/%s" % path: text for path, text in sorted(self.services.items())},
+        }
+        return json.dumps(body).encode()
+
+
+def build_site(calls):
+    """The Site of a master whose slap_core calls go through ``calls`` (a CoreCalls)."""
+    root = IndexResource()
+    root.mount("health", HealthResource(calls), "liveness and database check")
+    site = Site(root)
+    site.displayTracebacks = False
+    return site
