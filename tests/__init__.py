@@ -1,0 +1,1 @@
+"""slapgate's test suite: twisted.trial TestCases, run with pytest (CI) or trial."""

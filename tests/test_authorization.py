@@ -1,0 +1,184 @@
+"""The authorization matrix: every slap_core operation x every kind of caller.
+
+One scenario is built once (alice owns computer COMP-A and an instance tree deployed on it; the
+admin owns COMP-B), copied for every cell, and each operation is called by each principal. A cell
+is *refused* when the call raises Forbidden, Unauthenticated or NotFound (how slap_core hides what
+a caller may not see); anything else means authorization let it through. The table must name every
+registered operation, so a new operation cannot land without its row.
+"""
+
+import atexit
+import os
+import shutil
+import tempfile
+
+from sqlalchemy import text
+from twisted.trial import unittest
+
+from slap_core import errors
+from slap_core.master import Master
+from slap_core.operations import load_all
+from slap_core.principals import Anonymous, ComputerAgent, PartitionAgent, User
+from tests.fixtures import SR, format_configuration
+
+ADMIN = User("admin", {"admin"})
+ALICE = User("alice")
+PRINCIPALS = {
+    "anonymous": Anonymous(),
+    "alice": ALICE,
+    "bob": User("bob"),
+    "admin": ADMIN,
+    "operator": User("olivia", {"operator"}),
+    "computer_a": ComputerAgent("COMP-A"),
+    "computer_b": ComputerAgent("COMP-B"),
+    "partition_a": PartitionAgent("COMP-A", "slappart0"),
+}
+USERS = {"alice", "bob", "admin", "operator"}
+AUTHENTICATED = set(PRINCIPALS) - {"anonymous"}
+NODE_A = {"computer_a", "partition_a", "admin"}
+
+JOURNAL = (
+    "<journal><transaction type='Sale Packing List'><start_date>2026-11-01</start_date>"
+    "<stop_date>2026-11-02</stop_date><reference>COMP-A</reference><currency>EUR</currency>"
+    "<payment_mode/><arrow type='Destination'/><movement><resource>cpu</resource>"
+    "<reference>slappart0</reference><quantity>1</quantity><price>0</price><VAT/></movement>"
+    "</transaction></journal>"
+)
+
+_template = {}
+
+
+def build_template():
+    """Build the scenario once per process into an SQLite file; returns its path."""
+    if "path" in _template:
+        return _template["path"]
+    directory = tempfile.mkdtemp(prefix="slapgate-authz-")
+    atexit.register(shutil.rmtree, directory, True)
+    path = os.path.join(directory, "template.sqlite")
+    master = Master(path)
+    master.upgrade()
+    master.call("person.create", ADMIN, login="alice", password="alice-secret")
+    for owner, reference in ((ALICE, "COMP-A"), (ADMIN, "COMP-B")):
+        master.call("computer.create", owner, reference=reference)
+        master.call("computer.format", ComputerAgent(reference), reference=reference,
+                    configuration=format_configuration(reference, 4))
+        master.call("supply.supply", owner, url=SR, computer=reference)
+    root = master.call("instance.request", ALICE, title="root", software_release=SR,
+                       sla={"computer_guid": "COMP-A"})
+    assert (root.computer, root.partition) == ("COMP-A", "slappart0"), root
+    master.call("instance.request", PRINCIPALS["partition_a"], title="child",
+                software_release=SR, sla={"computer_guid": "COMP-A"})
+    with master.storage.engine.connect() as connection:
+        connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    master.close()
+    _template["path"] = path
+    _template["root"] = root.reference
+    return path
+
+
+def _node(operation_arguments):
+    return dict(computer="COMP-A", partition="slappart0", **operation_arguments)
+
+
+# operation -> (arguments, principals allowed)
+CASES = {
+    "person.create": (dict(login="newcomer", password="x"), {"admin"}),
+    "person.set_password": (dict(login="alice", password="new"), {"alice", "admin"}),
+    "person.list": ({}, {"admin"}),
+    "person.me": ({}, USERS),
+    "person.check_password": (dict(login="alice", password="alice-secret"), set(PRINCIPALS)),
+    "catalogue.add_release": (dict(url=SR, product="demo"), {"admin", "operator"}),
+    "catalogue.list_products": ({}, AUTHENTICATED),
+    "catalogue.list_releases": ({}, AUTHENTICATED),
+    "catalogue.product_release_urls": (dict(url=SR), AUTHENTICATED),
+    "computer.create": (dict(reference="COMP-NEW"), USERS),
+    "computer.update": (dict(reference="COMP-A", title="A"), {"alice", "admin", "operator"}),
+    "computer.get": (dict(reference="COMP-A"),
+                     {"alice", "admin", "operator", "computer_a", "partition_a"}),
+    "computer.list": ({}, USERS),
+    "computer.format": (dict(reference="COMP-A",
+                             configuration=format_configuration("COMP-A", 4)),
+                        {"computer_a", "admin"}),
+    "computer.information": (dict(reference="COMP-A"), {"computer_a", "admin"}),
+    "computer.partition": (dict(reference="COMP-A", partition="slappart0"), NODE_A),
+    "computer.bang": (dict(reference="COMP-A"), {"computer_a", "admin"}),
+    "computer.status": (dict(reference="COMP-A"), {"alice", "admin", "operator", "computer_a"}),
+    "supply.supply": (dict(url=SR, computer="COMP-A"), {"alice", "admin", "operator"}),
+    "supply.list": (dict(computer="COMP-A"),
+                    {"alice", "admin", "operator", "computer_a", "partition_a"}),
+    "supply.report": (dict(url=SR, computer="COMP-A", state="building"),
+                      {"computer_a", "admin"}),
+    "instance.request": (dict(title="another", software_release=SR),
+                         USERS | {"partition_a"}),
+    "instance.get": (dict(reference="<root>"), {"alice", "admin", "computer_a", "partition_a"}),
+    "instance.list": ({}, USERS),
+    "tree.list": ({}, USERS),
+    "instance.destroy": (dict(reference="<root>"), {"alice", "admin"}),
+    "instance.report_started": (_node({}), NODE_A),
+    "instance.report_stopped": (_node({}), NODE_A),
+    "instance.report_error": (_node(dict(message="boom")), NODE_A),
+    "instance.report_destroyed": (_node({}), NODE_A),
+    "instance.set_connection": (_node(dict(connection={"url": "http://x"})), NODE_A),
+    "instance.bang": (_node(dict(message="again")), NODE_A),
+    "instance.rename": (_node(dict(new_name="renamed")), NODE_A),
+    "instance.hosting_ip_list": (_node({}), NODE_A),
+    "usage.report": (dict(computer="COMP-A", document=JOURNAL), {"computer_a", "admin"}),
+    "usage.list": (dict(computer="COMP-A"), {"alice", "admin", "operator", "computer_a"}),
+}
+
+REFUSALS = (errors.Forbidden, errors.NotFound)
+
+
+class AuthorizationMatrixTests(unittest.TestCase):
+    """Each test checks one operation against every principal."""
+
+    def test_matrix_names_every_registered_operation(self):
+        self.assertEqual(sorted(load_all()), sorted(CASES))
+
+    def test_matrix_refuses_anonymous_everywhere_except_login(self):
+        for name, (_, allowed) in CASES.items():
+            if name != "person.check_password":
+                self.assertNotIn("anonymous", allowed, name)
+
+    def check(self, name):
+        """Call ``name`` as every principal on a fresh copy of the scenario."""
+        template = build_template()
+        arguments, allowed = CASES[name]
+        arguments = {
+            key: (_template["root"] if value == "<root>" else value)
+            for key, value in arguments.items()
+        }
+        mismatches = []
+        for who, principal in PRINCIPALS.items():
+            path = os.path.join(os.path.abspath(self.mktemp()))
+            shutil.copyfile(template, path)
+            master = Master(path)
+            try:
+                master.call(name, principal, **arguments)
+                outcome = "allowed"
+            except REFUSALS as error:
+                outcome = "refused (%s: %s)" % (error.code, error)
+            except errors.SlapError as error:
+                outcome = "allowed"  # authorization passed; the state said no (e.g. Conflict)
+                if isinstance(error, errors.Invalid):
+                    outcome = "invalid arguments: %s" % error
+            finally:
+                master.close()
+            expected = "allowed" if who in allowed else "refused"
+            if not outcome.startswith(expected):
+                mismatches.append("%s: expected %s, got %s" % (who, expected, outcome))
+        self.assertEqual(mismatches, [], "%s: %s" % (name, "; ".join(mismatches)))
+
+
+def _make_test(name):
+    def test(self):
+        self.check(name)
+
+    test.__name__ = "test_%s_authorization" % name.replace(".", "_")
+    test.__doc__ = "Who may call %s." % name
+    return test
+
+
+for _name in CASES:
+    setattr(AuthorizationMatrixTests, "test_%s_authorization" % _name.replace(".", "_"),
+            _make_test(_name))
