@@ -1,0 +1,110 @@
+"""Usage journals (TioXML): validation against the XSD, records tied to instances, hostile XML."""
+
+from slap_core import errors
+from slap_core.principals import ComputerAgent
+from tests.fixtures import SR, MasterTestCase
+
+
+def journal(movements, reference="COMP-0", stop_date="2026-11-02 at 00:00:00"):
+    """A computer_consumption journal with the given movement XML fragments."""
+    return (
+        "<journal><transaction type='Sale Packing List'><title>Resource consumptions</title>"
+        "<start_date>2026-11-01 at 00:00:00</start_date><stop_date>%s</stop_date>"
+        "<reference>%s</reference><currency>EUR</currency><payment_mode/>"
+        "<arrow type='Administration'><source/><destination/></arrow>%s"
+        "</transaction></journal>" % (stop_date, reference, "".join(movements))
+    )
+
+
+def movement(partition, resource="cpu_time", quantity="12.5", price="0.1"):
+    """One movement element."""
+    return (
+        "<movement><resource>%s</resource><title>CPU</title><reference>%s</reference>"
+        "<quantity>%s</quantity><price>%s</price><VAT/><category>cpu</category></movement>"
+        % (resource, partition, quantity, price)
+    )
+
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+    "<journal>&lol3;</journal>"
+)
+EXTERNAL_ENTITY = (
+    '<?xml version="1.0"?><!DOCTYPE journal [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    "<journal>&xxe;</journal>"
+)
+
+
+class UsageTests(MasterTestCase):
+    """usage.report and usage.list."""
+
+    def setUp(self):
+        super().setUp()
+        self.node = self.make_computer("COMP-0", partitions=2)
+        self.instance = self.request(self.alice, "metered")
+
+    def report(self, document):
+        return self.call("usage.report", self.node, computer="COMP-0", document=document)
+
+    def test_valid_journal_is_recorded_for_the_instance_and_its_owner(self):
+        outcome = self.report(journal([movement(self.instance.partition),
+                                       movement("slappart1", resource="disk", quantity="3")]))
+        self.assertEqual(outcome.record_count, 2)
+        records = self.call("usage.list", self.alice)
+        self.assertEqual(len(records), 1)
+        self.assertEqual(records[0].instance, self.instance.reference)
+        self.assertEqual(records[0].person, "alice")
+        self.assertEqual(records[0].quantity, 12.5)
+        self.assertEqual(records[0].category, "cpu")
+        everything = self.call("usage.list", self.node, computer="COMP-0")
+        self.assertEqual(sorted(r.resource for r in everything), ["cpu_time", "disk"])
+        self.assertEqual(self.call("usage.list", self.bob), [])
+
+    def test_journal_as_bytes_is_accepted(self):
+        document = journal([movement("slappart0")]).encode("utf-8")
+        self.assertEqual(self.report(document).record_count, 1)
+
+    def assertRefused(self, document, fragment):
+        error = self.assertRaises(errors.Invalid, self.report, document)
+        self.assertIn(fragment, str(error))
+        self.assertEqual(self.call("usage.list", self.admin, computer="COMP-0"), [])
+
+    def test_journal_violating_the_schema_is_refused_and_nothing_is_stored(self):
+        self.assertRefused(journal([movement("slappart0", quantity="lots")]), "does not match")
+        self.assertRefused("<consumption/>", "does not match")
+        self.assertRefused(journal([]), "does not match")
+
+    def test_movement_without_reference_is_refused(self):
+        self.assertRefused(journal([movement("")]), "resource and a reference")
+
+    def test_transaction_with_empty_dates_is_refused(self):
+        self.assertRefused(journal([movement("slappart0")], stop_date=""), "stop_date")
+
+    def test_malformed_xml_is_refused(self):
+        self.assertRefused("<journal><transaction>", "not well-formed")
+        self.assertRefused("", "not well-formed")
+
+    def test_entity_expansion_and_external_entities_are_refused(self):
+        self.assertRefused(BILLION_LAUGHS, "DTD")
+        self.assertRefused(EXTERNAL_ENTITY, "DTD")
+
+    def test_oversized_journal_is_refused_before_parsing(self):
+        huge = journal([movement("slappart0")] * 40000)
+        self.assertGreater(len(huge), 4 * 1024 * 1024)
+        self.assertRefused(huge, "larger than")
+
+    def test_another_computer_cannot_report_usage_for_this_one(self):
+        self.make_computer("COMP-1", partitions=1)
+        self.assertRaises(errors.Forbidden, self.call, "usage.report", ComputerAgent("COMP-1"),
+                          computer="COMP-0", document=journal([movement("slappart0")]))
+
+    def test_usage_records_stay_with_the_instance_after_its_partition_is_reused(self):
+        self.report(journal([movement(self.instance.partition)]))
+        self.request(self.alice, "metered", SR, state="destroyed")
+        self.call("instance.report_destroyed", self.node, computer="COMP-0",
+                  partition=self.instance.partition)
+        self.request(self.bob, "next")
+        records = self.call("usage.list", self.alice)
+        self.assertEqual([r.instance for r in records], [self.instance.reference])
