@@ -2,6 +2,7 @@
 
 import json
 
+from twisted.web import pages
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
@@ -22,10 +23,10 @@ class IndexResource(Resource):
         self.services[path] = description
 
     def getChild(self, path, request):
-        """Unknown children get the standard 404 page."""
+        """Unknown children get a plain 404 page."""
         if path == b"":
             return self
-        return Resource.getChild(self, path, request)
+        return pages.notFound("No such resource", "There is nothing at this address.")
 
     def render_GET(self, request):
         """Describe the master and its services."""

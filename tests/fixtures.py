@@ -80,3 +80,14 @@ class MasterMixin:
 
 class MasterTestCase(MasterMixin, unittest.TestCase):
     """A trial TestCase with a fresh master (see MasterMixin)."""
+
+
+def http_client(testcase):
+    """A treq HTTPClient whose connections are closed when ``testcase`` ends (clean reactor)."""
+    from treq.client import HTTPClient
+    from twisted.internet import reactor
+    from twisted.web.client import Agent, HTTPConnectionPool
+
+    pool = HTTPConnectionPool(reactor, persistent=False)
+    testcase.addCleanup(pool.closeCachedConnections)
+    return HTTPClient(Agent(reactor, pool=pool))
