@@ -36,4 +36,4 @@ trial: install system-packages
 	$(VENV)/bin/trial tests
 
 clean:
-	rm -rf $(VENV) *.egg-info _trial_temp
+	rm -rf $(VENV) *.egg-info _trial_temp tests.*/
