@@ -1,0 +1,69 @@
+"""Local users: creation, roles, password hashing and checks."""
+
+from sqlalchemy import text
+
+from slap_core import errors
+from slap_core.passwords import hash_password, verify_password
+from tests.fixtures import MasterTestCase
+
+
+class PasswordTests(MasterTestCase):
+    """Passwords are stored as salted scrypt hashes and checked in constant time."""
+
+    def test_hash_is_salted_and_verifies_only_the_right_password(self):
+        first, second = hash_password("secret"), hash_password("secret")
+        self.assertNotEqual(first, second)
+        self.assertTrue(first.startswith("scrypt$"))
+        self.assertTrue(verify_password("secret", first))
+        self.assertFalse(verify_password("Secret", first))
+
+    def test_malformed_stored_hash_never_verifies(self):
+        for stored in ("", "plain", "md5$x$y$z$a$b", "scrypt$1$2$3$!!$!!"):
+            self.assertFalse(verify_password("secret", stored), stored)
+
+    def test_password_is_never_stored_in_clear(self):
+        self.call("person.create", self.admin, login="carol", password="hunter2")
+        with self.master.storage.engine.connect() as connection:
+            stored = connection.execute(
+                text("SELECT password_hash FROM person WHERE login = 'carol'")).scalar()
+        self.assertNotIn("hunter2", stored)
+
+
+class PeopleTests(MasterTestCase):
+    """person.* operations."""
+
+    def test_created_user_logs_in_with_roles(self):
+        self.call("person.create", self.admin, login="carol", password="pw",
+                  roles=["operator", "user"])
+        view = self.call("person.check_password", self.alice, login="carol", password="pw")
+        self.assertEqual(view.roles, ("operator", "user"))
+        self.assertTrue(view.has_password)
+
+    def test_wrong_password_unknown_user_and_passwordless_user_are_refused_alike(self):
+        self.call("person.create", self.admin, login="carol", password="pw")
+        self.call("person.create", self.admin, login="dave")
+        for login, password in (("carol", "bad"), ("nobody", "pw"), ("dave", "")):
+            error = self.assertRaises(errors.Unauthenticated, self.call,
+                                      "person.check_password", self.alice, login=login,
+                                      password=password)
+            self.assertEqual(str(error), "bad login or password")
+
+    def test_duplicate_login_is_a_conflict_and_bad_input_is_invalid(self):
+        self.call("person.create", self.admin, login="carol")
+        self.assertRaises(errors.Conflict, self.call, "person.create", self.admin, login="carol")
+        self.assertRaises(errors.Invalid, self.call, "person.create", self.admin, login=" x")
+        self.assertRaises(errors.Invalid, self.call, "person.create", self.admin, login="x",
+                          roles=["root"])
+
+    def test_user_changes_own_password_but_not_anothers(self):
+        self.call("person.create", self.admin, login="alice", password="old")
+        self.call("person.set_password", self.alice, login="alice", password="new")
+        self.call("person.check_password", self.bob, login="alice", password="new")
+        self.assertRaises(errors.Forbidden, self.call, "person.set_password", self.bob,
+                          login="alice", password="mine")
+
+    def test_me_creates_the_directory_user_on_first_use(self):
+        self.assertEqual([p.login for p in self.call("person.list", self.admin)], [])
+        me = self.call("person.me", self.alice)
+        self.assertEqual((me.login, me.has_password), ("alice", False))
+        self.assertEqual([p.login for p in self.call("person.list", self.admin)], ["alice"])
