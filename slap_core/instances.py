@@ -157,10 +157,22 @@ def _create(session, scope, person, tree, requester, title, release, software_ty
     return instance
 
 
+def _refuse_loop(instance, requester):
+    """Refuse making ``requester`` the requester of ``instance`` when it descends from it."""
+    seen, current = set(), requester
+    while current is not None and current.id not in seen:
+        if current.id == instance.id:
+            raise errors.Conflict("instance %r cannot be requested by itself or by an instance "
+                                  "it requested" % (instance.title,))
+        seen.add(current.id)
+        current = current.requester
+
+
 def _update(session, instance, requester, release, software_type, parameters, sla, state):
     """Apply a repeated request; returns True when the node must process the instance again."""
     changed = False
     if requester is not None and instance.requester_instance_id != requester.id:
+        _refuse_loop(instance, requester)
         instance.requester = requester
     if instance.release_id != release.id:
         instance.release = release
