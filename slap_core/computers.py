@@ -23,7 +23,7 @@ from slap_core.models import (
 )
 from slap_core.operations import operation
 from slap_core.partition_views import partition_views
-from slap_core.principals import PartitionAgent
+from slap_core.principals import PartitionAgent, User
 from slap_core.sla import check_attributes, check_scope
 from slap_core.views import ComputerInformation, ComputerView, SoftwareView
 
@@ -185,11 +185,10 @@ def format_computer(session, principal, *, reference, configuration):
         raise errors.Invalid("partition_list is a list of at most %d partitions" % MAX_PARTITIONS)
     computer = session.scalar(select(Computer).where(Computer.reference == reference))
     if computer is None:
-        user = require_user(principal)
-        if not user.is_admin:
+        if not (isinstance(principal, User) and principal.is_admin):
             raise errors.NotFound("no computer %r" % (reference,))
         computer = Computer(reference=_check_reference(reference), title=reference,
-                            owner=person_for(session, user))
+                            owner=person_for(session, principal))
         session.add(computer)
         session.flush()
     check_computer_agent(principal, computer)
