@@ -33,7 +33,7 @@ test: install system-packages
 	$(PY) -m pytest -q tests
 
 trial: install system-packages
-	$(VENV)/bin/trial tests
+	$(PY) -m twisted.trial --temp-directory=_trial_temp tests
 
 clean:
 	rm -rf $(VENV) *.egg-info _trial_temp tests.*/
