@@ -57,6 +57,15 @@ def person_for(session, user):
     return person
 
 
+def person_id(session, user):
+    """The id of a user's Person row for filtering reads; -1 (matches nothing) if they have none.
+
+    Read-only operations use this instead of :func:`person_for`, so they never write.
+    """
+    found = session.scalar(select(Person.id).where(Person.login == user.login))
+    return -1 if found is None else found
+
+
 def get_computer(session, reference):
     """The computer with this reference, or NotFound."""
     if not reference:

@@ -10,6 +10,7 @@ from slap_core.access import (
     deployed_partition,
     get_computer,
     person_for,
+    person_id,
     require_user,
 )
 from slap_core.clock import next_timestamp, now
@@ -132,7 +133,7 @@ def list_computers(session, principal):
     user = require_user(principal)
     query = select(Computer).order_by(Computer.reference)
     if not user.manages_fleet:
-        query = query.where(Computer.owner_id == person_for(session, user).id)
+        query = query.where(Computer.owner_id == person_id(session, user))
     return [computer_view(session, c) for c in session.scalars(query)]
 
 

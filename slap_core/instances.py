@@ -15,6 +15,7 @@ from slap_core.access import (
     get_instance,
     partition_of,
     person_for,
+    person_id,
     require_user,
 )
 from slap_core.allocation import allocate_partition, find_host
@@ -283,7 +284,7 @@ def list_instances(session, principal, *, tree=None, include_archived=False):
     query = select(SoftwareInstance).join(InstanceTree,
                                          SoftwareInstance.tree_id == InstanceTree.id)
     if not user.is_admin:
-        query = query.where(InstanceTree.owner_id == person_for(session, user).id)
+        query = query.where(InstanceTree.owner_id == person_id(session, user))
     if tree is not None:
         query = query.where(InstanceTree.title == tree)
     if not include_archived:
@@ -297,7 +298,7 @@ def list_trees(session, principal, *, include_archived=False):
     user = require_user(principal)
     query = select(InstanceTree).order_by(InstanceTree.id)
     if not user.is_admin:
-        query = query.where(InstanceTree.owner_id == person_for(session, user).id)
+        query = query.where(InstanceTree.owner_id == person_id(session, user))
     if not include_archived:
         query = query.where(InstanceTree.archived.is_(False))
     result = []

@@ -8,7 +8,7 @@ from slap_core.access import (
     check_computer_manage,
     check_computer_read,
     get_computer,
-    person_for,
+    person_id,
     require_user,
 )
 from slap_core.catalogue import ensure_release
@@ -72,7 +72,7 @@ def list_supplies(session, principal, *, computer=None):
     else:
         user = require_user(principal)
         if not user.manages_fleet:
-            query = query.where(Computer.owner_id == person_for(session, user).id)
+            query = query.where(Computer.owner_id == person_id(session, user))
     return [supply_view(s) for s in session.scalars(query.order_by(Computer.reference, Supply.id))]
 
 

@@ -14,7 +14,7 @@ from slap_core.access import (
     check_computer_agent,
     check_computer_read,
     get_computer,
-    person_for,
+    person_id,
     require_authenticated,
 )
 from slap_core.models import (
@@ -89,13 +89,13 @@ def report_usage(session, principal, *, computer, document):
         )
     }
     for movement in movements:
-        instance_id, person_id = deployed.get(movement["partition_reference"], (None, None))
+        instance_id, owner_id = deployed.get(movement["partition_reference"], (None, None))
         session.add(
             UsageRecord(
                 report_id=report.id,
                 computer_id=target.id,
                 instance_id=instance_id,
-                person_id=person_id,
+                person_id=owner_id,
                 **movement,
             )
         )
@@ -123,7 +123,7 @@ def list_usage(session, principal, *, computer=None, limit=1000):
     elif isinstance(principal, ComputerAgent):
         query = query.where(Computer.reference == principal.computer)
     elif not principal.is_admin:
-        query = query.where(UsageRecord.person_id == person_for(session, principal).id)
+        query = query.where(UsageRecord.person_id == person_id(session, principal))
     limit = max(1, min(int(limit), 10000))
     rows = session.execute(query.order_by(UsageRecord.id).limit(limit))
     return [

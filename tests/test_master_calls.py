@@ -45,3 +45,8 @@ class MasterCallTests(MasterTestCase):
             mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
             keys = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
         self.assertEqual((mode, keys), ("wal", 1))
+
+    def test_read_operations_of_a_new_user_write_nothing(self):
+        for name in ("instance.list", "tree.list", "computer.list", "supply.list", "usage.list"):
+            self.assertEqual(self.call(name, self.bob), [], name)
+        self.assertEqual(self.count("person"), 0)
