@@ -157,6 +157,8 @@ def rename(session, principal, *, computer, partition, new_name, slave_reference
         bump_tree(session, instance.tree_id)
     else:
         bump(instance)
+    if instance.shared and instance.host is not None:
+        bump(instance.host)  # its slave_title changed in the host's slave_instance_list
     return instance_view(session, instance)
 
 
