@@ -123,8 +123,8 @@ def set_connection(session, principal, *, computer, partition, connection, slave
         instance.connection = connection
         if instance.requester is not None:
             bump(instance.requester)
-        if instance.shared and instance.host is not None:
-            bump(instance.host)
+        if instance.shared:
+            bump(instance)  # the host's list carries a shared instance's connection
     return instance_view(session, instance)
 
 
@@ -157,8 +157,6 @@ def rename(session, principal, *, computer, partition, new_name, slave_reference
         bump_tree(session, instance.tree_id)
     else:
         bump(instance)
-    if instance.shared and instance.host is not None:
-        bump(instance.host)  # its slave_title changed in the host's slave_instance_list
     return instance_view(session, instance)
 
 

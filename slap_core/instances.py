@@ -193,8 +193,6 @@ def _update(session, instance, requester, release, software_type, parameters, sl
             bump_tree(session, instance.tree_id)
     if changed:
         bump(instance)
-        if instance.shared and instance.host is not None:
-            bump(instance.host)
     return changed
 
 
@@ -206,7 +204,6 @@ def _place(session, instance, software_type):
         host, reason = find_host(session, instance, software_type)
         if host is not None:
             instance.host = host
-            bump(host)
             bump(instance)
         return reason
     if partition_of(instance) is not None:
@@ -246,6 +243,10 @@ def request_instance(session, principal, *, title, software_release, software_ty
     if instance is None:
         if state == "destroyed":
             raise errors.NotFound("no instance %r to destroy" % (title,))
+        if requester is not None and effective_state(
+            requester.requested_state, root_state(requester)
+        ) == "destroyed":
+            raise errors.Conflict("an instance being destroyed cannot request new instances")
         instance = _create(session, scope, person, tree, requester, title,
                            ensure_release(session, software_release), software_type,
                            parameters, sla, state, shared)

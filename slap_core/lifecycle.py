@@ -7,8 +7,14 @@ from slap_core.models import Partition, SoftwareInstance
 
 
 def bump(instance):
-    """Mark ``instance`` changed so its node processes it again."""
+    """Mark ``instance`` changed so its node processes it again.
+
+    A shared instance is deployed by its host, whose list carries it: the host is bumped too, as
+    the master's partition timestamp includes those of the shared instances it hosts.
+    """
     instance.timestamp = next_timestamp(instance.timestamp)
+    if instance.shared and instance.host is not None:
+        instance.host.timestamp = next_timestamp(instance.host.timestamp)
 
 
 def live_tree_instances(session, tree_id):
@@ -40,7 +46,7 @@ def request_destroy(session, instance):
     """Ask for an instance's destruction.
 
     A shared or never-allocated instance has nothing to clean up and is archived at once (a shared
-    one leaves its host's list, which bumps the host). An allocated one waits for its node to
+    one leaves its host's list; bumping it bumps the host). An allocated one waits for its node to
     report it destroyed. Destroying a root destroys its whole tree and frees its title at once, as
     the master archives a destroyed instance tree.
     """
@@ -48,8 +54,6 @@ def request_destroy(session, instance):
         instance.requested_state = "destroyed"
         bump(instance)
     if instance.shared:
-        if instance.host is not None:
-            bump(instance.host)
         archive(instance)
     elif instance.partition is None:
         archive(instance)

@@ -449,3 +449,10 @@ class RequesterTests(MasterTestCase):
     def test_scalar_parameter_values_are_kept_as_strings(self):
         view = self.request(self.alice, "web", parameters={"n": 3, "flag": True, "none": None})
         self.assertEqual(view.parameters, {"n": "3", "flag": "True", "none": None})
+
+    def test_a_partition_being_destroyed_cannot_request_new_instances(self):
+        child = self.request(self.agent, "db")
+        self.request(self.alice, "root", state="destroyed")
+        self.assertRaises(errors.Conflict, self.request, self.agent, "late")
+        kept = self.request(self.agent, "db")
+        self.assertEqual((kept.reference, kept.state), (child.reference, "destroyed"))

@@ -304,3 +304,16 @@ class SharedConnectionTests(SharedTestCase):
         self.assertEqual(self.get(view.reference).status_text, "#error bad url")
         self.assertIsNone(self.call("instance.get", self.alice,
                                     reference=self.host.reference).status_text)
+
+
+class SharedTimestampTests(MasterTestCase):
+    """Whatever bumps a shared instance bumps its host, which deploys it."""
+
+    def test_bang_of_the_shared_instances_tree_bumps_its_host(self):
+        node = self.make_computer("COMP-0", partitions=3)
+        host = self.request(self.admin, "frontend")
+        root = self.request(self.alice, "root")
+        self.request(self.partition_agent(root), "site", shared=True)
+        before = self.poll("COMP-0")[host.partition].timestamp
+        self.call("instance.bang", node, computer="COMP-0", partition=root.partition)
+        self.assertGreater(self.poll("COMP-0")[host.partition].timestamp, before)
