@@ -36,14 +36,18 @@ def address_views(addresses):
 
 
 def ip_lists(addresses):
-    """``ip_list`` (interface, ip) and ``full_ip_list`` 5-tuples (those with a gateway)."""
-    ip_list = tuple((a.network_interface, a.address) for a in addresses)
-    full = tuple(
-        (a.network_interface, a.address, a.gateway, a.netmask, a.network)
-        for a in addresses
-        if a.gateway
-    )
-    return ip_list, full
+    """``ip_list`` and ``full_ip_list`` as the master splits them.
+
+    An address with a gateway and a netmask goes to ``full_ip_list`` as
+    (interface, ip, gateway, netmask, network); every other one to ``ip_list`` as (interface, ip).
+    """
+    ip_list, full = [], []
+    for a in addresses:
+        if a.gateway and a.netmask:
+            full.append((a.network_interface, a.address, a.gateway, a.netmask, a.network))
+        else:
+            ip_list.append((a.network_interface, a.address))
+    return tuple(ip_list), tuple(full)
 
 
 def shared_entry(shared):
