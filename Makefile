@@ -4,10 +4,13 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# The upstream reference the wire-format tests compare against, in its own venv (its pins stay apart).
+UPSTREAM ?= .venv-upstream
+UPSTREAM_PACKAGES := slapos.core==1.26.1 slapos.libnetworkcache
 APT_PACKAGES := postgresql
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run test install system-packages trial clean
+.PHONY: run test install system-packages upstream trial clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV) || { apt-get update && apt-get install -y --no-install-recommends python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -26,14 +29,21 @@ $(VENV)/.system-packages: Makefile | $(VENV)/.installed
 
 system-packages: $(VENV)/.system-packages
 
-run: install
-	$(VENV)/bin/slapgate master --listen $(LISTEN)
+$(UPSTREAM)/.installed:
+	$(PYTHON) -m venv $(UPSTREAM) || { apt-get update && apt-get install -y --no-install-recommends python3-venv && $(PYTHON) -m venv $(UPSTREAM); }
+	$(UPSTREAM)/bin/python -m pip install --quiet $(UPSTREAM_PACKAGES)
+	touch $@
 
-test: install system-packages
+upstream: $(UPSTREAM)/.installed
+
+run: install
+	$(VENV)/bin/slapgate master --listen $(LISTEN) --insecure-loopback
+
+test: install system-packages upstream
 	$(PY) -m pytest -q tests
 
-trial: install system-packages
+trial: install system-packages upstream
 	$(PY) -m twisted.trial --temp-directory=_trial_temp tests
 
 clean:
-	rm -rf $(VENV) *.egg-info _trial_temp tests.*/
+	rm -rf $(VENV) $(UPSTREAM) *.egg-info _trial_temp tests.*/

@@ -32,6 +32,9 @@ def _parser():
                         % master_config.DEFAULT_LISTEN)
     master.add_argument("--db", help="database URL or SQLite file (default var/slapgate.sqlite)")
     master.add_argument("--state-dir", help="directory for the master's own files (default var)")
+    master.add_argument("--insecure-loopback", action="store_true", default=None,
+                        help="believe SLAP callers without authentication, as slapproxy does; "
+                        "refused unless every listen address is a loopback address")
 
     admin = commands.add_parser("admin", help="administer the database without any adaptor")
     admin.add_argument("--config", help="INI file with a [master] section")
@@ -162,7 +165,8 @@ def run_master(args):
     from gateway.server import start_master
 
     settings = master_config.load(args.config, listen=args.listen, database=args.db,
-                                  state_dir=args.state_dir)
+                                  state_dir=args.state_dir,
+                                  insecure_loopback=args.insecure_loopback)
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
     log = Logger(namespace="slapgate")
     try:
@@ -173,6 +177,9 @@ def run_master(args):
     login, password = running.credentials
     for url in running.urls():
         print("slapgate master: %s  (health: %shealth)" % (url, url), flush=True)
+        if settings.insecure_loopback:
+            print("slapgate master: SLAP master_url %sslap/ (insecure, loopback only)" % url,
+                  flush=True)
     if password:
         print("slapgate master: admin login %r, password %r" % (login, password), flush=True)
     else:

@@ -17,7 +17,8 @@ class MasterConfig:
 
     ``listen``: ``HOST:PORT`` addresses (``[::1]:8080`` for IPv6); ``database``: an SQLAlchemy URL
     or an SQLite file path; ``state_dir``: where the master keeps files of its own (the first
-    admin's password); ``thread_pool_size``: threads for database work.
+    admin's password); ``thread_pool_size``: threads for database work; ``insecure_loopback``:
+    believe SLAP callers without authentication, as slapproxy (only on loopback addresses).
     """
 
     listen: list = field(default_factory=lambda: [DEFAULT_LISTEN])
@@ -25,6 +26,7 @@ class MasterConfig:
     state_dir: str = "var"
     thread_pool_size: int = 10
     admin_login: str = "admin"
+    insecure_loopback: bool = False
 
 
 def parse_listen(value):
@@ -59,6 +61,11 @@ def load(path=None, **overrides):
             config.state_dir = section.get("state_dir", config.state_dir)
             config.admin_login = section.get("admin_login", config.admin_login)
             try:
+                config.insecure_loopback = section.getboolean("insecure_loopback",
+                                                              config.insecure_loopback)
+            except ValueError:
+                raise ConfigError("insecure_loopback is true or false") from None
+            try:
                 config.thread_pool_size = section.getint("thread_pool_size",
                                                          config.thread_pool_size)
             except ValueError:
@@ -70,4 +77,16 @@ def load(path=None, **overrides):
         parse_listen(address)
     if config.thread_pool_size < 1:
         raise ConfigError("thread_pool_size is at least 1")
+    if config.insecure_loopback:
+        for address in config.listen:
+            if not is_loopback(parse_listen(address)[0]):
+                raise ConfigError("--insecure-loopback refuses to listen on %s: every listen "
+                                  "address must be a loopback address" % (address,))
     return config
+
+
+def is_loopback(host):
+    """True for 127.0.0.0/8, ::1 and localhost."""
+    if host == "localhost":
+        return True
+    return ip_address(host).is_loopback

@@ -11,6 +11,7 @@ from gateway.config import parse_listen
 from gateway.core_calls import CoreCalls
 from gateway.site import build_site
 from gateway.version import VERSION
+from protocols.slap import LoopbackCallers
 from slap_core import errors
 from slap_core.master import Master
 from slap_core.principals import User
@@ -86,7 +87,9 @@ def start_master(reactor, config):
     master.upgrade()
     credentials = ensure_admin(master, config.state_dir, config.admin_login)
     reactor.suggestThreadPoolSize(config.thread_pool_size)
-    site = build_site(CoreCalls(master, reactor))
+    slap_callers = LoopbackCallers(local_admin(config.admin_login)) \
+        if config.insecure_loopback else None
+    site = build_site(CoreCalls(master, reactor), slap_callers)
     ports = []
     for address in config.listen:
         host, port = parse_listen(address)

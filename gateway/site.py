@@ -8,6 +8,7 @@ from twisted.web.server import Site
 
 from gateway.health import HealthResource
 from gateway.version import VERSION
+from protocols.slap import RefusingCallers, SlapResource
 
 
 class IndexResource(Resource):
@@ -39,10 +40,15 @@ class IndexResource(Resource):
         return json.dumps(body).encode()
 
 
-def build_site(calls):
-    """The Site of a master whose slap_core calls go through ``calls`` (a CoreCalls)."""
+def build_site(calls, slap_callers=None):
+    """The Site of a master whose slap_core calls go through ``calls`` (a CoreCalls).
+
+    ``slap_callers`` decides who calls SLAP endpoints (default: nobody may, until certificates).
+    """
     root = IndexResource()
     root.mount("health", HealthResource(calls), "liveness and database check")
+    root.mount("slap", SlapResource(calls, slap_callers or RefusingCallers()),
+               "SLAP: the master URL for upstream SlapOS tools")
     site = Site(root)
     site.displayTracebacks = False
     return site
