@@ -7,28 +7,17 @@ it saw as JSON.
 
 import json
 import os
-import unittest as stdlib_unittest
 
 from twisted.internet import defer, reactor
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial import unittest
 
 from gateway.config import load
-from gateway.server import start_master
+from gateway.server import local_admin, start_master
+from tests.upstream import upstream_python
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-UPSTREAM_PYTHON = os.path.join(ROOT, ".venv-upstream", "bin", "python")
 SR = "http://sr.example.invalid/software.cfg"
-
-
-def upstream_python():
-    """The upstream venv's interpreter; skip (or fail under CI) when it is missing."""
-    if not os.path.exists(UPSTREAM_PYTHON):
-        message = "upstream slapos.core venv missing (make test creates .venv-upstream)"
-        if os.environ.get("CI"):
-            raise AssertionError(message)
-        raise stdlib_unittest.SkipTest(message)
-    return UPSTREAM_PYTHON
 
 
 def start(testcase, **settings):
@@ -42,10 +31,10 @@ def start(testcase, **settings):
 
 
 @defer.inlineCallbacks
-def run_upstream(script, *arguments):
+def run_upstream(testcase, script, *arguments):
     """Run a script under the upstream venv; returns its JSON output or fails with its stderr."""
     out, err, code = yield getProcessOutputAndValue(
-        upstream_python(), [os.path.join(ROOT, "tests", script), *arguments],
+        upstream_python(testcase), [os.path.join(ROOT, "tests", script), *arguments],
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/")})
     if code != 0:
         raise AssertionError("upstream script failed (%d):\n%s" % (code, err.decode()))
@@ -60,7 +49,7 @@ class UpstreamLibraryTests(unittest.TestCase):
     @defer.inlineCallbacks
     def test_upstream_library_scenario(self):
         running = start(self, insecure_loopback=True)
-        seen = yield run_upstream("upstream_slap_scenario.py", running.urls()[0] + "slap/", SR)
+        seen = yield run_upstream(self, "upstream_slap_scenario.py", running.urls()[0] + "slap/", SR)
         self.assertEqual(seen["software"], [[SR, "available"]])
         self.assertEqual(seen["root_id"], "slappart0")
         self.assertTrue(seen["root_guid"].startswith("SOFTINST-"))
@@ -96,11 +85,6 @@ class UpstreamLibraryTests(unittest.TestCase):
         self.assertEqual(seen["partitions_after_destroy"], [])
         self.assertEqual(seen["software_after_remove"], [[SR, "destroyed"]])
         usage = yield running.site.resource.children[b"slap"].calls.call(
-            "usage.list", _admin(), computer="COMP-0")
+            "usage.list", local_admin(), computer="COMP-0")
         self.assertEqual([(u.partition, u.quantity) for u in usage], [("slappart0", 1.5)])
 
-
-def _admin():
-    from gateway.server import local_admin
-
-    return local_admin()

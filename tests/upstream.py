@@ -63,6 +63,17 @@ def _run(payload):
                           timeout=120, env=environment)
 
 
+def upstream_python(testcase):
+    """The upstream venv's interpreter; skips ``testcase`` when missing (fails it under CI)."""
+    if not os.access(PYTHON, os.X_OK):
+        message = ("upstream reference missing: %s (make .venv-upstream/.installed installs "
+                   "slapos.core 1.26.1)" % PYTHON)
+        if os.environ.get("CI"):
+            testcase.fail(message)
+        raise unittest.SkipTest(message)
+    return PYTHON
+
+
 def reference(testcase, dumps=(), loads=(), dict2xml=(), xml2dict=()):
     """What upstream answers for each sample, as ``{"ok": result}`` or ``{"error": text}``.
 
@@ -70,12 +81,7 @@ def reference(testcase, dumps=(), loads=(), dict2xml=(), xml2dict=()):
     ``loads`` and ``xml2dict`` are documents to parse (results are the repr of the value). One
     subprocess per distinct request, cached for the whole run.
     """
-    if not os.access(PYTHON, os.X_OK):
-        message = ("upstream reference missing: %s (make .venv-upstream/.installed installs "
-                   "slapos.core 1.26.1)" % PYTHON)
-        if os.environ.get("CI"):
-            testcase.fail(message)
-        raise unittest.SkipTest(message)
+    upstream_python(testcase)
     payload = json.dumps({"dumps": list(dumps), "loads": list(loads),
                           "dict2xml": list(dict2xml), "xml2dict": list(xml2dict)})
     process = _run(payload)
