@@ -15,20 +15,14 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
 from protocols.slap import objects
+from protocols.slap.hateoas import HateoasResource
+from protocols.slap.statuses import status_of
 from protocols.slap_marshal import MarshalError, dumps, loads
 from slap_core import errors
 
 XML = b"text/xml; charset=utf-8"
 TEXT = b"text/plain; charset=utf-8"
 MAX_BODY = 8 * 1024 * 1024
-STATUS = {
-    errors.NotFound: 404,
-    errors.NotReady: 408,
-    errors.Invalid: 400,
-    errors.Unauthenticated: 401,
-    errors.Forbidden: 403,
-    errors.Conflict: 409,
-}
 ENDPOINTS = {}
 
 
@@ -114,6 +108,12 @@ def getFullComputerInformation(call):
 
 
 ENDPOINTS["getComputerInformation"] = ENDPOINTS["getFullComputerInformation"]  # older name
+
+
+@endpoint(b"GET")
+def getHateoasUrl(call):
+    """Where the HATEOAS root is (``slapos service|computer list|info`` navigate from there)."""
+    return str(call.request.URLPath().sibling(b"hateoas").child(b"")).encode(), TEXT
 
 
 @endpoint(b"GET")
@@ -359,7 +359,7 @@ class EndpointResource(Resource):
 
     def _fail(self, failure, request):
         error = failure.value
-        status = next((code for cls, code in STATUS.items() if isinstance(error, cls)), None)
+        status = status_of(error)
         if status is None:
             self.log.failure("SLAP {name} failed", failure, name=self.name)
             status, message = 500, "internal error"
@@ -400,6 +400,8 @@ class SlapResource(Resource):
         """Each known endpoint name is a leaf; anything else is 404."""
         if name == b"":
             return self
+        if name == b"hateoas":
+            return HateoasResource(self.calls, self.callers)
         try:
             method, handler = ENDPOINTS[name.decode("ascii")]
         except (KeyError, UnicodeDecodeError):

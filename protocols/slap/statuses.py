@@ -1,0 +1,17 @@
+"""HTTP statuses of slap_core errors on the SLAP wire (the upstream client maps 404 and 408)."""
+
+from slap_core import errors
+
+STATUS = {
+    errors.NotFound: 404,
+    errors.NotReady: 408,
+    errors.Invalid: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.Conflict: 409,
+}
+
+
+def status_of(error):
+    """The status for a slap_core error, or None for anything else (a server fault)."""
+    return next((code for cls, code in STATUS.items() if isinstance(error, cls)), None)
