@@ -1,23 +1,39 @@
-"""The upstream slap library (slapos.core 1.26.1, in its own venv) against a slapgate master.
+"""The upstream slap library (slapos.core 1.26.1, in its own venv) against two masters.
 
-The master runs in this process with ``--insecure-loopback`` on 127.0.0.1; the library runs as a
-subprocess (so the reactor keeps serving) through tests/upstream_slap_scenario.py and reports what
-it saw as JSON.
+The same scenario, tests/upstream_slap_scenario.py, runs under the upstream venv's python as a
+subprocess (so the reactor keeps serving) and reports what the library saw as JSON. It runs once
+against a slapgate master started in this process with ``--insecure-loopback`` on 127.0.0.1, and
+once against upstream slapproxy (``slapos proxy start`` from the same venv). What both masters
+answer alike is checked by one shared method, so the scenario tests the protocol and not our
+reading of it; where slapgate follows the real SlapOS master and slapproxy does not (spec sections
+1.3, 3.2, 4.4, 7), each side's answer is checked separately.
 """
 
 import json
 import os
+import signal
+import socket
 
-from twisted.internet import defer, reactor
+from twisted.internet import defer, error, protocol, reactor
+from twisted.internet.task import deferLater
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial import unittest
 
 from gateway.config import load
 from gateway.server import local_admin, start_master
+from tests.fixtures import http_client
+from tests import upstream
 from tests.upstream import upstream_python
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SR = "http://sr.example.invalid/software.cfg"
+SCENARIO = "upstream_slap_scenario.py"
+
+# Reserved parameter keys each master names its own way (spec 1.3): compared per master.
+VARIANT_KEYS = ("timestamp", "full_ip_list", "full_address_list", "root_instance_short_title")
+
+# Run the command in a new session, so that cleanup can signal its whole process group.
+IN_NEW_SESSION = "import os, sys; os.setsid(); os.execv(sys.argv[1], sys.argv[1:])"
 
 
 def start(testcase, **settings):
@@ -30,61 +46,207 @@ def start(testcase, **settings):
     return running
 
 
+def upstream_env():
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/")}
+
+
 @defer.inlineCallbacks
 def run_upstream(testcase, script, *arguments):
     """Run a script under the upstream venv; returns its JSON output or fails with its stderr."""
     out, err, code = yield getProcessOutputAndValue(
         upstream_python(testcase), [os.path.join(ROOT, "tests", script), *arguments],
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/")})
+        env=upstream_env())
     if code != 0:
         raise AssertionError("upstream script failed (%d):\n%s" % (code, err.decode()))
     return json.loads(out.decode())
 
 
+class _Process(protocol.ProcessProtocol):
+    """Collects a child's output and tells when it ended."""
+
+    def __init__(self):
+        self.output = b""
+        self.ended = defer.Deferred()
+
+    def outReceived(self, data):
+        self.output += data
+
+    errReceived = outReceived
+
+    def processEnded(self, reason):
+        self.ended.callback(reason.value)
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _signal_group(group, signum):
+    try:
+        os.killpg(group, signum)
+    except ProcessLookupError:
+        pass
+
+
+@defer.inlineCallbacks
+def _stop(group, process):
+    """SIGTERM the process group, SIGKILL it if it has not ended within 10 s."""
+    _signal_group(group, signal.SIGTERM)
+    try:
+        yield process.ended.addTimeout(10, reactor)
+    except defer.TimeoutError:
+        _signal_group(group, signal.SIGKILL)
+        process.ended = defer.Deferred()  # addTimeout cancelled the first one
+        yield process.ended
+    _signal_group(group, signal.SIGKILL)  # any child left behind in the group
+
+
+@defer.inlineCallbacks
+def start_slapproxy(testcase, deadline=30, attempts=3):
+    """Upstream ``slapos proxy start`` on a free port (spec 4.1); returns its master URL.
+
+    Waits until GET getRunId answers 200 (or fails after ``deadline`` seconds); the proxy and its
+    children are stopped when the test ends. A port taken between probing and binding is retried.
+    """
+    slapos = os.path.join(os.path.dirname(upstream.PYTHON), "slapos")
+    if not os.access(slapos, os.X_OK):
+        message = ("upstream slapproxy missing: %s (make .venv-upstream/.installed installs "
+                   "slapos.core 1.26.1 and slapos.libnetworkcache); not comparing with slapproxy"
+                   % slapos)
+        if os.environ.get("CI"):
+            testcase.fail(message)
+        raise unittest.SkipTest(message)
+    python = upstream_python(testcase)
+    client = http_client(testcase)
+    for attempt in range(attempts):
+        directory = os.path.abspath(testcase.mktemp())
+        os.makedirs(directory)
+        port = _free_port()
+        configuration = os.path.join(directory, "slapos.cfg")
+        with open(configuration, "w") as cfg:
+            cfg.write("[slapos]\ncomputer_id = COMP-0\n\n[slapproxy]\nhost = 127.0.0.1\n"
+                      "port = %d\ndatabase_uri = %s\n"
+                      % (port, os.path.join(directory, "proxy.db")))
+        process = _Process()
+        transport = reactor.spawnProcess(
+            process, python,
+            [python, "-c", IN_NEW_SESSION, slapos, "proxy", "start", "--cfg", configuration],
+            env=upstream_env(), path=directory)
+        testcase.addCleanup(_stop, transport.pid, process)
+        url = "http://127.0.0.1:%d/" % port
+        give_up = reactor.seconds() + deadline
+        while not process.ended.called:
+            try:
+                response = yield client.get(url + "getRunId", timeout=5)
+                yield response.content()
+                if response.code == 200:
+                    return url
+            except (error.ConnectError, error.TimeoutError, defer.CancelledError):
+                pass
+            if reactor.seconds() > give_up:
+                testcase.fail("slapproxy did not answer %sgetRunId within %d s:\n%s"
+                              % (url, deadline, process.output.decode(errors="replace")))
+            yield deferLater(reactor, 0.1, lambda: None)
+        if b"Address already in use" not in process.output or attempt == attempts - 1:
+            testcase.fail("slapproxy exited early:\n" + process.output.decode(errors="replace"))
+
+
+def without(parameters, keys=VARIANT_KEYS):
+    return {key: value for key, value in parameters.items() if key not in keys}
+
+
 class UpstreamLibraryTests(unittest.TestCase):
-    """The slap library's whole scenario, one run, many observations."""
+    """The slap library's whole scenario, one run per master, many observations."""
 
     timeout = 120
 
-    @defer.inlineCallbacks
-    def test_upstream_library_scenario(self):
-        running = start(self, insecure_loopback=True)
-        seen = yield run_upstream(self, "upstream_slap_scenario.py", running.urls()[0] + "slap/", SR)
+    def assertBothMastersAgree(self, seen):
+        """What slapgate and slapproxy both answer (and the real master too, per the spec)."""
         self.assertEqual(seen["software"], [[SR, "available"]])
         self.assertEqual(seen["root_id"], "slappart0")
-        self.assertTrue(seen["root_guid"].startswith("SOFTINST-"))
         self.assertEqual(seen["root_state"], "started")
-        self.assertEqual(seen["root_parameters"], {"name": "alice", "n": "1"})
+        self.assertEqual(without(seen["root_parameters"]), {"name": "alice", "n": "1"})
         self.assertEqual(seen["poll_partitions"], ["slappart%d" % i for i in range(4)])
         self.assertEqual((seen["poll_state"], seen["poll_type"], seen["poll_release"]),
                          ("started", "default", SR))
-        poll = seen["poll_parameters"]
-        self.assertEqual((poll["name"], poll["instance_title"], poll["slap_computer_id"]),
-                         ("alice", "root", "COMP-0"))
-        self.assertEqual(poll["ip_list"], [["slappart0", "127.0.1.1"]])
-        self.assertEqual(seen["me_parameters"]["slap_computer_partition_id"], "slappart0")
+        root_parameters = {
+            "name": "alice", "n": "1", "instance_title": "root", "root_instance_title": "root",
+            "slap_computer_id": "COMP-0", "slap_computer_partition_id": "slappart0",
+            "slap_software_release_url": SR, "slap_software_type": "default",
+            "ip_list": [["slappart0", "127.0.1.1"]], "slave_instance_list": []}
+        self.assertEqual(without(seen["poll_parameters"]), root_parameters)
+        self.assertEqual(without(seen["me_parameters"]), root_parameters)
+        self.assertEqual(seen["me_parameters"]["timestamp"], seen["poll_parameters"]["timestamp"])
         self.assertEqual((seen["free_state"], seen["free_release"]),
                          ("destroyed", "NotFoundError"))
         self.assertEqual(seen["child_id"], "slappart1")
-        self.assertEqual(seen["child_parameters"]["k"], "v")
-        self.assertEqual(seen["child_parameters"]["root_instance_title"], "root")
-        self.assertEqual(seen["child_parameters"]["slap_software_type"], "child-type")
+        self.assertEqual(without(seen["child_parameters"]), {
+            "k": "v", "instance_title": "child", "root_instance_title": "root",
+            "slap_computer_id": "COMP-0", "slap_computer_partition_id": "slappart1",
+            "slap_software_release_url": SR, "slap_software_type": "child-type",
+            "ip_list": [["slappart1", "127.0.1.2"]], "slave_instance_list": []})
         self.assertEqual(seen["child_again_id"], "slappart1")
         self.assertEqual(seen["child_connection_seen_by_requester"], {"db": "mysql://child"})
         self.assertEqual(seen["root_connection"],
                          {"url": "http://root.example", "secret": "x<y&z"})
         self.assertEqual(seen["shared_host_partition"], "slappart0")
-        self.assertEqual(seen["slave_list_title"], "site")
         self.assertEqual(seen["shared_connection"], {"site_url": "https://a.example"})
+        self.assertEqual(seen["slave_list_after_shared_destroy"], [])
+        self.assertEqual(seen["timestamp_changed"], {
+            "requester_after_child_connection": True, "child_after_identical_request": False,
+            "root_after_identical_request": False, "host_after_shared_request": True,
+            "root_after_bang": True})
         self.assertEqual(seen["renamed_title"], "primary")
-        self.assertEqual(seen["unknown_partition"], "NotFoundError")
-        self.assertEqual(seen["unknown_computer"], "NotFoundError")
-        self.assertEqual(seen["pending_id"], "ResourceNotReady")
-        self.assertEqual(seen["bad_usage"], "HTTPError")
         self.assertEqual(seen["root_state_after_destroy"], "destroyed")
         self.assertEqual(seen["partitions_after_destroy"], [])
         self.assertEqual(seen["software_after_remove"], [[SR, "destroyed"]])
+        self.assertEqual(seen["software_after_destroyed"], [])
+
+    @defer.inlineCallbacks
+    def test_upstream_library_scenario_against_slapgate(self):
+        running = start(self, insecure_loopback=True)
+        seen = yield run_upstream(self, SCENARIO, running.urls()[0] + "slap/", SR)
+        self.assertBothMastersAgree(seen)
+        # Where slapgate answers as the real master and slapproxy does not.
+        self.assertRegex(seen["root_guid"], r"^SOFTINST-\d+$")
+        self.assertEqual(seen["root_parameters"], {"name": "alice", "n": "1"})
+        for name in ("poll_parameters", "child_parameters"):
+            parameters = seen[name]
+            self.assertIsInstance(parameters["timestamp"], int)
+            self.assertEqual(parameters["full_ip_list"], [])
+            self.assertEqual(parameters["root_instance_short_title"], "root")
+            self.assertNotIn("full_address_list", parameters)
+        self.assertEqual(seen["slave_list_title"], "site")
+        self.assertEqual(seen["unknown_partition"], "NotFoundError")
+        self.assertEqual(seen["unknown_computer"], "NotFoundError")
+        self.assertEqual(seen["pending_request"], "no error")
+        self.assertEqual(seen["pending_id"], "ResourceNotReady")
+        self.assertEqual(seen["bad_usage"], "HTTPError")
         usage = yield running.site.resource.children[b"slap"].calls.call(
             "usage.list", local_admin(), computer="COMP-0")
         self.assertEqual([(u.partition, u.quantity) for u in usage], [("slappart0", 1.5)])
 
+    @defer.inlineCallbacks
+    def test_upstream_library_scenario_against_slapproxy(self):
+        url = yield start_slapproxy(self)
+        seen = yield run_upstream(self, SCENARIO, url, SR)
+        self.assertBothMastersAgree(seen)
+        # slapproxy's own answers (spec 1.1, 1.3, 4.4, 7).
+        self.assertEqual(seen["root_guid"], "COMP-0-slappart0")
+        self.assertEqual(seen["root_parameters"]["timestamp"],
+                         seen["poll_parameters"]["timestamp"])
+        for name in ("poll_parameters", "child_parameters"):
+            parameters = seen[name]
+            self.assertIsInstance(parameters["timestamp"], str)
+            float(parameters["timestamp"])
+            self.assertEqual(parameters["full_address_list"], [])
+            self.assertNotIn("full_ip_list", parameters)
+            self.assertNotIn("root_instance_short_title", parameters)
+        self.assertEqual(seen["slave_list_title"], "_site")
+        self.assertEqual(seen["unknown_partition"], "ServerError")
+        self.assertEqual(seen["unknown_computer"], "ServerError")
+        self.assertEqual(seen["pending_request"], "NotFoundError")
+        self.assertNotIn("pending_id", seen)
+        self.assertEqual(seen["bad_usage"], "no error")

@@ -3,6 +3,10 @@
 Run with the upstream venv's python: ``python upstream_slap_scenario.py MASTER_URL SR``. It prints
 one JSON document of what the library observed; tests/test_slap_upstream.py checks it. It must only
 use the public slap library, the way nodes, recipes and the ``slapos`` CLI use it.
+
+The same calls run against slapgate and against upstream slapproxy: where the two masters answer
+differently (an error class, a refused request) the scenario records the answer and goes on, so
+the test decides which answer each master must give.
 """
 
 import json
@@ -23,6 +27,19 @@ def expect_error(name, function):
         seen[name] = type(error).__name__
     else:
         seen[name] = "no error"
+
+
+def stamp(partition_id):
+    """The partition's timestamp as its node reads it (a fresh registerComputerPartition)."""
+    return client.registerComputerPartition(
+        "COMP-0", partition_id).getInstanceParameterDict()["timestamp"]
+
+
+def changed(name, partition_id, before):
+    """Record whether ``partition_id``'s timestamp moved since ``before``; return the new one."""
+    now = stamp(partition_id)
+    seen.setdefault("timestamp_changed", {})[name] = now != before
+    return now
 
 
 client = slap.slap()
@@ -73,20 +90,30 @@ child = me.request(sr, software_type="child-type", partition_reference="child",
 seen["child_id"] = child.getId()
 kid = client.registerComputerPartition("COMP-0", child.getId())
 seen["child_parameters"] = kid.getInstanceParameterDict()
+root_stamp = stamp(root.getId())
 kid.setConnectionDict({"db": "mysql://child"})
+root_stamp = changed("requester_after_child_connection", root.getId(), root_stamp)
 again = me.request(sr, software_type="child-type", partition_reference="child",
                    partition_parameter_kw={"k": "v"})
 seen["child_again_id"] = again.getId()
 seen["child_connection_seen_by_requester"] = again.getConnectionParameterDict()
 
+# Timestamps (spec 8.6): an identical request changes nothing, the changes above and below do.
+child_stamp = stamp(child.getId())
+me.request(sr, software_type="child-type", partition_reference="child",
+           partition_parameter_kw={"k": "v"})
+changed("child_after_identical_request", child.getId(), child_stamp)
+
 # The user reads the root's connection parameters.
 seen["root_connection"] = order.request(sr, "root", partition_parameter_kw={
     "name": "alice", "n": "1"}, filter_kw={"computer_guid": "COMP-0"}).getConnectionParameterDict()
+root_stamp = changed("root_after_identical_request", root.getId(), root_stamp)
 
 # A shared instance, hosted by the root's partition, published by the host.
 shared = order.request(sr, "site", shared=True, partition_parameter_kw={"domain": "a.example"},
                        software_type="default")
 seen["shared_host_partition"] = shared.getId()
+root_stamp = changed("host_after_shared_request", root.getId(), root_stamp)
 slave_reference = client.registerComputerPartition("COMP-0", root.getId()) \
     .getInstanceParameterDict()["slave_instance_list"][0]["slave_reference"]
 seen["slave_list_title"] = client.registerComputerPartition("COMP-0", root.getId()) \
@@ -95,12 +122,18 @@ me.setConnectionDict({"site_url": "https://a.example"}, slave_reference=slave_re
 seen["shared_connection"] = order.request(
     sr, "site", shared=True, partition_parameter_kw={"domain": "a.example"},
     software_type="default").getConnectionParameterDict()
+order.request(sr, "site", shared=True, partition_parameter_kw={"domain": "a.example"},
+              software_type="default", state="destroyed")
+seen["slave_list_after_shared_destroy"] = client.registerComputerPartition(
+    "COMP-0", root.getId()).getInstanceParameterDict()["slave_instance_list"]
 
 # Node reports.
 mine.started()
 mine.stopped()
 mine.error("buildout failed")
+root_stamp = stamp(root.getId())
 mine.bang("again")
+changed("root_after_bang", root.getId(), root_stamp)
 kid.rename("primary")
 seen["renamed_title"] = client.registerComputerPartition("COMP-0", child.getId()) \
     .getInstanceParameterDict()["instance_title"]
@@ -119,8 +152,11 @@ expect_error("unknown_partition", lambda: client.registerComputerPartition(
     "COMP-0", "slappart99").getState())
 expect_error("unknown_computer", lambda: client.registerComputer(
     "COMP-404").getComputerPartitionList())
-pending = order.request(sr, "pending", filter_kw={"computer_guid": "COMP-404"})
-expect_error("pending_id", pending.getId)
+pending = []
+expect_error("pending_request", lambda: pending.append(
+    order.request(sr, "pending", filter_kw={"computer_guid": "COMP-404"})))
+if pending:  # slapproxy refuses the request itself
+    expect_error("pending_id", pending[0].getId)
 expect_error("bad_usage", lambda: computer.reportUsage("<journal/>"))
 
 # Destruction: stop the tree, destroy it, the node reports the partitions destroyed.
@@ -135,6 +171,11 @@ seen["partitions_after_destroy"] = sorted(
     if p.getState() != "destroyed")
 client.registerSupply().supply(sr, computer_guid="COMP-0", state="destroyed")
 seen["software_after_remove"] = [
+    (s.getURI(), s.getState())
+    for s in client.registerComputer("COMP-0").getSoftwareReleaseList()]
+for software in client.registerComputer("COMP-0").getSoftwareReleaseList():
+    software.destroyed()
+seen["software_after_destroyed"] = [
     (s.getURI(), s.getState())
     for s in client.registerComputer("COMP-0").getSoftwareReleaseList()]
 
