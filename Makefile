@@ -7,10 +7,18 @@ PY := $(VENV)/bin/python
 # The upstream reference the wire-format tests compare against, in its own venv (its pins stay apart).
 UPSTREAM ?= .venv-upstream
 UPSTREAM_PACKAGES := slapos.core==1.26.1 slapos.libnetworkcache
+# The upstream node (`slapos node format|software|instance|report`) needs Python 3.12 and runs as an
+# unprivileged user, so it gets its own copy of a 3.12 interpreter outside /root (mode 0700), with
+# packages installed into that copy. supervisord is started by slapgrid with an empty environment:
+# the copy's lib dir is registered with ldconfig (pyenv's RUNPATH points into /root). The copy
+# lives outside the clone so that user can reach it wherever the repository is.
+NODE ?= /opt/slapgate/node-py312
+NODE_PYTHON ?= $(or $(shell python3.12 -c 'import sys; print(sys.base_prefix)' 2>/dev/null),$(patsubst %/bin/python3.12,%,$(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12)))))
+NODE_LDCONF := /etc/ld.so.conf.d/slapgate-node.conf
 APT_PACKAGES := postgresql
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run test install system-packages upstream trial clean
+.PHONY: run test install system-packages upstream node trial clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV) || { apt-get update && apt-get install -y --no-install-recommends python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -36,14 +44,31 @@ $(UPSTREAM)/.installed:
 
 upstream: $(UPSTREAM)/.installed
 
+$(NODE)/.installed:
+	@if [ ! -x "$(NODE_PYTHON)/bin/python3.12" ]; then \
+		echo "Python 3.12 not found (set NODE_PYTHON to its prefix): the upstream node test will skip"; \
+		test -z "$$CI"; exit; \
+	fi; set -ex; \
+	rm -rf $(NODE); mkdir -p $(NODE); \
+	tar -C "$(NODE_PYTHON)" --exclude=./lib/python3.12/test --exclude=./lib/python3.12/site-packages -cf - . | tar -C $(NODE) -xf -; \
+	mkdir -p $(NODE)/lib/python3.12/site-packages; \
+	echo "$(abspath $(NODE))/lib" > $(NODE_LDCONF); ldconfig; \
+	$(NODE)/bin/python3.12 -m ensurepip >/dev/null; \
+	$(NODE)/bin/python3.12 -m pip install --quiet $(UPSTREAM_PACKAGES); \
+	chmod -R a+rX $(NODE); \
+	touch $@
+
+node: $(NODE)/.installed
+
 run: install
 	$(VENV)/bin/slapgate master --listen $(LISTEN) --insecure-loopback
 
-test: install system-packages upstream
+test: install system-packages upstream node
 	$(PY) -m pytest -q tests
 
-trial: install system-packages upstream
+trial: install system-packages upstream node
 	$(PY) -m twisted.trial --temp-directory=_trial_temp tests
 
 clean:
-	rm -rf $(VENV) $(UPSTREAM) *.egg-info _trial_temp tests.*/
+	rm -rf $(VENV) $(UPSTREAM) $(NODE) *.egg-info _trial_temp tests.*/
+	if [ -f $(NODE_LDCONF) ]; then rm -f $(NODE_LDCONF) && ldconfig; fi
