@@ -9,8 +9,9 @@ from slap_core import errors
 MAX_XML_BYTES = 8 * 1024 * 1024
 
 
-def _parser():
+def _parser(encoding=None):
     return etree.XMLParser(
+        encoding=encoding,
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -26,8 +27,10 @@ def parse(data, max_bytes=MAX_XML_BYTES, what="document"):
 
     Raises :class:`slap_core.errors.Invalid` for anything malformed, too large or hostile.
     """
+    encoding = None
     if isinstance(data, str):
-        data = data.encode("utf-8")
+        # The text is already decoded: whatever its declaration says, these bytes are UTF-8.
+        data, encoding = data.encode("utf-8"), "utf-8"
     if not isinstance(data, bytes):
         raise errors.Invalid("the %s must be XML text" % what)
     if len(data) > max_bytes:
@@ -35,7 +38,7 @@ def parse(data, max_bytes=MAX_XML_BYTES, what="document"):
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise errors.Invalid("the %s may not contain a DTD or entity declarations" % what)
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, _parser(encoding))
     except (etree.XMLSyntaxError, ValueError) as error:
         raise errors.Invalid("the %s is not well-formed XML: %s" % (what, error)) from None
     tree = root.getroottree()

@@ -108,3 +108,15 @@ class UsageTests(MasterTestCase):
         self.request(self.bob, "next")
         records = self.call("usage.list", self.alice)
         self.assertEqual([r.instance for r in records], [self.instance.reference])
+
+
+class SafeXmlTests(MasterTestCase):
+    """slap_core.safe_xml reads decoded text as it is, whatever its declaration says."""
+
+    def test_text_declaring_another_encoding_keeps_its_characters(self):
+        from slap_core import safe_xml
+
+        root = safe_xml.parse("<?xml version='1.0' encoding='iso-8859-1'?><a>caf\u00e9 \u20ac</a>")
+        self.assertEqual(root.text, "caf\u00e9 \u20ac")
+        latin = "<?xml version='1.0' encoding='iso-8859-1'?><a>caf\u00e9</a>".encode("latin-1")
+        self.assertEqual(safe_xml.parse(latin).text, "caf\u00e9")
