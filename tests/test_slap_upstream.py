@@ -3,37 +3,28 @@
 The same scenario, tests/upstream_slap_scenario.py, runs under the upstream venv's python as a
 subprocess (so the reactor keeps serving) and reports what the library saw as JSON. It runs once
 against a slapgate master started in this process with ``--insecure-loopback`` on 127.0.0.1, and
-once against upstream slapproxy (``slapos proxy start`` from the same venv). What both masters
-answer alike is checked by one shared method, so the scenario tests the protocol and not our
-reading of it; where slapgate follows the real SlapOS master and slapproxy does not (spec sections
-1.3, 3.2, 4.4, 7), each side's answer is checked separately.
+once against upstream slapproxy (``slapos proxy start`` from the same venv; tests/upstream.py
+starts and stops it). What both masters answer alike is checked by one shared method, so the
+scenario tests the protocol and not our reading of it; where slapgate follows the real SlapOS
+master and slapproxy does not (spec sections 1.3, 3.2, 4.4, 7), each side's answer is checked
+separately.
 """
 
-import json
 import os
-import signal
-import socket
 
-from twisted.internet import defer, error, protocol, reactor
-from twisted.internet.task import deferLater
-from twisted.internet.utils import getProcessOutputAndValue
+from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
 from gateway.config import load
 from gateway.server import local_admin, start_master
-from tests.fixtures import http_client
-from tests import upstream
-from tests.upstream import upstream_python
+from tests.upstream import run_upstream, start_slapproxy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SR = "http://sr.example.invalid/software.cfg"
-SCENARIO = "upstream_slap_scenario.py"
+SCENARIO = os.path.join(ROOT, "tests", "upstream_slap_scenario.py")
 
 # Reserved parameter keys each master names its own way (spec 1.3): compared per master.
 VARIANT_KEYS = ("timestamp", "full_ip_list", "full_address_list", "root_instance_short_title")
-
-# Run the command in a new session, so that cleanup can signal its whole process group.
-IN_NEW_SESSION = "import os, sys; os.setsid(); os.execv(sys.argv[1], sys.argv[1:])"
 
 
 def start(testcase, **settings):
@@ -44,113 +35,6 @@ def start(testcase, **settings):
     running = start_master(reactor, config)
     testcase.addCleanup(running.stop)
     return running
-
-
-def upstream_env():
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/")}
-
-
-@defer.inlineCallbacks
-def run_upstream(testcase, script, *arguments):
-    """Run a script under the upstream venv; returns its JSON output or fails with its stderr."""
-    out, err, code = yield getProcessOutputAndValue(
-        upstream_python(testcase), [os.path.join(ROOT, "tests", script), *arguments],
-        env=upstream_env())
-    if code != 0:
-        raise AssertionError("upstream script failed (%d):\n%s" % (code, err.decode()))
-    return json.loads(out.decode())
-
-
-class _Process(protocol.ProcessProtocol):
-    """Collects a child's output and tells when it ended."""
-
-    def __init__(self):
-        self.output = b""
-        self.ended = defer.Deferred()
-
-    def outReceived(self, data):
-        self.output += data
-
-    errReceived = outReceived
-
-    def processEnded(self, reason):
-        self.ended.callback(reason.value)
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _signal_group(group, signum):
-    try:
-        os.killpg(group, signum)
-    except ProcessLookupError:
-        pass
-
-
-@defer.inlineCallbacks
-def _stop(group, process):
-    """SIGTERM the process group, SIGKILL it if it has not ended within 10 s."""
-    _signal_group(group, signal.SIGTERM)
-    try:
-        yield process.ended.addTimeout(10, reactor)
-    except defer.TimeoutError:
-        _signal_group(group, signal.SIGKILL)
-        process.ended = defer.Deferred()  # addTimeout cancelled the first one
-        yield process.ended
-    _signal_group(group, signal.SIGKILL)  # any child left behind in the group
-
-
-@defer.inlineCallbacks
-def start_slapproxy(testcase, deadline=30, attempts=3):
-    """Upstream ``slapos proxy start`` on a free port (spec 4.1); returns its master URL.
-
-    Waits until GET getRunId answers 200 (or fails after ``deadline`` seconds); the proxy and its
-    children are stopped when the test ends. A port taken between probing and binding is retried.
-    """
-    slapos = os.path.join(os.path.dirname(upstream.PYTHON), "slapos")
-    if not os.access(slapos, os.X_OK):
-        message = ("upstream slapproxy missing: %s (make .venv-upstream/.installed installs "
-                   "slapos.core 1.26.1 and slapos.libnetworkcache); not comparing with slapproxy"
-                   % slapos)
-        if os.environ.get("CI"):
-            testcase.fail(message)
-        raise unittest.SkipTest(message)
-    python = upstream_python(testcase)
-    client = http_client(testcase)
-    for attempt in range(attempts):
-        directory = os.path.abspath(testcase.mktemp())
-        os.makedirs(directory)
-        port = _free_port()
-        configuration = os.path.join(directory, "slapos.cfg")
-        with open(configuration, "w") as cfg:
-            cfg.write("[slapos]\ncomputer_id = COMP-0\n\n[slapproxy]\nhost = 127.0.0.1\n"
-                      "port = %d\ndatabase_uri = %s\n"
-                      % (port, os.path.join(directory, "proxy.db")))
-        process = _Process()
-        transport = reactor.spawnProcess(
-            process, python,
-            [python, "-c", IN_NEW_SESSION, slapos, "proxy", "start", "--cfg", configuration],
-            env=upstream_env(), path=directory)
-        testcase.addCleanup(_stop, transport.pid, process)
-        url = "http://127.0.0.1:%d/" % port
-        give_up = reactor.seconds() + deadline
-        while not process.ended.called:
-            try:
-                response = yield client.get(url + "getRunId", timeout=5)
-                yield response.content()
-                if response.code == 200:
-                    return url
-            except (error.ConnectError, error.TimeoutError, defer.CancelledError):
-                pass
-            if reactor.seconds() > give_up:
-                testcase.fail("slapproxy did not answer %sgetRunId within %d s:\n%s"
-                              % (url, deadline, process.output.decode(errors="replace")))
-            yield deferLater(reactor, 0.1, lambda: None)
-        if b"Address already in use" not in process.output or attempt == attempts - 1:
-            testcase.fail("slapproxy exited early:\n" + process.output.decode(errors="replace"))
 
 
 def without(parameters, keys=VARIANT_KEYS):
