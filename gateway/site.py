@@ -8,7 +8,9 @@ from twisted.web.server import Site
 
 from gateway.health import HealthResource
 from gateway.version import VERSION
+from gateway.auth import LocalPasswordAuthenticator
 from protocols.slap import RefusingCallers, SlapResource
+from protocols.xmlrpc_api import XmlRpcResource
 
 
 class IndexResource(Resource):
@@ -49,6 +51,9 @@ def build_site(calls, slap_callers=None):
     root.mount("health", HealthResource(calls), "liveness and database check")
     root.mount("slap", SlapResource(calls, slap_callers or RefusingCallers()),
                "SLAP: the master URL for upstream SlapOS tools")
+    authenticator = LocalPasswordAuthenticator(calls)
+    root.mount("xmlrpc", XmlRpcResource(calls, authenticator, calls.master.operations),
+               "XML-RPC: every operation as a namespaced method (HTTP Basic)")
     site = Site(root)
     site.displayTracebacks = False
     return site

@@ -16,7 +16,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
 from protocols import instance_xml
-from protocols.slap.statuses import status_of
+from protocols.statuses import status_of
 from slap_core import errors
 
 JSON = b"application/json"

@@ -16,7 +16,7 @@ from twisted.web.server import NOT_DONE_YET
 
 from protocols.slap import objects
 from protocols.slap.hateoas import HateoasResource
-from protocols.slap.statuses import status_of
+from protocols.statuses import status_of
 from protocols.slap_marshal import MarshalError, dumps, loads
 from slap_core import errors
 

@@ -1,4 +1,4 @@
-"""HTTP statuses of slap_core errors on the SLAP wire (the upstream client maps 404 and 408)."""
+"""HTTP statuses of slap_core errors, shared by the adaptors (SLAP, XML-RPC fault codes, REST)."""
 
 from slap_core import errors
 

@@ -1,0 +1,163 @@
+"""The XML-RPC adaptor at ``/xmlrpc``: every slap_core operation as a namespaced method.
+
+Each operation ``ns.name`` of the registry is the method ``ns.name``, called with no argument or
+one struct of named arguments (``instance.request({"title": ..., "software_release": ...})``).
+Results are structs, arrays and scalars: dataclasses become structs, tuples arrays, integers
+beyond XML-RPC's 32 bits (timestamps) strings; ``None`` is left out of structs and an operation
+with no result answers ``True``, unless the client posts to ``/xmlrpc/nil`` where ``<nil/>`` is
+used. ``system.listMethods``, ``system.methodHelp``, ``system.methodSignature`` and
+``system.multicall`` are served. slap_core errors are faults whose codes are the HTTP statuses of
+``protocols.statuses`` (404 NotFound, 408 NotReady, 400 Invalid, 401 Unauthenticated, 403
+Forbidden, 409 Conflict); protocol errors use the usual -32xxx codes, except a body that is not
+XML-RPC at all, which Twisted answers with fault 8002.
+"""
+
+import dataclasses
+import xmlrpc.client
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web import xmlrpc as twisted_xmlrpc
+
+from protocols.statuses import status_of
+
+MAX_BODY = 4 * 1024 * 1024
+INT_MIN, INT_MAX = -2**31, 2**31 - 1
+PARSE_ERROR, INVALID_REQUEST, NO_SUCH_METHOD, INVALID_PARAMS, INTERNAL_ERROR = (
+    -32700, -32600, -32601, -32602, -32603)
+log = Logger()
+
+
+def to_wire(value, allow_none=False):
+    """A slap_core result as XML-RPC values (see the module docstring)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): to_wire(v, allow_none) for k, v in value.items()
+                if allow_none or v is not None}
+    if isinstance(value, (list, tuple)):
+        return [to_wire(v, allow_none) for v in value if allow_none or v is not None]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int) and not INT_MIN <= value <= INT_MAX:
+        return str(value)
+    return value
+
+
+def fault_for(error):
+    """The xmlrpc Fault for an exception raised by an operation."""
+    status = status_of(error)
+    if status is not None:
+        return xmlrpc.client.Fault(status, "%s: %s" % (error.code, error))
+    log.failure("XML-RPC call failed", Failure(error))
+    return xmlrpc.client.Fault(INTERNAL_ERROR, "internal error")
+
+
+class XmlRpcResource(twisted_xmlrpc.XMLRPC):
+    """The XML-RPC endpoint; one instance without ``<nil/>``, one (at ``nil``) with it."""
+
+    def __init__(self, calls, authenticator, operations, allow_none=False):
+        super().__init__(allowNone=allow_none, useDateTime=False)
+        self.calls = calls
+        self.authenticator = authenticator
+        self.operations = operations
+        self.putSubHandler("system", SystemHandler(self))
+        self.with_nil = None if allow_none else XmlRpcResource(calls, authenticator, operations,
+                                                               allow_none=True)
+
+    def render_POST(self, request):
+        """Refuse oversized or DTD-carrying bodies with a fault before parsing."""
+        if self.with_nil is not None and request.postpath == [b"nil"]:
+            return self.with_nil.render_POST(request)
+        body = request.content.read(MAX_BODY + 1)
+        request.content.seek(0)
+        problem = None
+        if len(body) > MAX_BODY:
+            problem = "request body larger than %d bytes" % MAX_BODY
+        elif b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+            problem = "DTDs and entity declarations are not accepted"
+        if problem is not None:
+            request.setHeader(b"content-type", b"text/xml; charset=utf-8")
+            return xmlrpc.client.dumps(xmlrpc.client.Fault(INVALID_REQUEST, problem),
+                                       methodresponse=True).encode("utf-8")
+        return super().render_POST(request)
+
+    def listProcedures(self):
+        """Every operation name (``system.*`` comes from the sub-handler)."""
+        return sorted(self.operations)
+
+    def lookupProcedure(self, procedurePath):
+        """Operations by their dotted name; ``system.*`` by the sub-handler."""
+        if procedurePath.startswith("system."):
+            return super().lookupProcedure(procedurePath)
+        op = self.operations.get(procedurePath)
+        if op is None:
+            raise twisted_xmlrpc.NoSuchFunction(NO_SUCH_METHOD,
+                                                "no method %r" % (procedurePath,))
+
+        def procedure(request, *params):
+            return self.invoke(request, op.name, params)
+
+        procedure.withRequest = True
+        procedure.help = "%s\n\nWho may call: %s.\nArguments: one struct of named arguments." % (
+            op.summary, op.callers)
+        procedure.signature = [["struct"], ["struct", "struct"]]
+        return procedure
+
+    def invoke(self, request, name, params):
+        """Deferred wire result of operation ``name`` called with XML-RPC ``params``."""
+        if len(params) > 1 or (params and not isinstance(params[0], dict)):
+            return defer.fail(xmlrpc.client.Fault(
+                INVALID_PARAMS, "%s takes one struct of named arguments" % name))
+        arguments = dict(params[0]) if params else {}
+        result = self.authenticator.principal(request)
+        result.addCallback(lambda principal: self.calls.call(name, principal, **arguments))
+        result.addCallbacks(self._wire, lambda failure: defer.fail(fault_for(failure.value)))
+        return result
+
+    def _wire(self, value):
+        if value is None and not self.allowNone:
+            return True
+        return to_wire(value, self.allowNone)
+
+
+class SystemHandler(twisted_xmlrpc.XMLRPCIntrospection):
+    """``system.listMethods``, ``methodHelp``, ``methodSignature`` and ``multicall``."""
+
+    def __init__(self, parent):
+        super().__init__(parent)
+        self.parent = parent
+
+    @twisted_xmlrpc.withRequest
+    def xmlrpc_multicall(self, request, calls):
+        """Run several calls in order: ``[{"methodName": ..., "params": [...]}, ...]``.
+
+        Each answer is ``[result]`` or a fault struct ``{"faultCode", "faultString"}``.
+        """
+        if not isinstance(calls, list):
+            raise xmlrpc.client.Fault(INVALID_PARAMS, "system.multicall takes an array")
+        return self._multicall(request, calls)
+
+    xmlrpc_multicall.signature = [["array", "array"]]
+
+    @defer.inlineCallbacks
+    def _multicall(self, request, calls):
+        answers = []
+        for call in calls:
+            try:
+                if not isinstance(call, dict) or not isinstance(call.get("methodName"), str):
+                    raise xmlrpc.client.Fault(INVALID_PARAMS, "each call needs a methodName")
+                name = call["methodName"]
+                if name == "system.multicall":
+                    raise xmlrpc.client.Fault(INVALID_REQUEST, "multicall cannot nest")
+                params = call.get("params", [])
+                if not isinstance(params, list):
+                    raise xmlrpc.client.Fault(INVALID_PARAMS, "params is an array")
+                if name not in self.parent.operations:
+                    raise xmlrpc.client.Fault(NO_SUCH_METHOD, "no method %r" % (name,))
+                result = yield self.parent.invoke(request, name, tuple(params))
+                answers.append([result])
+            except xmlrpc.client.Fault as fault:
+                answers.append({"faultCode": fault.faultCode, "faultString": fault.faultString})
+        return answers
