@@ -18,7 +18,8 @@ class MasterConfig:
     ``listen``: ``HOST:PORT`` addresses (``[::1]:8080`` for IPv6); ``database``: an SQLAlchemy URL
     or an SQLite file path; ``state_dir``: where the master keeps files of its own (the first
     admin's password); ``thread_pool_size``: threads for database work; ``insecure_loopback``:
-    believe SLAP callers without authentication, as slapproxy (only on loopback addresses).
+    believe SLAP callers without authentication, as slapproxy (only on loopback addresses);
+    ``allocation_interval``: seconds between passes placing waiting instances (0: never).
     """
 
     listen: list = field(default_factory=lambda: [DEFAULT_LISTEN])
@@ -27,6 +28,7 @@ class MasterConfig:
     thread_pool_size: int = 10
     admin_login: str = "admin"
     insecure_loopback: bool = False
+    allocation_interval: float = 10.0
 
 
 def parse_listen(value):
@@ -65,6 +67,11 @@ def load(path=None, **overrides):
                                                               config.insecure_loopback)
             except ValueError:
                 raise ConfigError("insecure_loopback is true or false") from None
+            try:
+                config.allocation_interval = section.getfloat("allocation_interval",
+                                                              config.allocation_interval)
+            except ValueError:
+                raise ConfigError("allocation_interval is a number of seconds") from None
             try:
                 config.thread_pool_size = section.getint("thread_pool_size",
                                                          config.thread_pool_size)

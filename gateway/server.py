@@ -4,7 +4,7 @@ import os
 import secrets
 from pathlib import Path
 
-from twisted.internet import defer
+from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from gateway.config import parse_listen
@@ -48,14 +48,27 @@ def ensure_admin(master, state_dir, login="admin"):
     return login, None
 
 
+def allocate_pending(calls, admin):
+    """One pass of the allocation loop; a failure is logged and the loop goes on."""
+
+    def placed(count):
+        if count:
+            log.info("placed {count} waiting instance(s)", count=count)
+
+    result = calls.call("instance.allocate_pending", admin)
+    result.addCallbacks(placed, lambda failure: log.failure("allocation pass failed", failure))
+    return result
+
+
 class RunningMaster:
     """A master serving on its ports; ``stop()`` closes them and the database."""
 
-    def __init__(self, master, site, ports, credentials):
+    def __init__(self, master, site, ports, credentials, allocation=None):
         self.master = master
         self.site = site
         self.ports = ports
         self.credentials = credentials
+        self.allocation = allocation
 
     def urls(self):
         """The base URL of every listening port."""
@@ -68,7 +81,9 @@ class RunningMaster:
 
     @defer.inlineCallbacks
     def stop(self):
-        """Stop listening, then release the database."""
+        """Stop listening and allocating, then release the database."""
+        if self.allocation is not None and self.allocation.running:
+            self.allocation.stop()
         yield defer.gatherResults([defer.maybeDeferred(p.stopListening) for p in self.ports])
         self.master.close()
 
@@ -89,12 +104,18 @@ def start_master(reactor, config):
     reactor.suggestThreadPoolSize(config.thread_pool_size)
     slap_callers = LoopbackCallers(local_admin(config.admin_login)) \
         if config.insecure_loopback else None
-    site = build_site(CoreCalls(master, reactor), slap_callers)
+    calls = CoreCalls(master, reactor)
+    site = build_site(calls, slap_callers)
     ports = []
     for address in config.listen:
         host, port = parse_listen(address)
         ports.append(reactor.listenTCP(port, site, interface=host))
-    running = RunningMaster(master, site, ports, credentials)
+    allocation = None
+    if config.allocation_interval > 0:
+        allocation = task.LoopingCall(allocate_pending, calls, local_admin(config.admin_login))
+        allocation.clock = reactor
+        allocation.start(config.allocation_interval, now=False)
+    running = RunningMaster(master, site, ports, credentials, allocation)
     for url in running.urls():
         log.info("slapgate {version} master listening on {url}", version=VERSION, url=url)
     return running

@@ -16,13 +16,14 @@ from slap_core.access import (
     partition_of,
     person_for,
     person_id,
+    require_admin,
     require_user,
 )
 from slap_core.allocation import allocate_partition, find_host
 from slap_core.catalogue import check_url, ensure_release
 from slap_core.clock import next_timestamp
 from slap_core.lifecycle import bump, bump_tree, live_tree_instances, request_destroy
-from slap_core.models import InstanceTree, PartitionAddress, SoftwareInstance
+from slap_core.models import InstanceTree, Partition, PartitionAddress, SoftwareInstance
 from slap_core.operations import operation
 from slap_core.partition_views import effective_state, ip_lists
 from slap_core.principals import PartitionAgent
@@ -267,6 +268,39 @@ def request_instance(session, principal, *, title, software_release, software_ty
         raise errors.NotReady("instance %r is not allocated yet: %s" % (title, reason),
                               keep_changes=True, result=view)
     return view
+
+
+@operation("instance.allocate_pending", writes=True,
+           callers="admin (the master's own allocation loop)")
+def allocate_pending(session, principal, *, limit=100):
+    """Try again to place instances waiting for a partition or a host; returns how many were placed.
+
+    The master runs this periodically, as the SlapOS master's allocation alarm, so a waiting
+    instance is placed once a partition frees up without anyone asking again. A shared instance
+    whose software type is ``default`` accepts a host of any type here.
+    """
+    require_admin(principal)
+    regular = select(SoftwareInstance).outerjoin(
+        Partition, Partition.instance_id == SoftwareInstance.id
+    ).where(
+        SoftwareInstance.shared.is_(False),
+        Partition.id.is_(None),
+    )
+    shared = select(SoftwareInstance).where(
+        SoftwareInstance.shared.is_(True),
+        SoftwareInstance.host_instance_id.is_(None),
+    )
+    placed = 0
+    for query in (regular, shared):
+        query = query.where(
+            SoftwareInstance.archived.is_(False),
+            SoftwareInstance.requested_state != "destroyed",
+        ).order_by(SoftwareInstance.id).limit(max(1, min(int(limit), 1000)))
+        for instance in session.scalars(query).all():
+            wanted_type = None if instance.software_type == "default" else instance.software_type
+            if _place(session, instance, wanted_type) is None:
+                placed += 1
+    return placed
 
 
 @operation("instance.get", writes=False,

@@ -112,6 +112,7 @@ CASES = {
                          USERS | {"partition_a"}),
     "instance.get": (dict(reference="<root>"), {"alice", "admin", "computer_a", "partition_a"}),
     "instance.list": ({}, USERS),
+    "instance.allocate_pending": ({}, {"admin"}),
     "tree.list": ({}, USERS),
     "instance.destroy": (dict(reference="<root>"), {"alice", "admin"}),
     "instance.report_started": (_node({}), NODE_A),

@@ -219,3 +219,51 @@ class AdminCommandTests(unittest.TestCase):
         self.admin("user", "add", "dave")
         code, _, err = self.admin("user", "add", "dave")
         self.assertEqual((code, err.split(":")[1].strip()), (1, "conflict"))
+
+
+class AllocationLoopTests(unittest.TestCase):
+    """The master places waiting instances every allocation_interval seconds."""
+
+    def test_loop_places_a_waiting_instance_on_its_next_pass(self):
+        from twisted.internet.task import Clock
+
+        from gateway.server import allocate_pending
+        from slap_core.principals import ComputerAgent
+        from tests.fixtures import SR, format_configuration
+
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        master = Master(os.path.join(directory, "m.sqlite"))
+        master.upgrade()
+        self.addCleanup(master.close)
+        alice = User("alice")
+        self.assertRaises(Exception, master.call, "instance.request", alice, title="w",
+                          software_release=SR)
+        master.call("computer.create", ADMIN, reference="COMP-0")
+        master.call("computer.format", ComputerAgent("COMP-0"), reference="COMP-0",
+                    configuration=format_configuration("COMP-0", 1))
+        master.call("supply.supply", ADMIN, url=SR, computer="COMP-0")
+
+        class Synchronous:
+            def call(self, name, principal, **arguments):
+                return defer.maybeDeferred(master.call, name, principal, **arguments)
+
+        from twisted.internet.task import LoopingCall
+
+        clock = Clock()
+        loop = LoopingCall(allocate_pending, Synchronous(), ADMIN)
+        loop.clock = clock
+        loop.start(10, now=False)
+        self.addCleanup(loop.stop)
+        self.assertFalse(master.call("instance.list", alice)[0].allocated)
+        clock.advance(10)
+        self.assertTrue(master.call("instance.list", alice)[0].allocated)
+
+    def test_interval_comes_from_the_configuration(self):
+        path = self.mktemp()
+        with open(path, "w") as handle:
+            handle.write("[master]\nallocation_interval = 2.5\n")
+        self.assertEqual(load(path).allocation_interval, 2.5)
+        with open(path, "w") as handle:
+            handle.write("[master]\nallocation_interval = soon\n")
+        self.assertRaises(ConfigError, load, path)

@@ -456,3 +456,28 @@ class RequesterTests(MasterTestCase):
         self.assertRaises(errors.Conflict, self.request, self.agent, "late")
         kept = self.request(self.agent, "db")
         self.assertEqual((kept.reference, kept.state), (child.reference, "destroyed"))
+
+
+class AllocatePendingTests(MasterTestCase):
+    """instance.allocate_pending places waiting instances without a new request."""
+
+    def test_waiting_instances_are_placed_once_room_appears(self):
+        self.make_computer("COMP-0", partitions=1)
+        self.request(self.alice, "first")
+        waiting = self.assertRaises(errors.NotReady, self.request, self.bob, "second").result
+        self.assertRaises(errors.NotReady, self.request, self.bob, "site", OTHER_SR, shared=True)
+        self.assertEqual(self.call("instance.allocate_pending", self.admin), 0)
+        self.make_computer("COMP-1", partitions=2, subnet=1, supply=(SR, OTHER_SR))
+        self.assertEqual(self.call("instance.allocate_pending", self.admin), 1)
+        placed = self.call("instance.get", self.bob, reference=waiting.reference)
+        self.assertEqual((placed.allocated, placed.computer), (True, "COMP-1"))
+        self.request(self.admin, "host", OTHER_SR, software_type="frontend")
+        self.assertEqual(self.call("instance.allocate_pending", self.admin), 1)
+        site, = [i for i in self.call("instance.list", self.bob) if i.title == "site"]
+        self.assertTrue(site.allocated)
+
+    def test_destroyed_and_archived_instances_are_left_alone(self):
+        self.assertRaises(errors.NotReady, self.request, self.alice, "gone")
+        self.request(self.alice, "gone", state="destroyed")
+        self.make_computer("COMP-0", partitions=1)
+        self.assertEqual(self.call("instance.allocate_pending", self.admin), 0)
