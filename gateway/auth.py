@@ -29,23 +29,52 @@ class LocalPasswordAuthenticator:
 
     def principal(self, request):
         """Deferred principal of ``request``."""
-        header = request.getHeader(b"authorization")
-        if header is None or not header[:6].lower() == b"basic ":
-            return defer.succeed(Anonymous())
         try:
-            login, _, password = base64.b64decode(header[6:].strip(), validate=True) \
-                .decode("utf-8").partition(":")
-        except (ValueError, UnicodeDecodeError):
-            return defer.fail(errors.Unauthenticated("malformed Basic credentials"))
-        key = (login, hashlib.sha256(password.encode("utf-8")).digest())
-        cached = self._cache.get(key)
-        now = self.clock()
-        if cached is not None and cached[0] > now:
-            return defer.succeed(cached[1])
+            parsed = self._parse(request.getHeader(b"authorization"))
+        except errors.SlapError as error:
+            return defer.fail(error)
+        if not isinstance(parsed, tuple):
+            return defer.succeed(parsed)
+        login, password, key = parsed
         result = self.calls.call("person.check_password", Anonymous(), login=login,
                                  password=password)
         result.addCallback(self._remember, key)
         return result
+
+    def principal_blocking(self, header):
+        """The principal for an ``Authorization`` header value (bytes, str or None), blocking.
+
+        For adaptors that already run in a thread (the WSGI-served SOAP adaptor): checks the
+        password with ``Master.call`` directly and shares the cache with :meth:`principal`.
+        Raises Unauthenticated for wrong or malformed credentials.
+        """
+        if isinstance(header, str):
+            header = header.encode("latin-1")
+        parsed = self._parse(header)
+        if not isinstance(parsed, tuple):
+            return parsed
+        login, password, key = parsed
+        person = self.calls.master.call("person.check_password", Anonymous(), login=login,
+                                        password=password)
+        return self._remember(person, key)
+
+    def _parse(self, header):
+        """Anonymous, a cached User, or (login, password, cache key) to check; may raise."""
+        if header is None or not header[:6].lower() == b"basic ":
+            return Anonymous()
+        try:
+            token = header[6:].strip()
+            # suds encodes with the URL-safe alphabet; plain Base64 never has '-' or '_'.
+            altchars = b"-_" if b"-" in token or b"_" in token else None
+            login, _, password = base64.b64decode(token, altchars=altchars, validate=True) \
+                .decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            raise errors.Unauthenticated("malformed Basic credentials") from None
+        key = (login, hashlib.sha256(password.encode("utf-8")).digest())
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > self.clock():
+            return cached[1]
+        return login, password, key
 
     def _remember(self, person, key):
         user = User(person.login, roles=set(person.roles) or {"user"})

@@ -10,6 +10,7 @@ from gateway.health import HealthResource
 from gateway.version import VERSION
 from gateway.auth import LocalPasswordAuthenticator
 from protocols.slap import RefusingCallers, SlapResource
+from protocols.soap_api import soap_resource
 from protocols.xmlrpc_api import XmlRpcResource
 
 
@@ -54,6 +55,8 @@ def build_site(calls, slap_callers=None):
     authenticator = LocalPasswordAuthenticator(calls)
     root.mount("xmlrpc", XmlRpcResource(calls, authenticator, calls.master.operations),
                "XML-RPC: every operation as a namespaced method (HTTP Basic)")
+    root.mount("soap", soap_resource(calls.master, authenticator, calls.reactor, calls.threadpool),
+               "SOAP 1.1 document/literal; WSDL at /soap?wsdl (HTTP Basic)")
     site = Site(root)
     site.displayTracebacks = False
     return site

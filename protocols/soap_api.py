@@ -1,0 +1,311 @@
+"""The SOAP adaptor at ``/soap`` (WSDL at ``/soap?wsdl``): SOAP 1.1, document/literal wrapped.
+
+Built with spyne 2.14 and served as a WSGI application under ``twisted.web.wsgi.WSGIResource``
+(spyne's own Twisted transport does not work with current Twisted, see PITFALLS.md). WSGI runs
+in the reactor's thread pool, so this module is synchronous: it authenticates HTTP Basic with
+:meth:`gateway.auth.LocalPasswordAuthenticator.principal_blocking` and calls ``Master.call``
+directly.
+
+Each served operation is declared once in :data:`OPERATIONS` (slap_core name, SOAP name, typed
+arguments); result types are derived from the dataclasses of ``slap_core.views`` (see
+:mod:`protocols.soap_types`). Every operation becomes one spyne method named in camelCase
+(``instance.request`` is ``instanceRequest``) whose answer carries the result in ``result``.
+
+Faults: ``faultcode`` ``Client`` for slap_core errors and refused or invalid requests,
+``Server`` for internal errors; ``faultstring`` is the message and ``detail`` holds
+``<slap:error><slap:code>not_found</slap:code><slap:message>...</slap:message></slap:error>``
+(namespace :data:`NS`). Bodies over 4 MiB and bodies with a DTD are refused before parsing;
+spyne's lxml parser is left with DTD loading, entity resolution and network access off.
+"""
+
+import ast
+import io
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+from lxml import etree
+from spyne import Application, ServiceBase, rpc
+from spyne.error import Fault
+from spyne.model.primitive import Boolean, Unicode
+from spyne.protocol.soap import Soap11
+from spyne.server.wsgi import WsgiApplication
+
+from protocols import soap_types as types
+from slap_core import errors
+
+NS = "urn:slapgate:soap"
+MAX_BODY = 4 * 1024 * 1024
+PRINCIPAL_KEY = "slapgate.principal"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One argument of an operation: its name, spyne type, and how to turn it into core input."""
+
+    name: str
+    model: object
+    convert: object = None
+
+
+@dataclass(frozen=True)
+class SoapOperation:
+    """A slap_core operation served over SOAP, with its typed arguments and result type."""
+
+    operation: str
+    arguments: tuple
+    returns: object
+    encode: object
+
+    @property
+    def soap_name(self):
+        """``instance.set_connection`` -> ``instanceSetConnection``."""
+        words = self.operation.replace(".", "_").split("_")
+        return words[0] + "".join(w[:1].upper() + w[1:] for w in words[1:])
+
+
+def required(model=Unicode):
+    """A mandatory, non-nillable element."""
+    return model(min_occurs=1, nillable=False)
+
+
+def optional(model=Unicode):
+    """An element that may be left out (left out means: the core's default)."""
+    return model(min_occurs=0, nillable=False)
+
+
+OPERATIONS = (
+    SoapOperation("person.me", (), types.Person, types.encode),
+    SoapOperation("computer.create", (
+        Argument("reference", optional()),
+        Argument("title", optional()),
+        Argument("allocation_scope", optional()),
+        Argument("network_guid", optional()),
+        Argument("project_guid", optional()),
+        Argument("attributes", types.ParameterList, types.to_dict),
+    ), types.Computer, types.encode),
+    SoapOperation("computer.get", (Argument("reference", required()),), types.Computer,
+                  types.encode),
+    SoapOperation("computer.list", (), types.ComputerList, types.encode_list),
+    SoapOperation("computer.format", (
+        Argument("reference", required()),
+        Argument("configuration", types.ComputerConfiguration.customize(min_occurs=1),
+                 types.configuration_to_dict),
+    ), types.Computer, types.encode),
+    SoapOperation("supply.supply", (
+        Argument("url", required()),
+        Argument("computer", required()),
+        Argument("state", optional()),
+    ), types.Supply, types.encode),
+    SoapOperation("supply.list", (Argument("computer", optional()),), types.SupplyList,
+                  types.encode_list),
+    SoapOperation("instance.request", (
+        Argument("title", required()),
+        Argument("software_release", required()),
+        Argument("software_type", optional()),
+        Argument("parameters", types.ParameterList, types.to_dict),
+        Argument("sla", types.ParameterList, types.to_dict),
+        Argument("state", optional()),
+        Argument("shared", optional(Boolean)),
+    ), types.Instance, types.encode),
+    SoapOperation("instance.get", (Argument("reference", required()),), types.Instance,
+                  types.encode),
+    SoapOperation("instance.list", (
+        Argument("tree", optional()),
+        Argument("include_archived", optional(Boolean)),
+    ), types.InstanceList, types.encode_list),
+    SoapOperation("instance.set_connection", (
+        Argument("computer", required()),
+        Argument("partition", required()),
+        Argument("connection", types.ParameterList.customize(min_occurs=1), types.to_dict),
+        Argument("slave_reference", optional()),
+    ), types.Instance, types.encode),
+    SoapOperation("instance.destroy", (Argument("reference", required()),), types.Instance,
+                  types.encode),
+)
+
+
+def error_detail(code, message):
+    """The ``<detail>`` content of a fault: ``<slap:error>`` with the core's code and message."""
+    error = etree.Element("{%s}error" % NS, nsmap={"slap": NS})
+    etree.SubElement(error, "{%s}code" % NS).text = code
+    etree.SubElement(error, "{%s}message" % NS).text = message
+    return error
+
+
+def client_fault(code, message):
+    """A ``Client`` fault for a slap_core error code (``invalid``, ``not_found``, ...)."""
+    return Fault("Client", message, detail=error_detail(code, message))
+
+
+def server_fault():
+    """The ``Server`` fault of an unexpected error (details stay in the log)."""
+    return Fault("Server", "internal error", detail=error_detail("internal", "internal error"))
+
+
+def fault_for(error):
+    """The spyne Fault to answer for any exception raised while serving a call."""
+    if isinstance(error, errors.SlapError):
+        return client_fault(error.code, error.message)
+    if isinstance(error, Fault):
+        if isinstance(error.detail, etree._Element) and error.detail.tag == "{%s}error" % NS:
+            return error
+        message = _plain_message(error.faultstring)
+        if str(error.faultcode).startswith("Client"):
+            return client_fault("invalid", message)
+        log.error("SOAP server fault: %r", error)
+        return server_fault()
+    log.error("SOAP call failed: %r", error, exc_info=error)
+    return server_fault()
+
+
+def _plain_message(text):
+    """spyne's fault text without lxml's bytes repr and position prefix (schema errors)."""
+    text = str(text or "invalid request")
+    if text[:2] in ('b"', "b'"):
+        try:
+            text = ast.literal_eval(text).decode("utf-8", "replace")
+        except (ValueError, SyntaxError):
+            pass
+    return re.sub(r"^<string>:\d+:\d+:ERROR:\w+:\w+: ", "", text)
+
+
+def _method(spec):
+    """The spyne method serving ``spec``: decode arguments, call the core, encode the result."""
+
+    def serve(ctx, *values):
+        environ = ctx.transport.req_env
+        try:
+            arguments = {}
+            for argument, value in zip(spec.arguments, values):
+                if value is not None:
+                    arguments[argument.name] = (argument.convert(value) if argument.convert
+                                                else value)
+            result = environ["slapgate.master"].call(spec.operation, environ[PRINCIPAL_KEY],
+                                                     **arguments)
+            return spec.encode(spec.returns, result)
+        except Exception as error:  # every failure answers a fault of ours
+            raise fault_for(error) from None
+
+    serve.__name__ = spec.soap_name
+    serve.__doc__ = spec.operation
+    return rpc(*[a.model for a in spec.arguments], _args=[a.name for a in spec.arguments],
+               _returns=spec.returns, _out_variable_name="result",
+               _operation_name=spec.soap_name)(serve)
+
+
+SlapgateService = type("SlapgateService", (ServiceBase,), {
+    spec.soap_name: _method(spec) for spec in OPERATIONS})
+
+
+class _Wsgi(WsgiApplication):
+    """spyne's WSGI application, with every error answered as one of our faults."""
+
+    def handle_error(self, p_ctx, others, error, start_response):
+        fault = fault_for(error)
+        p_ctx.out_error = fault
+        p_ctx.out_document = None
+        p_ctx.out_string = None
+        return super().handle_error(p_ctx, others, fault, start_response)
+
+
+def build_application():
+    """The spyne Application of the SOAP adaptor (SOAP 1.1 in and out, lxml schema validation)."""
+    return Application([SlapgateService], tns=NS, name="Slapgate",
+                       in_protocol=Soap11(validator="lxml"), out_protocol=Soap11())
+
+
+WSDL_PLACEHOLDER = "http://slapgate.invalid/soap"
+FAULT_TEMPLATE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<soap11env:Envelope xmlns:soap11env="http://schemas.xmlsoap.org/soap/envelope/">'
+    "<soap11env:Body><soap11env:Fault><faultcode>soap11env:%(faultcode)s</faultcode>"
+    "<faultstring>%(message)s</faultstring><detail>"
+    '<slap:error xmlns:slap="%(ns)s"><slap:code>%(code)s</slap:code>'
+    "<slap:message>%(message)s</slap:message></slap:error></detail></soap11env:Fault>"
+    "</soap11env:Body></soap11env:Envelope>"
+)
+
+
+class SoapApplication:
+    """The WSGI callable mounted at ``/soap``.
+
+    It serves the WSDL (with ``soap:address`` set to the URL it was asked at), refuses oversized
+    and DTD-carrying bodies with a fault before any parsing, authenticates the caller and hands
+    the request to spyne with the principal and the master in the environ.
+    """
+
+    def __init__(self, master, authenticator):
+        self.master = master
+        self.authenticator = authenticator
+        self.spyne = _Wsgi(build_application(), max_content_length=MAX_BODY + 1)
+        self._wsdl = None
+        self._lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        if method == "GET" and environ.get("QUERY_STRING", "").split("=")[0].lower() == "wsdl":
+            return self.wsdl(environ, start_response)
+        if method != "POST":
+            start_response("405 Method Not Allowed", [("Allow", "POST"),
+                                                      ("Content-Type", "text/plain")])
+            return [b"POST SOAP 1.1 envelopes here; the WSDL is at ?wsdl\n"]
+        body = environ["wsgi.input"].read(MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            return self.fault(start_response, "invalid",
+                              "request body larger than %d bytes" % MAX_BODY)
+        if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+            return self.fault(start_response, "invalid",
+                              "DTDs and entity declarations are not accepted")
+        if not environ.get("CONTENT_TYPE"):
+            return self.fault(start_response, "invalid", "a SOAP 1.1 request needs a Content-Type")
+        try:
+            principal = self.authenticator.principal_blocking(environ.get("HTTP_AUTHORIZATION"))
+        except errors.SlapError as error:
+            return self.fault(start_response, error.code, error.message)
+        except Exception as error:
+            log.error("SOAP authentication failed: %r", error, exc_info=error)
+            return self.fault(start_response, "internal", "internal error", faultcode="Server")
+        environ = dict(environ, **{
+            "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
+            PRINCIPAL_KEY: principal, "slapgate.master": self.master})
+        return self.spyne(environ, start_response)
+
+    def wsdl(self, environ, start_response):
+        """The WSDL, its service address being the URL of this request (without the query)."""
+        with self._lock:
+            if self._wsdl is None:
+                self.spyne.doc.wsdl11.build_interface_document(WSDL_PLACEHOLDER)
+                self._wsdl = self.spyne.doc.wsdl11.get_interface_document()
+        scheme = environ.get("wsgi.url_scheme", "http")
+        host = environ.get("HTTP_HOST") or "%s:%s" % (environ["SERVER_NAME"],
+                                                      environ["SERVER_PORT"])
+        url = "%s://%s%s%s" % (scheme, host, environ.get("SCRIPT_NAME", ""),
+                               environ.get("PATH_INFO", ""))
+        body = self._wsdl.replace(WSDL_PLACEHOLDER.encode(),
+                                  escape(url, {'"': "&quot;"}).encode("utf-8"))
+        start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
+
+    @staticmethod
+    def fault(start_response, code, message, faultcode="Client"):
+        """A SOAP fault written without spyne (for requests refused before parsing)."""
+        body = (FAULT_TEMPLATE % {"faultcode": faultcode, "code": escape(code),
+                                  "message": escape(message), "ns": NS}).encode("utf-8")
+        start_response("500 Internal Server Error", [
+            ("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def soap_resource(master, authenticator, reactor=None, threadpool=None):
+    """The twisted.web resource serving :class:`SoapApplication` from the reactor's thread pool."""
+    from twisted.web.wsgi import WSGIResource
+
+    if reactor is None:
+        from twisted.internet import reactor
+    return WSGIResource(reactor, threadpool or reactor.getThreadPool(),
+                        SoapApplication(master, authenticator))

@@ -1,0 +1,215 @@
+"""spyne types of the SOAP adaptor, and the conversions between them and slap_core data.
+
+Result types are derived from the dataclasses of ``slap_core.views`` by :func:`view_model`:
+``str`` is a required ``xs:string``, ``X | None`` an optional element (left out when None),
+``int`` ``xs:long`` (timestamps are microseconds), ``float`` ``xs:double``, ``bool``
+``xs:boolean``, a ``dict`` a :class:`ParameterList` and a ``tuple`` a repeated element whose type
+:data:`TUPLE_ITEMS` names. Flat string maps (instance parameters, SLA, connection parameters,
+computer attributes) are ``<entry><key>k</key><value>v</value></entry>`` sequences, the SOAP
+shape of ``schemas/instance_parameters.xsd``.
+"""
+
+import dataclasses
+import types as pytypes
+
+from spyne.model.complex import ComplexModel
+from spyne.model.primitive import Boolean, Double, Long, Unicode
+
+from slap_core import errors, views
+
+NS = "urn:slapgate:soap"
+
+
+class Entry(ComplexModel):
+    """One ``key`` -> ``value`` pair of a flat string map (a missing value is None)."""
+
+    __namespace__ = NS
+    _type_info = [
+        ("key", Unicode(min_occurs=1, nillable=False)),
+        ("value", Unicode(min_occurs=0, nillable=True)),
+    ]
+
+
+class ParameterList(ComplexModel):
+    """A flat string map: instance parameters, SLA, connection parameters, attributes."""
+
+    __namespace__ = NS
+    _type_info = [("entry", Entry.customize(min_occurs=0, max_occurs="unbounded", nillable=False))]
+
+
+class IpAddress(ComplexModel):
+    """An (interface, address) pair of ``ip_list``."""
+
+    __namespace__ = NS
+    _type_info = [
+        ("network_interface", Unicode(min_occurs=1, nillable=False)),
+        ("address", Unicode(min_occurs=1, nillable=False)),
+    ]
+
+
+class FullIpAddress(ComplexModel):
+    """An (interface, address, gateway, netmask, network) entry of ``full_ip_list``."""
+
+    __namespace__ = NS
+    _type_info = [
+        ("network_interface", Unicode(min_occurs=1, nillable=False)),
+        ("address", Unicode(min_occurs=1, nillable=False)),
+        ("gateway", Unicode(min_occurs=0, nillable=False)),
+        ("netmask", Unicode(min_occurs=0, nillable=False)),
+        ("network", Unicode(min_occurs=0, nillable=False)),
+    ]
+
+
+class PartitionAddress(ComplexModel):
+    """One address of a partition in a computer configuration."""
+
+    __namespace__ = NS
+    _type_info = [
+        ("addr", Unicode(min_occurs=1, nillable=False)),
+        ("netmask", Unicode(min_occurs=0, nillable=False)),
+    ]
+
+
+class PartitionConfiguration(ComplexModel):
+    """One partition as ``node format`` found it."""
+
+    __namespace__ = NS
+    _type_info = [
+        ("reference", Unicode(min_occurs=1, nillable=False)),
+        ("address", PartitionAddress.customize(min_occurs=0, max_occurs="unbounded",
+                                               nillable=False)),
+        ("tap_name", Unicode(min_occurs=0, nillable=False)),
+        ("capability", Unicode(min_occurs=0, max_occurs="unbounded", nillable=False)),
+    ]
+
+
+class ComputerConfiguration(ComplexModel):
+    """What ``node format`` found on a computer: its address and its partitions."""
+
+    __namespace__ = NS
+    _type_info = [
+        ("address", Unicode(min_occurs=0, nillable=False)),
+        ("netmask", Unicode(min_occurs=0, nillable=False)),
+        ("partition", PartitionConfiguration.customize(min_occurs=0, max_occurs="unbounded",
+                                                       nillable=False)),
+    ]
+
+
+def _fields(model, values):
+    """A ``model`` instance from positional ``values`` in the order of its fields."""
+    return model(**dict(zip(model._type_info.keys(), values)))
+
+
+# Element types of the tuple fields of the views: a spyne model, and how to build one item.
+TUPLE_ITEMS = {
+    ("PersonView", "roles"): (Unicode, str),
+    ("InstanceView", "ip_list"): (IpAddress, lambda t: _fields(IpAddress, t)),
+    ("InstanceView", "full_ip_list"): (FullIpAddress, lambda t: _fields(FullIpAddress, t)),
+}
+
+
+# Fields annotated ``str`` in slap_core.views that hold None in practice (an unnamed person).
+NULLABLE = {("PersonView", "full_name"), ("PersonView", "email")}
+
+
+def _model_of(view, field):
+    annotation = field.type
+    optional = (view.__name__, field.name) in NULLABLE
+    if isinstance(annotation, pytypes.UnionType):
+        members = [a for a in annotation.__args__ if a is not type(None)]
+        optional = optional or len(members) < len(annotation.__args__)
+        (annotation,) = members
+    if annotation is dict:
+        return ParameterList.customize(min_occurs=0 if optional else 1, nillable=False)
+    if annotation is tuple:
+        model, _ = TUPLE_ITEMS[(view.__name__, field.name)]
+        return model.customize(min_occurs=0, max_occurs="unbounded", nillable=False)
+    model = {str: Unicode, int: Long, float: Double, bool: Boolean}[annotation]
+    return model(min_occurs=0 if optional else 1, nillable=False)
+
+
+def view_model(view, name):
+    """A spyne ComplexModel named ``name`` with the fields of the view dataclass ``view``."""
+    fields = [(f.name, _model_of(view, f)) for f in dataclasses.fields(view)]
+    model = type(name, (ComplexModel,), {
+        "__namespace__": NS, "__doc__": view.__doc__, "_type_info": fields})
+    model._slapgate_view = view
+    return model
+
+
+def list_model(item, name):
+    """A ComplexModel holding a repeated ``item`` element."""
+    return type(name, (ComplexModel,), {
+        "__namespace__": NS,
+        "_type_info": [("item", item.customize(min_occurs=0, max_occurs="unbounded",
+                                               nillable=False))]})
+
+
+Person = view_model(views.PersonView, "Person")
+Computer = view_model(views.ComputerView, "Computer")
+Supply = view_model(views.SupplyView, "Supply")
+Instance = view_model(views.InstanceView, "Instance")
+ComputerList = list_model(Computer, "ComputerList")
+SupplyList = list_model(Supply, "SupplyList")
+InstanceList = list_model(Instance, "InstanceList")
+
+
+def encode(model, value):
+    """A view dataclass as an instance of its spyne ``model``."""
+    view = type(value)
+    arguments = {}
+    for field in dataclasses.fields(view):
+        item = getattr(value, field.name)
+        if item is None:
+            continue
+        if isinstance(item, dict):
+            item = from_dict(item)
+        elif isinstance(item, tuple):
+            item = [TUPLE_ITEMS[(view.__name__, field.name)][1](i) for i in item]
+        arguments[field.name] = item
+    return model(**arguments)
+
+
+def encode_list(model, values):
+    """A list of views as a :func:`list_model` instance."""
+    item = model._type_info["item"]
+    item = getattr(item, "__orig__", None) or item  # the model, not its repeated customization
+    return model(item=[encode(item, v) for v in values])
+
+
+def from_dict(mapping):
+    """A flat map as a ParameterList (keys sorted, so answers are stable)."""
+    return ParameterList(entry=[Entry(key=str(k), value=None if v is None else str(v))
+                                for k, v in sorted(mapping.items())])
+
+
+def to_dict(parameters):
+    """A ParameterList as a dict; a key given twice is Invalid."""
+    result = {}
+    for entry in parameters.entry or ():
+        if entry.key in result:
+            raise errors.Invalid("parameter %r is given twice" % (entry.key,))
+        result[entry.key] = entry.value
+    return result
+
+
+def configuration_to_dict(configuration):
+    """A ComputerConfiguration as the dict ``computer.format`` takes."""
+    result = {"partition_list": []}
+    if configuration.address:
+        result["address"] = configuration.address
+    if configuration.netmask:
+        result["netmask"] = configuration.netmask
+    for partition in configuration.partition or ():
+        entry = {
+            "reference": partition.reference,
+            "address_list": [
+                {k: v for k, v in (("addr", a.addr), ("netmask", a.netmask)) if v}
+                for a in partition.address or ()
+            ],
+            "capability_list": list(partition.capability or ()),
+        }
+        if partition.tap_name:
+            entry["tap"] = {"name": partition.tap_name}
+        result["partition_list"].append(entry)
+    return result
