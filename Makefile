@@ -18,7 +18,7 @@ NODE_LDCONF := /etc/ld.so.conf.d/slapgate-node.conf
 APT_PACKAGES := postgresql
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run test install system-packages upstream node trial clean
+.PHONY: run test install system-packages upstream node trial bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV) || { apt-get update && apt-get install -y --no-install-recommends python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -68,6 +68,13 @@ test: install system-packages upstream node
 
 trial: install system-packages upstream node
 	$(PY) -m twisted.trial --temp-directory=_trial_temp tests
+
+# The node-poll benchmark (issue 8): slapgate vs upstream slapproxy vs bare twisted.web, with wrk,
+# on 127.0.0.1; writes docs/performance.md. BENCH_ARGS="--duration 5" etc. (python -m bench.run -h).
+bench: install upstream
+	@command -v wrk >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk; }
+	@$(VENV)/bin/py-spy --version >/dev/null 2>&1 || $(PY) -m pip install --quiet py-spy
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(UPSTREAM) $(NODE) *.egg-info _trial_temp tests.*/

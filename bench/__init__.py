@@ -1,0 +1,1 @@
+"""Benchmarks of the master (issue 8): ``make bench`` runs ``python -m bench.run``."""
