@@ -248,8 +248,10 @@ def computer_information(session, principal, *, reference):
             )
         ).all()
     ) if supplies else {}
-    partitions = session.scalars(
-        select(Partition).where(Partition.computer_id == computer.id).order_by(Partition.id)
+    partitions = session.execute(
+        select(Partition.id, Partition.reference, Partition.instance_id)
+        .where(Partition.computer_id == computer.id)
+        .order_by(Partition.id)
     )
     return ComputerInformation(
         reference=computer.reference,
