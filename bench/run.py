@@ -175,7 +175,7 @@ PROFILE_GROUPS = (  # (label, substrings of a collapsed stack that put a sample 
     ("  of which JSON columns decoded", ("json/decoder.py",)),
     ("  of which SQLite execute/fetch", ("DefaultDialect.do_execute", "fetchall")),
     ("  of which partition_views (its queries, rows and views)", ("partition_views (slap_core",)),
-    ("marshal XML of the answer (reactor thread)", ("dumps (protocols/slap_marshal",)),
+    ("marshal XML of the answer (thread pool)", ("dumps (protocols/slap_marshal",)),
     ("twisted.web/TCP and request logging", ("twisted/internet/tcp", "twisted/logger",
                                              "twisted/web/http")),
 )

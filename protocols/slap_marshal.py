@@ -15,6 +15,7 @@ Written from the format (SLAP spec section 3.1), byte-identical to slapos.core 1
 """
 
 import functools
+import operator
 import re
 import reprlib
 from xml.sax.saxutils import escape as escape_markup
@@ -118,6 +119,9 @@ def _compare_keys(a, b):
 
 
 _ITEM_ORDER = functools.cmp_to_key(lambda x, y: _compare_keys(x[0], y[0]))
+_FIRST = operator.itemgetter(0)
+_NEEDS_ESCAPING = re.compile("[&<>\r]")
+_REGISTERED = frozenset({list, set, dict, SlapObject})
 
 
 class _Writer:
@@ -140,7 +144,9 @@ class _Writer:
         bad = xml_text.first_unserializable(value)
         if bad is not None:
             raise MarshalError(xml_text.describe_unserializable(value, bad))
-        self.scalar("string", xml_text.escape_text(escape_markup(value)))
+        if _NEEDS_ESCAPING.search(value) is not None:
+            value = xml_text.escape_text(escape_markup(value))
+        self.parts.append("<string>%s</string>" % value)
 
     def children(self, open_tag, tag, values):
         if not values:
@@ -153,7 +159,8 @@ class _Writer:
 
     def write(self, value):
         kind = type(value)
-        known = self.seen.get(id(value))
+        # Only containers and objects are registered, so only they can be references.
+        known = self.seen.get(id(value)) if kind in _REGISTERED else None
         if known is not None:
             self.parts.append('<reference id="i%d"/>' % known[0])
         elif kind is str:
@@ -193,7 +200,10 @@ class _Writer:
 
     def dictionary(self, value):
         open_tag = "<dictionary %s>" % self.register(value)
-        items = sorted(value.items(), key=_ITEM_ORDER)
+        if all(type(key) is str for key in value):
+            items = sorted(value.items(), key=_FIRST)  # str keys: natural order, no cmp calls
+        else:
+            items = sorted(value.items(), key=_ITEM_ORDER)
         self.children(open_tag, "dictionary", [part for item in items for part in item])
 
     def instance(self, value):

@@ -104,7 +104,13 @@ def getFullComputerInformation(call):
     """The node's poll (section 3.2)."""
     caller, computer = call.node()
     information = yield call.core("computer.information", caller, reference=computer)
-    return dumps(objects.computer(information)), XML
+    # A poll answer is hundreds of kilobytes: encode it in the thread pool, not the reactor.
+    body = yield call.calls.run(_encode_computer, information)
+    return body, XML
+
+
+def _encode_computer(information):
+    return dumps(objects.computer(information))
 
 
 ENDPOINTS["getComputerInformation"] = ENDPOINTS["getFullComputerInformation"]  # older name
