@@ -91,3 +91,23 @@ def http_client(testcase):
     pool = HTTPConnectionPool(reactor, persistent=False)
     testcase.addCleanup(pool.closeCachedConnections)
     return HTTPClient(Agent(reactor, pool=pool))
+
+
+def start_test_master(testcase, **settings):
+    """A ``slapgate master`` in this process on 127.0.0.1:0 with a fresh database.
+
+    ``settings`` are MasterConfig fields (e.g. ``insecure_loopback=True``). The master is stopped
+    when ``testcase`` ends; returns the RunningMaster (``urls()``, ``credentials``, ``master``).
+    """
+    from twisted.internet import reactor
+
+    from gateway.config import load
+    from gateway.server import start_master
+
+    directory = os.path.abspath(testcase.mktemp())
+    settings.setdefault("listen", ["127.0.0.1:0"])
+    settings.setdefault("database", os.path.join(directory, "m.sqlite"))
+    settings.setdefault("state_dir", os.path.join(directory, "state"))
+    running = start_master(reactor, load(None, **settings))
+    testcase.addCleanup(running.stop)
+    return running

@@ -15,11 +15,10 @@ from twisted.trial import unittest
 from gateway import cli
 from gateway.config import ConfigError, load, parse_listen
 from gateway.core_calls import CoreCalls
-from gateway.server import start_master
 from gateway.site import build_site
 from slap_core.master import Master
 from slap_core.principals import User
-from tests.fixtures import http_client
+from tests.fixtures import http_client, start_test_master
 
 ADMIN = User("admin", {"admin"})
 
@@ -29,11 +28,7 @@ class HealthInProcessTests(unittest.TestCase):
 
     def start(self):
         directory = os.path.abspath(self.mktemp())
-        config = load(None, listen=["127.0.0.1:0"], database=os.path.join(directory, "m.sqlite"),
-                      state_dir=os.path.join(directory, "state"))
-        running = start_master(reactor, config)
-        self.addCleanup(running.stop)
-        return running, directory
+        return start_test_master(self, state_dir=os.path.join(directory, "state")), directory
 
     @defer.inlineCallbacks
     def test_health_answers_ok_with_the_database_reachable(self):

@@ -1,15 +1,13 @@
 """The SLAP adaptor's own contract: status codes, refusals and hostile input, over real HTTP."""
 
-import os
 from urllib.parse import urlencode
 
-from twisted.internet import defer, reactor
+from twisted.internet import defer
 from twisted.trial import unittest
 
 from gateway.config import ConfigError, load
-from gateway.server import start_master
 from protocols.slap_marshal import dumps
-from tests.fixtures import http_client
+from tests.fixtures import http_client, start_test_master
 
 SR = "http://sr.example.invalid/software.cfg"
 FORM = {b"Content-Type": [b"application/x-www-form-urlencoded"]}
@@ -25,12 +23,7 @@ class SlapAdaptorTests(unittest.TestCase):
     insecure = True
 
     def setUp(self):
-        directory = os.path.abspath(self.mktemp())
-        config = load(None, listen=["127.0.0.1:0"], database=os.path.join(directory, "m.sqlite"),
-                      state_dir=os.path.join(directory, "state"),
-                      insecure_loopback=self.insecure)
-        self.running = start_master(reactor, config)
-        self.addCleanup(self.running.stop)
+        self.running = start_test_master(self, insecure_loopback=self.insecure)
         self.url = self.running.urls()[0] + "slap/"
         self.http = http_client(self)
 

@@ -31,8 +31,8 @@ from twisted.internet import defer, error, protocol, reactor
 from twisted.internet.task import deferLater
 from twisted.trial import unittest
 
-from gateway.config import load
-from gateway.server import local_admin, start_master
+from gateway.server import local_admin
+from tests.fixtures import start_test_master
 from tests.upstream import start_slapproxy, upstream_python
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -322,16 +322,6 @@ def _alive(pid):
         return False
 
 
-def start(testcase, **settings):
-    """A master on 127.0.0.1:0 with a fresh database; stopped when the test ends."""
-    directory = os.path.abspath(testcase.mktemp())
-    config = load(None, listen=["127.0.0.1:0"], database=os.path.join(directory, "m.sqlite"),
-                  state_dir=os.path.join(directory, "state"), **settings)
-    running = start_master(reactor, config)
-    testcase.addCleanup(running.stop)
-    return running
-
-
 class MasterChecks:
     """What one master shows beyond the shared checks, one method per step of the life cycle.
 
@@ -609,7 +599,7 @@ class UpstreamNodeTests(unittest.TestCase):
 
     def test_upstream_node_life_cycle_against_slapgate(self):
         require_node(self)
-        running = start(self, insecure_loopback=True)
+        running = start_test_master(self, insecure_loopback=True)
         return self.life_cycle(running.urls()[0] + "slap/", SlapgateChecks(self, running))
 
     @defer.inlineCallbacks

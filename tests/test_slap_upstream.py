@@ -12,12 +12,12 @@ separately.
 
 import os
 
-from twisted.internet import defer, reactor
+from twisted.internet import defer
 from twisted.trial import unittest
 
-from gateway.config import load
-from gateway.server import local_admin, start_master
+from gateway.server import local_admin
 from tests.upstream import run_upstream, start_slapproxy
+from tests.fixtures import start_test_master
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SR = "http://sr.example.invalid/software.cfg"
@@ -25,16 +25,6 @@ SCENARIO = os.path.join(ROOT, "tests", "upstream_slap_scenario.py")
 
 # Reserved parameter keys each master names its own way (spec 1.3): compared per master.
 VARIANT_KEYS = ("timestamp", "full_ip_list", "full_address_list", "root_instance_short_title")
-
-
-def start(testcase, **settings):
-    """A master on 127.0.0.1:0 with a fresh database; stopped when the test ends."""
-    directory = os.path.abspath(testcase.mktemp())
-    config = load(None, listen=["127.0.0.1:0"], database=os.path.join(directory, "m.sqlite"),
-                  state_dir=os.path.join(directory, "state"), **settings)
-    running = start_master(reactor, config)
-    testcase.addCleanup(running.stop)
-    return running
 
 
 def without(parameters, keys=VARIANT_KEYS):
@@ -90,7 +80,7 @@ class UpstreamLibraryTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_upstream_library_scenario_against_slapgate(self):
-        running = start(self, insecure_loopback=True)
+        running = start_test_master(self, insecure_loopback=True)
         seen = yield run_upstream(self, SCENARIO, running.urls()[0] + "slap/", SR)
         self.assertBothMastersAgree(seen)
         # Where slapgate answers as the real master and slapproxy does not.

@@ -23,7 +23,8 @@ from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial import unittest
 
 from gateway.server import local_admin
-from tests.test_slap_upstream import start, without
+from tests.fixtures import start_test_master
+from tests.test_slap_upstream import without
 from tests.upstream import run_upstream, start_slapproxy, upstream_env, upstream_python
 
 # What a node does with the upstream slap library: format COMP-0 (three partitions, as ``slapos
@@ -250,7 +251,7 @@ class SlaposCliTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_cli_scenario_against_slapgate(self):
-        running = start(self, insecure_loopback=True)
+        running = start_test_master(self, insecure_loopback=True)
         master = running.master
 
         def probe(name):

@@ -11,10 +11,8 @@ from twisted.internet import defer, reactor, task, threads
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial import unittest
 
-from gateway.config import load
-from gateway.server import start_master
 from protocols.soap_api import NS
-from tests.fixtures import http_client
+from tests.fixtures import http_client, start_test_master
 
 SR = "http://sr.example.invalid/software.cfg"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -87,11 +85,7 @@ class MasterTestCase(unittest.TestCase):
     timeout = 120
 
     def setUp(self):
-        directory = os.path.abspath(self.mktemp())
-        config = load(None, listen=["127.0.0.1:0"], database=os.path.join(directory, "m.sqlite"),
-                      state_dir=os.path.join(directory, "state"))
-        self.running = start_master(reactor, config)
-        self.addCleanup(self.running.stop)
+        self.running = start_test_master(self)
         # Let the server see the clients' last connections close before the reactor is checked.
         self.addCleanup(task.deferLater, reactor, 0.05, lambda: None)
         self.base = self.running.urls()[0]

@@ -6,12 +6,10 @@ xmlrpc.client blocks, so each call runs in a thread while the reactor serves the
 import os
 import xmlrpc.client
 
-from twisted.internet import defer, reactor, threads
+from twisted.internet import defer, threads
 from twisted.trial import unittest
 
-from gateway.config import load
-from gateway.server import start_master
-from tests.fixtures import format_configuration, http_client
+from tests.fixtures import format_configuration, http_client, start_test_master
 
 SR = "http://sr.example.invalid/software.cfg"
 BILLION_LAUGHS = (
@@ -33,11 +31,7 @@ class XmlRpcTests(unittest.TestCase):
     timeout = 60
 
     def setUp(self):
-        directory = os.path.abspath(self.mktemp())
-        config = load(None, listen=["127.0.0.1:0"], database=os.path.join(directory, "m.sqlite"),
-                      state_dir=os.path.join(directory, "state"))
-        self.running = start_master(reactor, config)
-        self.addCleanup(self.running.stop)
+        self.running = start_test_master(self)
         self.base = self.running.urls()[0]
         login, password = self.running.credentials
         self.url = self.base.replace("http://", "http://%s:%s@" % (login, password)) + "xmlrpc"
