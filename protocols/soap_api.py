@@ -29,7 +29,7 @@ from xml.sax.saxutils import escape
 from lxml import etree
 from spyne import Application, ServiceBase, rpc
 from spyne.error import Fault
-from spyne.model.primitive import Boolean, Unicode
+from spyne.model.primitive import Boolean, Long, Unicode
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 
@@ -49,6 +49,7 @@ class Argument:
     name: str
     model: object
     convert: object = None
+    empty: object = None  # the value given to the core when the element is empty
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,13 @@ class SoapOperation:
     @property
     def soap_name(self):
         """``instance.set_connection`` -> ``instanceSetConnection``."""
-        words = self.operation.replace(".", "_").split("_")
-        return words[0] + "".join(w[:1].upper() + w[1:] for w in words[1:])
+        return soap_name(self.operation)
+
+
+def soap_name(operation):
+    """The SOAP operation name of a slap_core operation: ``a.b_c`` -> ``aBC`` (camelCase)."""
+    words = operation.replace(".", "_").split("_")
+    return words[0] + "".join(w[:1].upper() + w[1:] for w in words[1:])
 
 
 def required(model=Unicode):
@@ -75,6 +81,16 @@ def required(model=Unicode):
 def optional(model=Unicode):
     """An element that may be left out (left out means: the core's default)."""
     return model(min_occurs=0, nillable=False)
+
+
+def repeated(model=Unicode):
+    """An element repeated zero or more times (a list argument; left out: the core's default)."""
+    return model(min_occurs=0, max_occurs="unbounded", nillable=False)
+
+
+def _node_arguments(*more):
+    """The (computer, partition) pair naming a deployed partition, then ``more``."""
+    return (Argument("computer", required()), Argument("partition", required())) + more
 
 
 OPERATIONS = (
@@ -125,6 +141,94 @@ OPERATIONS = (
     ), types.Instance, types.encode),
     SoapOperation("instance.destroy", (Argument("reference", required()),), types.Instance,
                   types.encode),
+    # The catalogue.
+    SoapOperation("catalogue.add_release", (
+        Argument("url", required()),
+        Argument("product", optional()),
+        Argument("version", optional()),
+        Argument("product_title", optional()),
+    ), types.Release, types.encode),
+    SoapOperation("catalogue.list_products", (), types.ProductList, types.encode_list),
+    SoapOperation("catalogue.list_releases", (Argument("product", optional()),),
+                  types.ReleaseList, types.encode_list),
+    SoapOperation("catalogue.product_release_urls", (
+        Argument("product", optional()),
+        Argument("url", optional()),
+    ), types.StringList, types.encode_strings),
+    # Computers, as their owners and as nodes see them.
+    SoapOperation("computer.update", (
+        Argument("reference", required()),
+        Argument("title", optional()),
+        Argument("allocation_scope", optional()),
+        Argument("network_guid", optional()),
+        Argument("project_guid", optional()),
+        Argument("attributes", types.ParameterList, types.to_dict),
+    ), types.Computer, types.encode),
+    SoapOperation("computer.status", (Argument("reference", required()),),
+                  types.ComputerStatus, types.encode_status),
+    SoapOperation("computer.information", (Argument("reference", required()),),
+                  types.ComputerInformation, types.encode),
+    SoapOperation("computer.partition", (
+        Argument("reference", required()),
+        Argument("partition", required()),
+    ), types.Partition, types.encode),
+    SoapOperation("computer.bang", (
+        Argument("reference", required()),
+        Argument("message", optional()),
+    ), Long, types.encode_value),
+    SoapOperation("supply.report", (
+        Argument("url", required()),
+        Argument("computer", required()),
+        Argument("state", required()),
+        Argument("error_text", optional()),
+    ), types.Supply, types.encode),
+    # What nodes report about their partitions.
+    SoapOperation("instance.report_started", _node_arguments(), None, types.encode_nothing),
+    SoapOperation("instance.report_stopped", _node_arguments(), None, types.encode_nothing),
+    SoapOperation("instance.report_error", _node_arguments(
+        Argument("message", required(), empty=""),
+        Argument("slave_reference", optional()),
+    ), None, types.encode_nothing),
+    SoapOperation("instance.report_destroyed", _node_arguments(), types.DestroyOutcome,
+                  types.encode),
+    SoapOperation("instance.bang", _node_arguments(Argument("message", optional())), None,
+                  types.encode_nothing),
+    SoapOperation("instance.rename", _node_arguments(
+        Argument("new_name", required()),
+        Argument("slave_reference", optional()),
+    ), types.Instance, types.encode),
+    SoapOperation("instance.hosting_ip_list", _node_arguments(), types.IpAddressList,
+                  types.encode_ip_list),
+    SoapOperation("instance.allocate_pending", (Argument("limit", optional(Long)),), Long,
+                  types.encode_value),
+    SoapOperation("tree.list", (Argument("include_archived", optional(Boolean)),),
+                  types.TreeList, types.encode_list),
+    # Usage.
+    SoapOperation("usage.report", (
+        Argument("computer", required()),
+        Argument("document", required(), empty=""),
+    ), types.UsageReportOutcome, types.encode),
+    SoapOperation("usage.list", (
+        Argument("computer", optional()),
+        Argument("limit", optional(Long)),
+    ), types.UsageRecordList, types.encode_list),
+    # People.
+    SoapOperation("person.create", (
+        Argument("login", required()),
+        Argument("password", optional()),
+        Argument("roles", repeated(), tuple),
+        Argument("full_name", optional()),
+        Argument("email", optional()),
+    ), types.Person, types.encode),
+    SoapOperation("person.set_password", (
+        Argument("login", required()),
+        Argument("password", required(), empty=""),
+    ), types.Person, types.encode),
+    SoapOperation("person.list", (), types.PersonList, types.encode_list),
+    SoapOperation("person.check_password", (
+        Argument("login", required()),
+        Argument("password", required(), empty=""),
+    ), types.Person, types.encode),
 )
 
 
@@ -181,6 +285,8 @@ def _method(spec):
         try:
             arguments = {}
             for argument, value in zip(spec.arguments, values):
+                if value is None:
+                    value = argument.empty
                 if value is not None:
                     arguments[argument.name] = (argument.convert(value) if argument.convert
                                                 else value)
@@ -192,9 +298,10 @@ def _method(spec):
 
     serve.__name__ = spec.soap_name
     serve.__doc__ = spec.operation
+    answer = {} if spec.returns is None else {"_returns": spec.returns,
+                                               "_out_variable_name": "result"}
     return rpc(*[a.model for a in spec.arguments], _args=[a.name for a in spec.arguments],
-               _returns=spec.returns, _out_variable_name="result",
-               _operation_name=spec.soap_name)(serve)
+               _operation_name=spec.soap_name, **answer)(serve)
 
 
 SlapgateService = type("SlapgateService", (ServiceBase,), {

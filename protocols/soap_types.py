@@ -10,6 +10,7 @@ shape of ``schemas/instance_parameters.xsd``.
 """
 
 import dataclasses
+import json
 import types as pytypes
 
 from spyne.model.complex import ComplexModel
@@ -152,10 +153,45 @@ Instance = view_model(views.InstanceView, "Instance")
 ComputerList = list_model(Computer, "ComputerList")
 SupplyList = list_model(Supply, "SupplyList")
 InstanceList = list_model(Instance, "InstanceList")
+PersonList = list_model(Person, "PersonList")
+Release = view_model(views.ReleaseView, "Release")
+ReleaseList = list_model(Release, "ReleaseList")
+TUPLE_ITEMS[("ProductView", "releases")] = (Release, lambda r: encode(Release, r))
+Product = view_model(views.ProductView, "Product")
+ProductList = list_model(Product, "ProductList")
+StringList = list_model(Unicode, "StringList")
+Address = view_model(views.AddressView, "Address")
+TUPLE_ITEMS[("PartitionView", "addresses")] = (Address, lambda a: encode(Address, a))
+Partition = view_model(views.PartitionView, "Partition")
+Software = view_model(views.SoftwareView, "Software")
+TUPLE_ITEMS[("ComputerInformation", "software")] = (Software, lambda s: encode(Software, s))
+TUPLE_ITEMS[("ComputerInformation", "partitions")] = (Partition, lambda p: encode(Partition, p))
+ComputerInformation = view_model(views.ComputerInformation, "ComputerInformation")
+TUPLE_ITEMS[("TreeView", "instances")] = (Unicode, str)
+Tree = view_model(views.TreeView, "Tree")
+TreeList = list_model(Tree, "TreeList")
+TUPLE_ITEMS[("DestroyOutcome", "waiting_for")] = (Unicode, str)
+DestroyOutcome = view_model(views.DestroyOutcome, "DestroyOutcome")
+UsageRecord = view_model(views.UsageRecordView, "UsageRecord")
+UsageRecordList = list_model(UsageRecord, "UsageRecordList")
+UsageReportOutcome = view_model(views.UsageReportOutcome, "UsageReportOutcome")
+IpAddressList = list_model(IpAddress, "IpAddressList")
+
+
+class ComputerStatus(ComplexModel):
+    """A computer's latest news: its text and, when there is news, its time."""
+
+    __namespace__ = NS
+    _type_info = [
+        ("text", Unicode(min_occurs=1, nillable=False)),
+        ("at", Double(min_occurs=0, nillable=False)),
+    ]
 
 
 def encode(model, value):
-    """A view dataclass as an instance of its spyne ``model``."""
+    """A view dataclass as an instance of its spyne ``model`` (None stays None)."""
+    if value is None:
+        return None
     view = type(value)
     arguments = {}
     for field in dataclasses.fields(view):
@@ -177,9 +213,43 @@ def encode_list(model, values):
     return model(item=[encode(item, v) for v in values])
 
 
+def encode_strings(model, values):
+    """A list of strings as a :func:`list_model` of ``Unicode`` (``StringList``)."""
+    return model(item=[str(v) for v in values])
+
+
+def encode_ip_list(model, values):
+    """(interface, address) pairs as an ``IpAddressList``."""
+    return model(item=[_fields(IpAddress, v) for v in values])
+
+
+def encode_status(model, value):
+    """``computer.status``'s ``{text, at}`` as a ``ComputerStatus``."""
+    return model(text=value["text"], at=value.get("at"))
+
+
+def encode_value(model, value):
+    """A plain value (a count) answered as it is."""
+    return value
+
+
+def encode_nothing(model, value):
+    """An operation that answers nothing (an empty response element)."""
+    return None
+
+
+def _text(value):
+    """A map value as text: strings as they are, lists and maps as JSON, others with str()."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
 def from_dict(mapping):
     """A flat map as a ParameterList (keys sorted, so answers are stable)."""
-    return ParameterList(entry=[Entry(key=str(k), value=None if v is None else str(v))
+    return ParameterList(entry=[Entry(key=str(k), value=None if v is None else _text(v))
                                 for k, v in sorted(mapping.items())])
 
 

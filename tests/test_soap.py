@@ -3,6 +3,8 @@
 zeep and suds block, so each call runs in a thread (deferToThread) while the reactor serves.
 """
 
+import copy
+import json
 import os
 import sys
 
@@ -11,7 +13,7 @@ from twisted.internet import defer, reactor, task, threads
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial import unittest
 
-from protocols.soap_api import NS
+from protocols.soap_api import NS, soap_name
 from tests.fixtures import http_client, start_test_master
 
 SR = "http://sr.example.invalid/software.cfg"
@@ -66,6 +68,25 @@ def items(answer):
     return answer if isinstance(answer, list) else [answer]
 
 
+def journal(reference, partition):
+    """A usage journal (TioXML) with one CPU movement of ``partition``."""
+    return (
+        "<journal><transaction type='Sale Packing List'><title>Resource consumptions</title>"
+        "<start_date>2026-11-01 at 00:00:00</start_date><stop_date>2026-11-02 at 00:00:00"
+        "</stop_date><reference>%s</reference><currency>EUR</currency><payment_mode/>"
+        "<arrow type='Administration'><source/><destination/></arrow><movement>"
+        "<resource>cpu_time</resource><title>CPU</title><reference>%s</reference>"
+        "<quantity>12.5</quantity><price>0.1</price><VAT/><category>cpu</category></movement>"
+        "</transaction></journal>" % (reference, partition))
+
+
+def as_list(value):
+    """A repeated element as a list (suds hands back one item bare)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
 def entry_list(mapping):
     """A dict as the ParameterList argument both clients accept."""
     return {"entry": [{"key": k, "value": v} for k, v in mapping.items()]}
@@ -111,8 +132,14 @@ class ClientScenario:
             clients[login, password] = self.make_client(login, password)
         return clients[login, password]
 
-    def call(self, operation, login=None, password=None, **arguments):
-        """Deferred result of one SOAP call, made in a thread."""
+    def call(self, operation, login=None, password=None, _arguments=None, **arguments):
+        """Deferred result of one SOAP call, made in a thread.
+
+        ``login`` and ``password`` are the caller's credentials; SOAP arguments of those names
+        go in ``_arguments``.
+        """
+        arguments.update(_arguments or {})
+
         def run():
             client = self.client(login or self.login,
                                  self.password if password is None else password)
@@ -177,6 +204,95 @@ class ClientScenario:
         self.assertEqual([i.reference for i in items(listed)], [instance.reference])
 
     @defer.inlineCallbacks
+    def test_node_catalogue_usage_and_people_operations(self):
+        yield self.call("computerCreate", reference="COMP-0")
+        yield self.call("computerFormat", reference="COMP-0", configuration={
+            "partition": [{"reference": "slappart%d" % i, "tap_name": "slaptap%d" % i,
+                           "address": [{"addr": "10.0.1.%d" % (i + 1),
+                                        "netmask": "255.255.0.0"}]} for i in range(2)]})
+        updated = yield self.call("computerUpdate", reference="COMP-0", title="renamed node",
+                                  attributes=entry_list({"region": "edge"}))
+        self.assertEqual((updated.title, entries(updated.attributes)),
+                         ("renamed node", {"region": "edge"}))
+        release = yield self.call("catalogueAddRelease", url=SR, product="web", version="1.0",
+                                  product_title="Web")
+        self.assertEqual((release.url, release.product, release.version), (SR, "web", "1.0"))
+        products = items((yield self.call("catalogueListProducts")))
+        self.assertEqual([(p.reference, p.title) for p in products], [("web", "Web")])
+        self.assertEqual([r.url for r in as_list(products[0].releases)], [SR])
+        releases = yield self.call("catalogueListReleases", product="web")
+        self.assertEqual([r.url for r in items(releases)], [SR])
+        urls = yield self.call("catalogueProductReleaseUrls", url=SR)
+        self.assertEqual([str(u) for u in items(urls)], [SR])
+        fault = yield self.fault("catalogueProductReleaseUrls")
+        self.assertEqual(fault.code, "invalid")
+        status = yield self.call("computerStatus", reference="COMP-0")
+        self.assertEqual(status.text, "#access computer formatted with 2 partitions")
+        self.assertGreater(float(status.at), 0)
+        yield self.call("supplySupply", url=SR, computer="COMP-0")
+        reported = yield self.call("supplyReport", url=SR, computer="COMP-0", state="available")
+        self.assertEqual(reported.reported_state, "available")
+        instance = yield self.call("instanceRequest", title="web", software_release=SR,
+                                   parameters=entry_list({"name": "alice"}))
+        part = instance.partition
+        information = yield self.call("computerInformation", reference="COMP-0")
+        self.assertEqual([(s.url, s.state) for s in as_list(information.software)],
+                         [(SR, "available")])
+        partitions = {p.reference: p for p in as_list(information.partitions)}
+        self.assertEqual(sorted(partitions), ["slappart0", "slappart1"])
+        seen = entries(partitions[part].parameter_dict)
+        self.assertEqual((seen["name"], seen["instance_title"]), ("alice", "web"))
+        self.assertEqual(json.loads(seen["ip_list"])[0][1], "10.0.1.%d" % (int(part[-1]) + 1))
+        partition = yield self.call("computerPartition", reference="COMP-0", partition=part)
+        self.assertEqual((partition.instance, partition.state), (instance.reference, "started"))
+        self.assertEqual([a.network_interface for a in as_list(partition.addresses)],
+                         ["slaptap%s" % part[-1]])
+        nothing = yield self.call("instanceReportStarted", computer="COMP-0", partition=part)
+        self.assertIsNone(nothing)
+        read = yield self.call("instanceGet", reference=instance.reference)
+        self.assertEqual(read.status_text, "#access Instance correctly started")
+        yield self.call("instanceReportError", computer="COMP-0", partition=part, message="boom")
+        read = yield self.call("instanceGet", reference=instance.reference)
+        self.assertEqual(read.status_text, "#error boom")
+        banged = yield self.call("computerBang", reference="COMP-0", message="hi")
+        self.assertEqual(int(banged), 1)
+        yield self.call("instanceBang", computer="COMP-0", partition=part)
+        ips = yield self.call("instanceHostingIpList", computer="COMP-0", partition=part)
+        self.assertEqual([ip.address for ip in items(ips)], ["10.0.1.%d" % (int(part[-1]) + 1)])
+        renamed = yield self.call("instanceRename", computer="COMP-0", partition=part,
+                                  new_name="web2")
+        self.assertEqual(renamed.title, "web2")
+        trees = items((yield self.call("treeList")))
+        self.assertEqual([(t.title, as_list(t.instances)) for t in trees],
+                         [("web2", [instance.reference])])
+        yield self.call("instanceReportStopped", computer="COMP-0", partition=part)
+        placed = yield self.call("instanceAllocatePending", limit=10)
+        self.assertEqual(int(placed), 0)
+        usage = yield self.call("usageReport", computer="COMP-0", document=journal("COMP-0", part))
+        self.assertEqual(int(usage.record_count), 1)
+        records = items((yield self.call("usageList", computer="COMP-0")))
+        self.assertEqual([(r.partition, r.instance, float(r.quantity)) for r in records],
+                         [(part, instance.reference, 12.5)])
+        yield self.call("instanceDestroy", reference=instance.reference)
+        outcome = yield self.call("instanceReportDestroyed", computer="COMP-0", partition=part)
+        self.assertTrue(outcome.freed)
+        person = yield self.call("personCreate", _arguments=dict(
+            login="bob", password="pw", roles=["user"], full_name="Bob"))
+        self.assertEqual((person.login, as_list(person.roles), person.has_password),
+                         ("bob", ["user"], True))
+        checked = yield self.call("personCheckPassword",
+                                  _arguments=dict(login="bob", password="pw"))
+        self.assertEqual(checked.login, "bob")
+        fault = yield self.fault("personCheckPassword",
+                                _arguments=dict(login="bob", password="bad"))
+        self.assertEqual(fault.code, "unauthenticated")
+        removed = yield self.call("personSetPassword",
+                                  _arguments=dict(login="bob", password=""))
+        self.assertFalse(removed.has_password)
+        people = items((yield self.call("personList")))
+        self.assertEqual(sorted(p.login for p in people), sorted([self.login, "bob"]))
+
+    @defer.inlineCallbacks
     def test_unknown_computer_is_a_client_fault_with_not_found_detail(self):
         fault = yield self.fault("computerGet", reference="COMP-404")
         self.assertEqual((fault.faultcode, fault.code), ("Client", "not_found"))
@@ -210,6 +326,38 @@ class ClientScenario:
         self.assertEqual(fault.code, "conflict")
 
 
+XSD = "{http://www.w3.org/2001/XMLSchema}"
+
+
+def wsdl_schema(wsdl):
+    """The xmlschema schema embedded in a WSDL document (its ``types``), standing alone.
+
+    The ``xs:schema`` is copied under the WSDL's namespace declarations, which its QName
+    attribute values (``type="tns:Person"``) rely on.
+    """
+    import xmlschema
+
+    (embedded,) = wsdl.iterfind("{http://schemas.xmlsoap.org/wsdl/}types/%sschema" % XSD)
+    standalone = etree.Element(embedded.tag, dict(embedded.attrib), nsmap=embedded.nsmap)
+    standalone.extend(copy.deepcopy(child) for child in embedded)
+    return xmlschema.XMLSchema(etree.tostring(standalone).decode())
+
+
+class Recorder:
+    """A zeep plugin keeping every envelope sent and received, in order."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    def egress(self, envelope, http_headers, operation, binding_options):
+        self.envelopes.append(copy.deepcopy(envelope))
+        return envelope, http_headers
+
+    def ingress(self, envelope, http_headers, operation):
+        self.envelopes.append(copy.deepcopy(envelope))
+        return envelope, http_headers
+
+
 class ZeepTests(ClientScenario, MasterTestCase):
     """zeep 4 loads the WSDL and runs the scenario."""
 
@@ -221,7 +369,30 @@ class ZeepTests(ClientScenario, MasterTestCase):
         session = requests.Session()
         session.auth = (login, password)
         session.headers["Connection"] = "close"  # no idle connection left to the reactor
-        return zeep.Client(self.url + "?wsdl", transport=Transport(session=session))
+        recorder = self.__dict__.setdefault("recorder", Recorder())
+        return zeep.Client(self.url + "?wsdl", transport=Transport(session=session),
+                           plugins=[recorder])
+
+    @defer.inlineCallbacks
+    def test_scenario_messages_validate_against_the_wsdl_schema(self):
+        response = yield http_client(self).get(self.url + "?wsdl")
+        schema = wsdl_schema(etree.fromstring((yield response.content())))
+        yield self.test_node_catalogue_usage_and_people_operations()
+        bodies = [e.find("{%s}Body" % SOAP_ENV)[0] for e in self.recorder.envelopes]
+        bodies = [b for b in bodies if etree.QName(b).namespace == NS]  # not the faults
+        requests = [b for b in bodies if not b.tag.endswith("Response")]
+        responses = [b for b in bodies if b.tag.endswith("Response")]
+        for body in bodies:
+            schema.validate(body)  # raises XMLSchemaValidationError with the reason
+        called = {etree.QName(b).localname for b in requests}
+        answered = {etree.QName(b).localname[:-len("Response")] for b in responses}
+        self.assertGreaterEqual(len(called), 30)
+        self.assertEqual(answered, called)
+        # The schema does tell: a stray element makes a request and a response invalid.
+        for body in (requests[0], responses[-1]):
+            spoiled = copy.deepcopy(body)
+            etree.SubElement(spoiled, "{%s}stray" % NS)
+            self.assertFalse(schema.is_valid(spoiled), etree.tostring(spoiled))
 
     def invoke(self, client, operation, **arguments):
         import zeep.exceptions
@@ -364,6 +535,24 @@ class HostileBodyTests(MasterTestCase):
                      "instanceRequest", "instanceGet", "instanceSetConnection",
                      "instanceDestroy"):
             self.assertIn(name, operations)
+
+
+class RegistryTests(MasterTestCase):
+    """Every slap_core operation is served: a new one cannot land without its SOAP operation."""
+
+    @defer.inlineCallbacks
+    def test_wsdl_has_an_operation_for_each_registered_operation(self):
+        from slap_core.operations import load_all
+
+        response = yield http_client(self).get(self.url + "?wsdl")
+        wsdl = etree.fromstring((yield response.content()))
+        wsdl_ns = "{http://schemas.xmlsoap.org/wsdl/}"
+        expected = {soap_name(name) for name in load_all()}
+        self.assertEqual(len(expected), len(load_all()))  # no two names collide
+        for path in ("portType", "binding"):
+            served = {o.get("name") for o in wsdl.iterfind(
+                "%s%s/%soperation" % (wsdl_ns, path, wsdl_ns))}
+            self.assertEqual(served, expected, path)
 
 
 class DocumentedExampleTests(MasterTestCase):
