@@ -236,19 +236,20 @@ def computer_information(session, principal, *, reference):
     """The node's poll: releases to install or remove and every partition as the node must deploy it."""
     computer = get_computer(session, reference)
     check_computer_agent(principal, computer)
-    supplies = session.execute(
+    execute = session.connection().execute  # column rows, no ORM result layer
+    supplies = execute(
         select(Supply.desired_state, Supply.release_id)
         .where(Supply.computer_id == computer.id)
         .order_by(Supply.id)
     ).all()
     urls = dict(
-        session.execute(
+        execute(
             select(SoftwareRelease.id, SoftwareRelease.url).where(
                 SoftwareRelease.id.in_([release_id for _, release_id in supplies])
             )
         ).all()
     ) if supplies else {}
-    partitions = session.execute(
+    partitions = execute(
         select(Partition.id, Partition.reference, Partition.instance_id)
         .where(Partition.computer_id == computer.id)
         .order_by(Partition.id)
