@@ -133,9 +133,7 @@ OPERATIONS = (
         Argument("tree", optional()),
         Argument("include_archived", optional(Boolean)),
     ), types.InstanceList, types.encode_list),
-    SoapOperation("instance.set_connection", (
-        Argument("computer", required()),
-        Argument("partition", required()),
+    SoapOperation("instance.set_connection", _node_arguments(
         Argument("connection", types.ParameterList.customize(min_occurs=1), types.to_dict),
         Argument("slave_reference", optional()),
     ), types.Instance, types.encode),
