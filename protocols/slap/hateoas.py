@@ -101,12 +101,17 @@ class HateoasResource(Resource):
     @defer.inlineCallbacks
     def _search_trees(self, user, title=None):
         trees = yield self.calls.call("tree.list", user)
+        trees = [t for t in trees if title is None or t.title == title]
+        # One listing gives every root's release, instead of one call per tree.
+        instances = yield self.calls.call("instance.list", user) if trees else []
+        releases = {i.reference: i.software_release for i in instances}
         rows = []
         for tree in trees:
-            if title is not None and tree.title != title:
-                continue
-            root = yield self.calls.call("instance.get", user, reference=tree.root)
-            rows.append({"title": tree.title, "url_string": root.software_release,
+            release = releases.get(tree.root)
+            if release is None:
+                release = (yield self.calls.call("instance.get", user,
+                                                 reference=tree.root)).software_release
+            rows.append({"title": tree.title, "url_string": release,
                          "relative_url": "trees/" + quote(tree.title, safe="")})
         return rows
 
