@@ -8,8 +8,9 @@ from twisted.web.server import Site
 
 from gateway.health import HealthResource
 from gateway.version import VERSION
-from gateway.auth import LocalPasswordAuthenticator
-from protocols.slap import RefusingCallers, SlapResource
+from gateway.auth import RequestAuthenticator
+from gateway.ca_resource import CaResource
+from protocols.slap import AuthenticatedCallers, SlapResource
 from protocols.soap_api import soap_resource
 from protocols.xmlrpc_api import XmlRpcResource
 
@@ -46,13 +47,17 @@ class IndexResource(Resource):
 def build_site(calls, slap_callers=None):
     """The Site of a master whose slap_core calls go through ``calls`` (a CoreCalls).
 
-    ``slap_callers`` decides who calls SLAP endpoints (default: nobody may, until certificates).
+    ``slap_callers`` decides who calls SLAP endpoints (default: the principal of each request's
+    client certificate or Basic credentials). The master's CA, when it has one, is at ``/ca/``.
     """
     root = IndexResource()
+    authenticator = RequestAuthenticator(calls)
     root.mount("health", HealthResource(calls), "liveness and database check")
-    root.mount("slap", SlapResource(calls, slap_callers or RefusingCallers()),
+    root.mount("slap", SlapResource(calls, slap_callers or AuthenticatedCallers(authenticator)),
                "SLAP: the master URL for upstream SlapOS tools")
-    authenticator = LocalPasswordAuthenticator(calls)
+    if calls.master.authority is not None:
+        root.mount("ca", CaResource(calls, calls.master.authority),
+                   "the master's CA certificate (ca.crt) and revocation list (crl.pem)")
     root.mount("xmlrpc", XmlRpcResource(calls, authenticator, calls.master.operations),
                "XML-RPC: every operation as a namespaced method (HTTP Basic)")
     root.mount("soap", soap_resource(calls.master, authenticator, calls.reactor, calls.threadpool),

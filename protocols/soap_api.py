@@ -227,6 +227,28 @@ OPERATIONS = (
         Argument("login", required()),
         Argument("password", required(), empty=""),
     ), types.Person, types.encode),
+    # Certificates of the master's CA.
+    SoapOperation("certificate.issue", (
+        Argument("kind", required()),
+        Argument("computer", optional()),
+        Argument("partition", optional()),
+        Argument("login", optional()),
+    ), types.Certificate, types.encode),
+    SoapOperation("certificate.revoke", (
+        Argument("serial", optional()),
+        Argument("computer", optional()),
+    ), types.CertificateList, types.encode_list),
+    SoapOperation("certificate.list", (
+        Argument("computer", optional()),
+        Argument("login", optional()),
+        Argument("include_revoked", optional(Boolean)),
+    ), types.CertificateList, types.encode_list),
+    SoapOperation("certificate.authenticate", (
+        Argument("serial", required()),
+        Argument("common_name", required()),
+    ), types.CertificateIdentity, types.encode),
+    SoapOperation("certificate.revoked_list", (), types.RevokedCertificateList,
+                  types.encode_list),
 )
 
 
