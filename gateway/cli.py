@@ -6,6 +6,7 @@ import json
 import sys
 
 from gateway import config as master_config
+from gateway.ca import CertificateAuthorityError
 from gateway.version import VERSION
 from slap_core import errors
 
@@ -284,6 +285,9 @@ def main(argv=None):
         return EXIT_USAGE
     except errors.SlapError as error:
         print("slapgate: %s: %s" % (error.code, error), file=sys.stderr)
+        return EXIT_ERROR
+    except CertificateAuthorityError as error:
+        print("slapgate: certificate authority: %s" % error, file=sys.stderr)
         return EXIT_ERROR
     if result is not None:
         print(json.dumps(_to_json(result), indent=2, sort_keys=True))

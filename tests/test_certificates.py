@@ -175,3 +175,54 @@ class CertificateOperationTests(MasterMixin, unittest.TestCase):
         self.addCleanup(plain.close)
         self.assertRaises(errors.Conflict, plain.call, "certificate.issue", self.admin,
                           kind="computer", computer="COMP-A")
+
+
+class AdminCommandTests(unittest.TestCase):
+    """``slapgate admin``'s certificate commands write keys and certificates of the master's CA."""
+
+    def setUp(self):
+        self.directory = os.path.abspath(self.mktemp())
+        self.database = os.path.join(self.directory, "m.sqlite")
+        self.state = os.path.join(self.directory, "state")
+
+    def admin(self, *arguments):
+        import contextlib
+        import io
+        import json
+
+        from gateway import cli
+
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main(["admin", "--db", self.database, "--state-dir", self.state,
+                             *arguments])
+        self.assertEqual(code, 0, err.getvalue())
+        return json.loads(out.getvalue())
+
+    def test_computer_add_user_cert_list_revoke_and_crl(self):
+        keys = os.path.join(self.directory, "keys")
+        added = self.admin("computer", "add", "COMP-7", "--cert-dir", keys)
+        written = added["certificate"]
+        self.assertEqual(stat.S_IMODE(os.stat(written["key_file"]).st_mode), 0o600)
+        with open(written["cert_file"]) as handle:
+            self.assertEqual(subject(handle.read())["commonName"], "COMP-7")
+        authority = CertificateAuthority.open(os.path.join(self.state, "ca"), create=False)
+        with open(written["cert_file"], "rb") as handle:
+            x509.load_pem_x509_certificate(handle.read()).verify_directly_issued_by(
+                authority.certificate)
+        self.admin("user", "add", "carol")
+        user = self.admin("user", "cert", "carol", "--out", keys)
+        self.assertTrue(user["cert_file"].endswith("carol.crt"))
+        listed = self.admin("cert", "list")
+        self.assertEqual(sorted((c["kind"], c["common_name"]) for c in listed),
+                         [("computer", "COMP-7"), ("user", "carol")])
+        self.assertIsNone(listed[0]["private_key"])
+        revoked = self.admin("cert", "revoke", user["serial"])
+        self.assertEqual([r["serial"] for r in revoked], [user["serial"]])
+        self.assertEqual(len(self.admin("cert", "list")), 1)
+        crl = self.admin("cert", "crl", "--out", keys)
+        self.assertEqual(crl["revoked"], 1)
+        with open(crl["crl"], "rb") as handle:
+            listed = x509.load_pem_x509_crl(handle.read())
+        self.assertIsNotNone(listed.get_revoked_certificate_by_serial_number(
+            int(user["serial"], 16)))
