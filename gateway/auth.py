@@ -128,6 +128,16 @@ class RequestAuthenticator:
                                  common_name=common_name)
         return result.addCallback(principal_of)
 
-    def principal_blocking(self, header):
-        """HTTP Basic for adaptors running in a thread (SOAP); see LocalPasswordAuthenticator."""
-        return self.passwords.principal_blocking(header)
+    def principal_blocking(self, header, certificate=None):
+        """The principal for adaptors running in a thread (SOAP), blocking.
+
+        ``certificate`` is the request's client certificate (see :func:`peer_certificate`), else
+        ``header`` (the ``Authorization`` value) is checked as LocalPasswordAuthenticator does.
+        """
+        from gateway.ca import identity_of
+
+        if certificate is None:
+            return self.passwords.principal_blocking(header)
+        serial, common_name = identity_of(certificate)
+        return principal_of(self.calls.master.call(
+            "certificate.authenticate", Anonymous(), serial=serial, common_name=common_name))

@@ -8,7 +8,7 @@ from twisted.web.server import Site
 
 from gateway.health import HealthResource
 from gateway.version import VERSION
-from gateway.auth import RequestAuthenticator
+from gateway.auth import RequestAuthenticator, peer_certificate
 from gateway.ca_resource import CaResource
 from protocols.slap import AuthenticatedCallers, SlapResource
 from protocols.soap_api import soap_resource
@@ -60,8 +60,9 @@ def build_site(calls, slap_callers=None):
                    "the master's CA certificate (ca.crt) and revocation list (crl.pem)")
     root.mount("xmlrpc", XmlRpcResource(calls, authenticator, calls.master.operations),
                "XML-RPC: every operation as a namespaced method (HTTP Basic)")
-    root.mount("soap", soap_resource(calls.master, authenticator, calls.reactor, calls.threadpool),
-               "SOAP 1.1 document/literal; WSDL at /soap?wsdl (HTTP Basic)")
+    root.mount("soap", soap_resource(calls.master, authenticator, calls.reactor, calls.threadpool,
+                                   client_certificate=peer_certificate),
+               "SOAP 1.1 document/literal; WSDL at /soap?wsdl (HTTP Basic or client certificate)")
     site = Site(root)
     site.displayTracebacks = False
     return site

@@ -198,3 +198,33 @@ class TlsMasterTests(unittest.TestCase):
         instances = self.master.call("instance.list", ADMIN)
         self.assertEqual([(i.title, i.computer) for i in instances], [("mysite", "COMP-B")])
         self.assertEqual(self.master.call("tree.list", User("alice"))[0].title, "mysite")
+
+    def zeep_call(self, cert, operation, **arguments):
+        """Call a SOAP operation with zeep over HTTPS with ``cert`` (blocking: run in a thread)."""
+        import zeep
+        from zeep.transports import Transport
+
+        session = requests.Session()
+        session.cert, session.verify = cert, self.ca_file
+        session.trust_env = False  # REQUESTS_CA_BUNDLE would override session.verify
+        session.headers["Connection"] = "close"
+        client = zeep.Client(self.url + "soap?wsdl", transport=Transport(session=session))
+        return getattr(client.service, operation)(**arguments)
+
+    @defer.inlineCallbacks
+    def test_soap_takes_the_client_certificate_and_refuses_it_once_revoked(self):
+        import zeep.exceptions
+
+        cert = self.credentials("computer", "COMP-A", computer="COMP-A")
+        status = yield threads.deferToThread(self.zeep_call, cert, "computerStatus",
+                                             reference="COMP-A")
+        self.assertTrue(status.text)
+        with self.assertRaises(zeep.exceptions.Fault) as refused:
+            yield threads.deferToThread(self.zeep_call, cert, "computerInformation",
+                                        reference="COMP-B")
+        self.assertIn("forbidden", refused.exception.detail[0][0].text)
+        self.master.call("certificate.revoke", ADMIN, serial=self.serial)
+        with self.assertRaises(zeep.exceptions.Fault) as revoked:
+            yield threads.deferToThread(self.zeep_call, cert, "computerStatus",
+                                        reference="COMP-A")
+        self.assertIn("revoked", revoked.exception.message)
