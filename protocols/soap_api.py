@@ -14,7 +14,7 @@ arguments); result types are derived from the dataclasses of ``slap_core.views``
 Faults: ``faultcode`` ``Client`` for slap_core errors and refused or invalid requests,
 ``Server`` for internal errors; ``faultstring`` is the message and ``detail`` holds
 ``<slap:error><slap:code>not_found</slap:code><slap:message>...</slap:message></slap:error>``
-(namespace :data:`NS`). Bodies over 4 MiB and bodies with a DTD are refused before parsing;
+(namespace :data:`NS`), the element each operation's ``wsdl:fault`` declares. Bodies over 4 MiB and bodies with a DTD are refused before parsing;
 spyne's lxml parser is left with DTD loading, entity resolution and network access off.
 """
 
@@ -230,6 +230,20 @@ OPERATIONS = (
 )
 
 
+class ErrorDetail(Fault):
+    """The ``<slap:error>`` element a fault's ``detail`` carries, declared in the WSDL.
+
+    Every operation lists it in ``_throws``, so the WSDL has a ``wsdl:fault`` named ``error``
+    whose element is ``slap:error`` (``code``, ``message``); faults are raised as plain spyne
+    Faults with :func:`error_detail` as their detail.
+    """
+
+    __namespace__ = NS
+    __type_name__ = "error"
+    _type_info = [("code", Unicode(min_occurs=1, nillable=False)),
+                  ("message", Unicode(min_occurs=1, nillable=False))]
+
+
 def error_detail(code, message):
     """The ``<detail>`` content of a fault: ``<slap:error>`` with the core's code and message."""
     error = etree.Element("{%s}error" % NS, nsmap={"slap": NS})
@@ -299,7 +313,7 @@ def _method(spec):
     answer = {} if spec.returns is None else {"_returns": spec.returns,
                                                "_out_variable_name": "result"}
     return rpc(*[a.model for a in spec.arguments], _args=[a.name for a in spec.arguments],
-               _operation_name=spec.soap_name, **answer)(serve)
+               _operation_name=spec.soap_name, _throws=[ErrorDetail], **answer)(serve)
 
 
 SlapgateService = type("SlapgateService", (ServiceBase,), {
