@@ -33,6 +33,7 @@ from spyne.model.primitive import Boolean, Long, Unicode
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 
+import schemas
 from protocols import soap_types as types
 from slap_core import errors
 
@@ -338,6 +339,21 @@ def build_application():
 
 
 WSDL_PLACEHOLDER = "http://slapgate.invalid/soap"
+WSDL_FILE = "slapgate.wsdl"
+
+
+def generated_wsdl():
+    """The WSDL spyne derives from :data:`OPERATIONS`, indented, addressed to the placeholder.
+
+    ``schemas/slapgate.wsdl`` is this document, checked in: it is what ``?wsdl`` serves and what
+    clients are written against, and a test fails when the two differ. After changing an
+    operation or a type, regenerate it with ``python -m protocols.soap_api > schemas/slapgate.wsdl``.
+    """
+    application = WsgiApplication(build_application())
+    application.doc.wsdl11.build_interface_document(WSDL_PLACEHOLDER)
+    document = etree.fromstring(application.doc.wsdl11.get_interface_document())
+    etree.indent(document, space="  ")
+    return etree.tostring(document, xml_declaration=True, encoding="UTF-8") + b"\n"
 FAULT_TEMPLATE = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<soap11env:Envelope xmlns:soap11env="http://schemas.xmlsoap.org/soap/envelope/">'
@@ -394,11 +410,10 @@ class SoapApplication:
         return self.spyne(environ, start_response)
 
     def wsdl(self, environ, start_response):
-        """The WSDL, its service address being the URL of this request (without the query)."""
+        """The WSDL of ``schemas/``, its service address the URL of this request (no query)."""
         with self._lock:
             if self._wsdl is None:
-                self.spyne.doc.wsdl11.build_interface_document(WSDL_PLACEHOLDER)
-                self._wsdl = self.spyne.doc.wsdl11.get_interface_document()
+                self._wsdl = schemas.path(WSDL_FILE).read_bytes()
         scheme = environ.get("wsgi.url_scheme", "http")
         host = environ.get("HTTP_HOST") or "%s:%s" % (environ["SERVER_NAME"],
                                                       environ["SERVER_PORT"])
@@ -428,3 +443,9 @@ def soap_resource(master, authenticator, reactor=None, threadpool=None):
         from twisted.internet import reactor
     return WSGIResource(reactor, threadpool or reactor.getThreadPool(),
                         SoapApplication(master, authenticator))
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.buffer.write(generated_wsdl())

@@ -601,6 +601,26 @@ class RegistryTests(MasterTestCase):
             for operation in wsdl.iterfind("%s%s/%soperation" % (wsdl_ns, path, wsdl_ns)):
                 faults = [f.get("name") for f in operation.iterfind(wsdl_ns + "fault")]
                 self.assertEqual(faults, ["error"], (path, operation.get("name")))
+        # What is served is schemas/slapgate.wsdl, addressed to the URL it was fetched at.
+        import schemas
+        from protocols.soap_api import WSDL_PLACEHOLDER
+
+        served = etree.tostring(wsdl).replace(self.url.encode(), WSDL_PLACEHOLDER.encode())
+        checked_in = etree.tostring(etree.parse(str(schemas.path("slapgate.wsdl"))).getroot())
+        self.assertEqual(served, checked_in)
+
+
+class CheckedInWsdlTests(unittest.TestCase):
+    """schemas/slapgate.wsdl is the contract: what spyne derives from the operations, served as is."""
+
+    def test_checked_in_wsdl_is_what_the_operations_generate(self):
+        import schemas
+        from protocols.soap_api import generated_wsdl
+
+        checked_in = schemas.path("slapgate.wsdl").read_bytes()
+        self.assertTrue(checked_in == generated_wsdl(),
+                        "schemas/slapgate.wsdl is stale: regenerate it with "
+                        "`python -m protocols.soap_api > schemas/slapgate.wsdl` and review the diff")
 
 
 class DocumentedExampleTests(MasterTestCase):
