@@ -14,7 +14,7 @@ from twisted.web import pages
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
-from protocols.slap import objects
+from protocols.slap import json_api, objects
 from protocols.slap.hateoas import HateoasResource
 from protocols.statuses import status_of
 from protocols.slap_marshal import MarshalError, dumps, loads
@@ -408,6 +408,8 @@ class SlapResource(Resource):
             return self
         if name == b"hateoas":
             return HateoasResource(self.calls, self.callers)
+        if name.decode("ascii", "replace") in json_api.ENTRIES:
+            return json_api.JsonEntryResource(name.decode("ascii"), self.calls, self.callers)
         try:
             method, handler = ENDPOINTS[name.decode("ascii")]
         except (KeyError, UnicodeDecodeError):
@@ -417,4 +419,4 @@ class SlapResource(Resource):
     def render_GET(self, request):
         """The bare master URL answers with the list of calls served."""
         request.setHeader(b"Content-Type", TEXT)
-        return ("\n".join(sorted(ENDPOINTS)) + "\n").encode()
+        return ("\n".join(sorted(ENDPOINTS) + sorted(json_api.ENTRIES)) + "\n").encode()
