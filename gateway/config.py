@@ -19,7 +19,9 @@ class MasterConfig:
     or an SQLite file path; ``state_dir``: where the master keeps files of its own (the first
     admin's password); ``thread_pool_size``: threads for database work; ``insecure_loopback``:
     believe SLAP callers without authentication, as slapproxy (only on loopback addresses);
-    ``allocation_interval``: seconds between passes placing waiting instances (0: never).
+    ``allocation_interval``: seconds between passes placing waiting instances (0: never);
+    ``ldap``: :class:`gateway.ldap_auth.LdapSettings` from an ``[ldap]`` section (logins are
+    then checked against that directory instead of local users).
     """
 
     listen: list = field(default_factory=lambda: [DEFAULT_LISTEN])
@@ -29,6 +31,7 @@ class MasterConfig:
     admin_login: str = "admin"
     insecure_loopback: bool = False
     allocation_interval: float = 10.0
+    ldap: object = None
 
 
 def parse_listen(value):
@@ -77,6 +80,10 @@ def load(path=None, **overrides):
                                                          config.thread_pool_size)
             except ValueError:
                 raise ConfigError("thread_pool_size is a number") from None
+        if parser.has_section("ldap"):
+            from gateway.ldap_auth import settings_from
+
+            config.ldap = settings_from(parser["ldap"])
     for key, value in overrides.items():
         if value is not None:
             setattr(config, key, value)

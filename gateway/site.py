@@ -9,6 +9,7 @@ from twisted.web.server import Site
 from gateway.health import HealthResource
 from gateway.version import VERSION
 from gateway.auth import LocalPasswordAuthenticator
+from gateway.ldap_auth import LdapAuthenticator
 from protocols.slap import RefusingCallers, SlapResource
 from protocols.soap_api import soap_resource
 from protocols.xmlrpc_api import XmlRpcResource
@@ -43,16 +44,17 @@ class IndexResource(Resource):
         return json.dumps(body).encode()
 
 
-def build_site(calls, slap_callers=None):
+def build_site(calls, slap_callers=None, ldap=None):
     """The Site of a master whose slap_core calls go through ``calls`` (a CoreCalls).
 
-    ``slap_callers`` decides who calls SLAP endpoints (default: nobody may, until certificates).
+    ``slap_callers`` decides who calls SLAP endpoints (default: nobody may, until certificates);
+    ``ldap`` (LdapSettings) checks HTTP Basic logins against a directory instead of local users.
     """
     root = IndexResource()
     root.mount("health", HealthResource(calls), "liveness and database check")
     root.mount("slap", SlapResource(calls, slap_callers or RefusingCallers()),
                "SLAP: the master URL for upstream SlapOS tools")
-    authenticator = LocalPasswordAuthenticator(calls)
+    authenticator = LdapAuthenticator(calls, ldap) if ldap else LocalPasswordAuthenticator(calls)
     root.mount("xmlrpc", XmlRpcResource(calls, authenticator, calls.master.operations),
                "XML-RPC: every operation as a namespaced method (HTTP Basic)")
     root.mount("soap", soap_resource(calls.master, authenticator, calls.reactor, calls.threadpool),

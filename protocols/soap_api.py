@@ -254,8 +254,12 @@ def error_detail(code, message):
 
 
 def client_fault(code, message):
-    """A ``Client`` fault for a slap_core error code (``invalid``, ``not_found``, ...)."""
-    return Fault("Client", message, detail=error_detail(code, message))
+    """A ``Client`` fault for a slap_core error code (``invalid``, ``not_found``, ...).
+
+    ``unavailable`` (a directory that did not answer) is the server's trouble: a ``Server`` fault.
+    """
+    faultcode = "Server" if code == errors.Unavailable.code else "Client"
+    return Fault(faultcode, message, detail=error_detail(code, message))
 
 
 def server_fault():
@@ -400,7 +404,9 @@ class SoapApplication:
         try:
             principal = self.authenticator.principal_blocking(environ.get("HTTP_AUTHORIZATION"))
         except errors.SlapError as error:
-            return self.fault(start_response, error.code, error.message)
+            return self.fault(start_response, error.code, error.message,
+                              faultcode="Server" if isinstance(error, errors.Unavailable)
+                              else "Client")
         except Exception as error:
             log.error("SOAP authentication failed: %r", error, exc_info=error)
             return self.fault(start_response, "internal", "internal error", faultcode="Server")
