@@ -20,6 +20,29 @@ from slap_core import errors
 from slap_core.principals import Anonymous, ComputerAgent, PartitionAgent, User
 
 
+def basic_credentials(header):
+    """(login, password) of an ``Authorization: Basic`` header value (bytes), None without one.
+
+    Malformed credentials are Unauthenticated. suds encodes with the URL-safe Base64 alphabet,
+    which plain Base64 never uses, so both are accepted.
+    """
+    if header is None or not header[:6].lower() == b"basic ":
+        return None
+    try:
+        token = header[6:].strip()
+        altchars = b"-_" if b"-" in token or b"_" in token else None
+        login, _, password = base64.b64decode(token, altchars=altchars, validate=True) \
+            .decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        raise errors.Unauthenticated("malformed Basic credentials") from None
+    return login, password
+
+
+def login_key(login, password):
+    """The key under which a successful login is remembered (the password only as a digest)."""
+    return login, hashlib.sha256(password.encode("utf-8")).digest()
+
+
 class LocalPasswordAuthenticator:
     """HTTP Basic against local users (``person.check_password``), cached for ``ttl`` seconds."""
 
@@ -63,21 +86,14 @@ class LocalPasswordAuthenticator:
 
     def _parse(self, header):
         """Anonymous, a cached User, or (login, password, cache key) to check; may raise."""
-        if header is None or not header[:6].lower() == b"basic ":
+        credentials = basic_credentials(header)
+        if credentials is None:
             return Anonymous()
-        try:
-            token = header[6:].strip()
-            # suds encodes with the URL-safe alphabet; plain Base64 never has '-' or '_'.
-            altchars = b"-_" if b"-" in token or b"_" in token else None
-            login, _, password = base64.b64decode(token, altchars=altchars, validate=True) \
-                .decode("utf-8").partition(":")
-        except (ValueError, UnicodeDecodeError):
-            raise errors.Unauthenticated("malformed Basic credentials") from None
-        key = (login, hashlib.sha256(password.encode("utf-8")).digest())
+        key = login_key(*credentials)
         cached = self._cache.get(key)
         if cached is not None and cached[0] > self.clock():
             return cached[1]
-        return login, password, key
+        return credentials + (key,)
 
     def _remember(self, person, key):
         user = User(person.login, roles=set(person.roles) or {"user"})

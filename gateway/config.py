@@ -23,6 +23,8 @@ class MasterConfig:
     ``listen_tls``: ``HOST:PORT`` addresses served over HTTPS with the master's certificate,
     asking for (not requiring) client certificates of its CA; ``certificate_days``: how long the
     client certificates the CA issues are valid. The CA itself lives in ``<state_dir>/ca``.
+    ``ldap``: :class:`gateway.ldap_auth.LdapSettings` from an ``[ldap]`` section (logins are
+    then checked against that directory instead of local users).
     """
 
     listen: list = field(default_factory=lambda: [DEFAULT_LISTEN])
@@ -34,6 +36,7 @@ class MasterConfig:
     allocation_interval: float = 10.0
     listen_tls: list = field(default_factory=list)
     certificate_days: int = 365
+    ldap: object = None
 
 
 def parse_listen(value):
@@ -89,6 +92,10 @@ def load(path=None, **overrides):
                                                          config.thread_pool_size)
             except ValueError:
                 raise ConfigError("thread_pool_size is a number") from None
+        if parser.has_section("ldap"):
+            from gateway.ldap_auth import settings_from
+
+            config.ldap = settings_from(parser["ldap"])
     for key, value in overrides.items():
         if value is not None:
             setattr(config, key, value)

@@ -120,7 +120,7 @@ def start_master(reactor, config):
     slap_callers = LoopbackCallers(local_admin(config.admin_login)) \
         if config.insecure_loopback else None
     calls = CoreCalls(master, reactor)
-    site = build_site(calls, slap_callers)
+    site = build_site(calls, slap_callers, ldap=config.ldap)
     ports = []
     for address in config.listen:
         host, port = parse_listen(address)

@@ -8,8 +8,9 @@ from twisted.web.server import Site
 
 from gateway.health import HealthResource
 from gateway.version import VERSION
-from gateway.auth import RequestAuthenticator, peer_certificate
+from gateway.auth import LocalPasswordAuthenticator, RequestAuthenticator, peer_certificate
 from gateway.ca_resource import CaResource
+from gateway.ldap_auth import LdapAuthenticator
 from protocols.slap import AuthenticatedCallers, SlapResource
 from protocols.soap_api import soap_resource
 from protocols.xmlrpc_api import XmlRpcResource
@@ -44,14 +45,16 @@ class IndexResource(Resource):
         return json.dumps(body).encode()
 
 
-def build_site(calls, slap_callers=None):
+def build_site(calls, slap_callers=None, ldap=None):
     """The Site of a master whose slap_core calls go through ``calls`` (a CoreCalls).
 
     ``slap_callers`` decides who calls SLAP endpoints (default: the principal of each request's
-    client certificate or Basic credentials). The master's CA, when it has one, is at ``/ca/``.
+    client certificate or Basic credentials); ``ldap`` (LdapSettings) checks HTTP Basic logins
+    against a directory instead of local users. The master's CA, when it has one, is at ``/ca/``.
     """
     root = IndexResource()
-    authenticator = RequestAuthenticator(calls)
+    passwords = LdapAuthenticator(calls, ldap) if ldap else LocalPasswordAuthenticator(calls)
+    authenticator = RequestAuthenticator(calls, passwords)
     root.mount("health", HealthResource(calls), "liveness and database check")
     root.mount("slap", SlapResource(calls, slap_callers or AuthenticatedCallers(authenticator)),
                "SLAP: the master URL for upstream SlapOS tools")

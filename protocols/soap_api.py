@@ -14,7 +14,7 @@ arguments); result types are derived from the dataclasses of ``slap_core.views``
 Faults: ``faultcode`` ``Client`` for slap_core errors and refused or invalid requests,
 ``Server`` for internal errors; ``faultstring`` is the message and ``detail`` holds
 ``<slap:error><slap:code>not_found</slap:code><slap:message>...</slap:message></slap:error>``
-(namespace :data:`NS`). Bodies over 4 MiB and bodies with a DTD are refused before parsing;
+(namespace :data:`NS`), the element each operation's ``wsdl:fault`` declares. Bodies over 4 MiB and bodies with a DTD are refused before parsing;
 spyne's lxml parser is left with DTD loading, entity resolution and network access off.
 """
 
@@ -33,6 +33,7 @@ from spyne.model.primitive import Boolean, Long, Unicode
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 
+import schemas
 from protocols import soap_types as types
 from slap_core import errors
 
@@ -254,6 +255,20 @@ OPERATIONS = (
 )
 
 
+class ErrorDetail(Fault):
+    """The ``<slap:error>`` element a fault's ``detail`` carries, declared in the WSDL.
+
+    Every operation lists it in ``_throws``, so the WSDL has a ``wsdl:fault`` named ``error``
+    whose element is ``slap:error`` (``code``, ``message``); faults are raised as plain spyne
+    Faults with :func:`error_detail` as their detail.
+    """
+
+    __namespace__ = NS
+    __type_name__ = "error"
+    _type_info = [("code", Unicode(min_occurs=1, nillable=False)),
+                  ("message", Unicode(min_occurs=1, nillable=False))]
+
+
 def error_detail(code, message):
     """The ``<detail>`` content of a fault: ``<slap:error>`` with the core's code and message."""
     error = etree.Element("{%s}error" % NS, nsmap={"slap": NS})
@@ -263,8 +278,12 @@ def error_detail(code, message):
 
 
 def client_fault(code, message):
-    """A ``Client`` fault for a slap_core error code (``invalid``, ``not_found``, ...)."""
-    return Fault("Client", message, detail=error_detail(code, message))
+    """A ``Client`` fault for a slap_core error code (``invalid``, ``not_found``, ...).
+
+    ``unavailable`` (a directory that did not answer) is the server's trouble: a ``Server`` fault.
+    """
+    faultcode = "Server" if code == errors.Unavailable.code else "Client"
+    return Fault(faultcode, message, detail=error_detail(code, message))
 
 
 def server_fault():
@@ -323,7 +342,7 @@ def _method(spec):
     answer = {} if spec.returns is None else {"_returns": spec.returns,
                                                "_out_variable_name": "result"}
     return rpc(*[a.model for a in spec.arguments], _args=[a.name for a in spec.arguments],
-               _operation_name=spec.soap_name, **answer)(serve)
+               _operation_name=spec.soap_name, _throws=[ErrorDetail], **answer)(serve)
 
 
 SlapgateService = type("SlapgateService", (ServiceBase,), {
@@ -348,6 +367,21 @@ def build_application():
 
 
 WSDL_PLACEHOLDER = "http://slapgate.invalid/soap"
+WSDL_FILE = "slapgate.wsdl"
+
+
+def generated_wsdl():
+    """The WSDL spyne derives from :data:`OPERATIONS`, indented, addressed to the placeholder.
+
+    ``schemas/slapgate.wsdl`` is this document, checked in: it is what ``?wsdl`` serves and what
+    clients are written against, and a test fails when the two differ. After changing an
+    operation or a type, regenerate it with ``python -m protocols.soap_api > schemas/slapgate.wsdl``.
+    """
+    application = WsgiApplication(build_application())
+    application.doc.wsdl11.build_interface_document(WSDL_PLACEHOLDER)
+    document = etree.fromstring(application.doc.wsdl11.get_interface_document())
+    etree.indent(document, space="  ")
+    return etree.tostring(document, xml_declaration=True, encoding="UTF-8") + b"\n"
 FAULT_TEMPLATE = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<soap11env:Envelope xmlns:soap11env="http://schemas.xmlsoap.org/soap/envelope/">'
@@ -395,7 +429,9 @@ class SoapApplication:
             principal = self.authenticator.principal_blocking(
                 environ.get("HTTP_AUTHORIZATION"), environ.get(CERTIFICATE_KEY))
         except errors.SlapError as error:
-            return self.fault(start_response, error.code, error.message)
+            return self.fault(start_response, error.code, error.message,
+                              faultcode="Server" if isinstance(error, errors.Unavailable)
+                              else "Client")
         except Exception as error:
             log.error("SOAP authentication failed: %r", error, exc_info=error)
             return self.fault(start_response, "internal", "internal error", faultcode="Server")
@@ -405,11 +441,10 @@ class SoapApplication:
         return self.spyne(environ, start_response)
 
     def wsdl(self, environ, start_response):
-        """The WSDL, its service address being the URL of this request (without the query)."""
+        """The WSDL of ``schemas/``, its service address the URL of this request (no query)."""
         with self._lock:
             if self._wsdl is None:
-                self.spyne.doc.wsdl11.build_interface_document(WSDL_PLACEHOLDER)
-                self._wsdl = self.spyne.doc.wsdl11.get_interface_document()
+                self._wsdl = schemas.path(WSDL_FILE).read_bytes()
         scheme = environ.get("wsgi.url_scheme", "http")
         host = environ.get("HTTP_HOST") or "%s:%s" % (environ["SERVER_NAME"],
                                                       environ["SERVER_PORT"])
@@ -459,3 +494,9 @@ def soap_resource(master, authenticator, reactor=None, threadpool=None,
 
     return CertificateWSGIResource(reactor, threadpool or reactor.getThreadPool(),
                                    SoapApplication(master, authenticator))
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.buffer.write(generated_wsdl())

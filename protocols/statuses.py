@@ -9,6 +9,7 @@ STATUS = {
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,
     errors.Conflict: 409,
+    errors.Unavailable: 503,
 }
 
 

@@ -23,6 +23,7 @@ from slap_core.models import (
     Supply,
 )
 from slap_core.operations import operation
+from slap_core.poll_cache import cache_for
 from slap_core.partition_views import partition_views
 from slap_core.principals import PartitionAgent, User
 from slap_core.sla import check_attributes, check_scope
@@ -234,8 +235,12 @@ def format_computer(session, principal, *, reference, configuration):
 @operation("computer.information", writes=False, callers="the computer itself, admin")
 def computer_information(session, principal, *, reference):
     """The node's poll: releases to install or remove and every partition as the node must deploy it."""
-    computer = get_computer(session, reference)
+    computer = get_computer(session, reference)  # its revision is read before anything else
     check_computer_agent(principal, computer)
+    cache = cache_for(session)
+    cached = cache.get(computer.id, computer.revision)
+    if cached is not None:
+        return cached
     execute = session.connection().execute  # column rows, no ORM result layer
     supplies = execute(
         select(Supply.desired_state, Supply.release_id)
@@ -254,11 +259,13 @@ def computer_information(session, principal, *, reference):
         .where(Partition.computer_id == computer.id)
         .order_by(Partition.id)
     )
-    return ComputerInformation(
+    information = ComputerInformation(
         reference=computer.reference,
         software=tuple(SoftwareView(urls[rid], state) for state, rid in supplies),
         partitions=tuple(partition_views(session, computer, partitions)),
     )
+    cache.put(computer.id, computer.revision, information)
+    return information
 
 
 @operation("computer.partition", writes=False, callers="the computer, the partition itself")

@@ -62,4 +62,13 @@ class Invalid(SlapError):
     code = "invalid"
 
 
-ERROR_CLASSES = (NotFound, NotReady, Unauthenticated, Forbidden, Conflict, Invalid)
+class Unavailable(SlapError):
+    """A service the call depends on (the company directory) did not answer: try again later.
+
+    Never an allow and never a refusal of the caller: HTTP 503, a ``Server`` SOAP fault.
+    """
+
+    code = "unavailable"
+
+
+ERROR_CLASSES = (NotFound, NotReady, Unauthenticated, Forbidden, Conflict, Invalid, Unavailable)

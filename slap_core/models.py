@@ -60,6 +60,9 @@ class Computer(Base):
     status_text: Mapped[str | None] = mapped_column(Text)
     status_at: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[float] = mapped_column(Float, default=now)
+    # Bumped in the transaction of every change to what this computer's poll shows
+    # (slap_core/revisions.py); the poll cache and the node's watch compare it.
+    revision: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     owner: Mapped["Person | None"] = relationship()
     partitions: Mapped[list["Partition"]] = relationship(

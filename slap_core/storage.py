@@ -14,6 +14,8 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from slap_core import revisions
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -53,6 +55,13 @@ def _configure_sqlite(engine):
             connection.exec_driver_sql("BEGIN")
 
 
+class SlapSession(Session):
+    """The sessions of slap_core: each flush moves the revisions of the computers it touched."""
+
+
+revisions.track(SlapSession)
+
+
 class Storage:
     """The database of one master: an engine plus transaction helpers.
 
@@ -85,8 +94,8 @@ class Storage:
 
         An exception with a true ``keep_changes`` attribute commits first, then propagates.
         """
-        session = Session(self._write_engine if write else self.engine, expire_on_commit=False,
-                          info=dict(self.session_info))
+        session = SlapSession(self._write_engine if write else self.engine,
+                              expire_on_commit=False, info=dict(self.session_info))
         try:
             session.begin()
             try:

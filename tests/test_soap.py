@@ -155,6 +155,44 @@ class ClientScenario:
             return fault
         self.fail("%s did not fault" % operation)
 
+    def recorded_envelopes(self):
+        """Every envelope this test's clients sent and received, in order, as lxml elements."""
+        raise NotImplementedError
+
+    @defer.inlineCallbacks
+    def test_scenario_messages_validate_against_the_wsdl_schema(self):
+        response = yield http_client(self).get(self.url + "?wsdl")
+        schema = wsdl_schema(etree.fromstring((yield response.content())))
+        yield self.test_node_catalogue_usage_and_people_operations()
+        for operation, arguments in (("computerGet", {"reference": "COMP-NONE"}),
+                                     ("instanceRequest", {"title": "", "software_release": SR}),
+                                     ("instanceRequest", {"title": "x", "software_release": SR,
+                                                          "state": "paused"}),
+                                     ("supplySupply", {"url": SR, "computer": "COMP-NONE"})):
+            yield self.fault(operation, **arguments)
+        bodies = [e.find("{%s}Body" % SOAP_ENV)[0] for e in self.recorded_envelopes()]
+        faults = [b for b in bodies if b.tag == "{%s}Fault" % SOAP_ENV]
+        bodies = [b for b in bodies if etree.QName(b).namespace == NS]
+        requests = [b for b in bodies if not b.tag.endswith("Response")]
+        responses = [b for b in bodies if b.tag.endswith("Response")]
+        for body in bodies:
+            schema.validate(body)  # raises XMLSchemaValidationError with the reason
+        called = {etree.QName(b).localname for b in requests}
+        answered = {etree.QName(b).localname[:-len("Response")] for b in responses}
+        self.assertGreaterEqual(len(called), 30)
+        self.assertLessEqual(answered, called)
+        self.assertGreaterEqual(len(answered), 30)
+        # Each fault's detail is the slap:error element the WSDL declares for every operation.
+        self.assertGreaterEqual(len(faults), 4)
+        for fault in faults:
+            (error,) = fault.find("detail")
+            schema.validate(error)
+        # The schema does tell: a stray element makes a request, a response and a fault invalid.
+        for body in (requests[0], responses[-1], faults[0].find("detail")[0]):
+            spoiled = copy.deepcopy(body)
+            etree.SubElement(spoiled, "{%s}stray" % NS)
+            self.assertFalse(schema.is_valid(spoiled), etree.tostring(spoiled))
+
     @defer.inlineCallbacks
     def test_full_scenario_from_computer_to_destruction(self):
         me = yield self.call("personMe")
@@ -358,6 +396,23 @@ class Recorder:
         return envelope, http_headers
 
 
+def suds_recorder():
+    """A suds message plugin whose ``messages`` are every envelope sent and received (bytes)."""
+    from suds.plugin import MessagePlugin
+
+    class Recorder(MessagePlugin):
+        def __init__(self):
+            self.messages = []
+
+        def sending(self, context):
+            self.messages.append(bytes(context.envelope))
+
+        def received(self, context):
+            self.messages.append(bytes(context.reply))
+
+    return Recorder()
+
+
 class ZeepTests(ClientScenario, MasterTestCase):
     """zeep 4 loads the WSDL and runs the scenario."""
 
@@ -373,26 +428,8 @@ class ZeepTests(ClientScenario, MasterTestCase):
         return zeep.Client(self.url + "?wsdl", transport=Transport(session=session),
                            plugins=[recorder])
 
-    @defer.inlineCallbacks
-    def test_scenario_messages_validate_against_the_wsdl_schema(self):
-        response = yield http_client(self).get(self.url + "?wsdl")
-        schema = wsdl_schema(etree.fromstring((yield response.content())))
-        yield self.test_node_catalogue_usage_and_people_operations()
-        bodies = [e.find("{%s}Body" % SOAP_ENV)[0] for e in self.recorder.envelopes]
-        bodies = [b for b in bodies if etree.QName(b).namespace == NS]  # not the faults
-        requests = [b for b in bodies if not b.tag.endswith("Response")]
-        responses = [b for b in bodies if b.tag.endswith("Response")]
-        for body in bodies:
-            schema.validate(body)  # raises XMLSchemaValidationError with the reason
-        called = {etree.QName(b).localname for b in requests}
-        answered = {etree.QName(b).localname[:-len("Response")] for b in responses}
-        self.assertGreaterEqual(len(called), 30)
-        self.assertEqual(answered, called)
-        # The schema does tell: a stray element makes a request and a response invalid.
-        for body in (requests[0], responses[-1]):
-            spoiled = copy.deepcopy(body)
-            etree.SubElement(spoiled, "{%s}stray" % NS)
-            self.assertFalse(schema.is_valid(spoiled), etree.tostring(spoiled))
+    def recorded_envelopes(self):
+        return self.recorder.envelopes
 
     def invoke(self, client, operation, **arguments):
         import zeep.exceptions
@@ -412,7 +449,11 @@ class SudsTests(ClientScenario, MasterTestCase):
         from suds.transport.http import HttpAuthenticated
 
         transport = HttpAuthenticated(username=login, password=password)
-        return Client(self.url + "?wsdl", transport=transport, cache=None)
+        recorder = self.__dict__.get("recorder") or self.__dict__.setdefault("recorder", suds_recorder())
+        return Client(self.url + "?wsdl", transport=transport, cache=None, plugins=[recorder])
+
+    def recorded_envelopes(self):
+        return [etree.fromstring(message) for message in self.recorder.messages]
 
     def invoke(self, client, operation, **arguments):
         from suds import WebFault
@@ -553,6 +594,33 @@ class RegistryTests(MasterTestCase):
             served = {o.get("name") for o in wsdl.iterfind(
                 "%s%s/%soperation" % (wsdl_ns, path, wsdl_ns))}
             self.assertEqual(served, expected, path)
+        # Every operation declares its fault: the message "error" whose part is slap:error.
+        (message,) = [m for m in wsdl.iterfind(wsdl_ns + "message") if m.get("name") == "error"]
+        self.assertEqual(message.find(wsdl_ns + "part").get("element"), "tns:error")
+        for path in ("portType", "binding"):
+            for operation in wsdl.iterfind("%s%s/%soperation" % (wsdl_ns, path, wsdl_ns)):
+                faults = [f.get("name") for f in operation.iterfind(wsdl_ns + "fault")]
+                self.assertEqual(faults, ["error"], (path, operation.get("name")))
+        # What is served is schemas/slapgate.wsdl, addressed to the URL it was fetched at.
+        import schemas
+        from protocols.soap_api import WSDL_PLACEHOLDER
+
+        served = etree.tostring(wsdl).replace(self.url.encode(), WSDL_PLACEHOLDER.encode())
+        checked_in = etree.tostring(etree.parse(str(schemas.path("slapgate.wsdl"))).getroot())
+        self.assertEqual(served, checked_in)
+
+
+class CheckedInWsdlTests(unittest.TestCase):
+    """schemas/slapgate.wsdl is the contract: what spyne derives from the operations, served as is."""
+
+    def test_checked_in_wsdl_is_what_the_operations_generate(self):
+        import schemas
+        from protocols.soap_api import generated_wsdl
+
+        checked_in = schemas.path("slapgate.wsdl").read_bytes()
+        self.assertTrue(checked_in == generated_wsdl(),
+                        "schemas/slapgate.wsdl is stale: regenerate it with "
+                        "`python -m protocols.soap_api > schemas/slapgate.wsdl` and review the diff")
 
 
 class DocumentedExampleTests(MasterTestCase):

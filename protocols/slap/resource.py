@@ -7,6 +7,7 @@ status codes the upstream client maps: NotFound 404, NotReady 408, Invalid 400, 
 """
 
 import inspect
+from collections import OrderedDict
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -14,7 +15,7 @@ from twisted.web import pages
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
-from protocols.slap import objects
+from protocols.slap import json_api, objects
 from protocols.slap.hateoas import HateoasResource
 from protocols.statuses import status_of
 from protocols.slap_marshal import MarshalError, dumps, loads
@@ -104,13 +105,43 @@ def getFullComputerInformation(call):
     """The node's poll (section 3.2)."""
     caller, computer = call.node()
     information = yield call.core("computer.information", caller, reference=computer)
-    # A poll answer is hundreds of kilobytes: encode it in the thread pool, not the reactor.
-    body = yield call.calls.run(_encode_computer, information)
+    body = ENCODED.get(information)
+    if body is None:
+        # A poll answer is hundreds of kilobytes: encode it in the thread pool, not the reactor.
+        body = yield call.calls.run(_encode_computer, information)
+        ENCODED.put(information, body)
     return body, XML
 
 
 def _encode_computer(information):
     return dumps(objects.computer(information))
+
+
+class EncodedAnswers:
+    """The marshalled bytes of the last poll answer of each computer.
+
+    slap_core hands back the very same ComputerInformation object while a computer's revision
+    does not move (its poll cache), so the object's identity says whether the bytes still hold.
+    """
+
+    def __init__(self, size=512):
+        self.size = size
+        self._entries = OrderedDict()
+
+    def get(self, information):
+        """The bytes encoded from this very object, or None."""
+        entry = self._entries.get(information.reference)
+        return entry[1] if entry is not None and entry[0] is information else None
+
+    def put(self, information, body):
+        """Keep ``body`` as the encoding of ``information`` (the reactor thread only)."""
+        self._entries[information.reference] = (information, body)
+        self._entries.move_to_end(information.reference)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+ENCODED = EncodedAnswers()
 
 
 ENDPOINTS["getComputerInformation"] = ENDPOINTS["getFullComputerInformation"]  # older name
@@ -441,6 +472,8 @@ class SlapResource(Resource):
             return self
         if name == b"hateoas":
             return HateoasResource(self.calls, self.callers)
+        if name.decode("ascii", "replace") in json_api.ENTRIES:
+            return json_api.JsonEntryResource(name.decode("ascii"), self.calls, self.callers)
         try:
             method, handler = ENDPOINTS[name.decode("ascii")]
         except (KeyError, UnicodeDecodeError):
@@ -450,4 +483,4 @@ class SlapResource(Resource):
     def render_GET(self, request):
         """The bare master URL answers with the list of calls served."""
         request.setHeader(b"Content-Type", TEXT)
-        return ("\n".join(sorted(ENDPOINTS)) + "\n").encode()
+        return ("\n".join(sorted(ENDPOINTS) + sorted(json_api.ENTRIES)) + "\n").encode()

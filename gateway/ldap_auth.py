@@ -1,0 +1,220 @@
+"""LDAP login: HTTP Basic credentials checked against a company directory with ldap3.
+
+A login is found with a search (as a service account, or anonymously), the password is checked by
+binding as the entry found, and the entry's groups become slapgate roles by configuration. Every
+directory exchange runs in the thread pool with timeouts; a directory that does not answer is
+:class:`slap_core.errors.Unavailable` (503 in HTTP adaptors), never an allow. Successful logins
+are remembered for ``cache_ttl`` seconds (0: never).
+"""
+
+import math
+import time
+from dataclasses import dataclass, field
+
+from twisted.internet import defer
+
+from gateway.auth import basic_credentials, login_key
+from slap_core import errors
+from slap_core.principals import Anonymous, User
+
+ROLES = ("admin", "operator", "user")
+
+
+@dataclass
+class LdapSettings:
+    """How to reach the directory and read people and groups from it.
+
+    ``url``: ``ldap://host:port`` or ``ldaps://``; ``bind_dn``/``bind_password``: the service
+    account that searches (empty: anonymous search); ``user_base`` and ``user_filter`` (``{login}``
+    is replaced by the escaped login); ``group_base`` and ``group_filter`` (``{dn}`` is the
+    person's escaped DN); ``roles``: group DN (lower case) -> slapgate role; ``default_role``: the
+    role of a person in none of those groups (empty: such a person is refused); ``timeout``:
+    seconds for connecting and for each answer; ``cache_ttl``: seconds a successful login is
+    remembered.
+    """
+
+    url: str
+    user_base: str
+    bind_dn: str = ""
+    bind_password: str = ""
+    user_filter: str = "(uid={login})"
+    group_base: str = ""
+    group_filter: str = "(member={dn})"
+    roles: dict = field(default_factory=dict)
+    default_role: str = "user"
+    timeout: float = 5.0
+    cache_ttl: float = 60.0
+    login_attribute: str = "uid"
+
+
+def settings_from(section):
+    """LdapSettings from a configparser section ``[ldap]`` (``role.<name> = group DN`` lines)."""
+    from gateway.config import ConfigError
+
+    if not section.get("url") or not section.get("user_base"):
+        raise ConfigError("[ldap] needs url and user_base")
+    roles = {}
+    for key, value in section.items():
+        if key.startswith("role."):
+            role = key[len("role."):]
+            if role not in ROLES:
+                raise ConfigError("[ldap] %s: roles are %s" % (key, ", ".join(ROLES)))
+            for dn in value.split("\n"):
+                if dn.strip():
+                    roles[dn.strip().lower()] = role
+    default_role = section.get("default_role", "user").strip()
+    if default_role and default_role not in ROLES:
+        raise ConfigError("[ldap] default_role is one of %s, or empty" % ", ".join(ROLES))
+    try:
+        timeout = float(section.get("timeout", "5"))
+        cache_ttl = float(section.get("cache_ttl", "60"))
+    except ValueError:
+        raise ConfigError("[ldap] timeout and cache_ttl are numbers of seconds") from None
+    if timeout <= 0 or cache_ttl < 0:
+        raise ConfigError("[ldap] timeout is positive and cache_ttl not negative")
+    return LdapSettings(
+        url=section["url"], user_base=section["user_base"],
+        bind_dn=section.get("bind_dn", ""), bind_password=section.get("bind_password", ""),
+        user_filter=section.get("user_filter", "(uid={login})"),
+        group_base=section.get("group_base", ""),
+        group_filter=section.get("group_filter", "(member={dn})"),
+        roles=roles, default_role=default_role, timeout=timeout, cache_ttl=cache_ttl,
+        login_attribute=section.get("login_attribute", "uid"))
+
+
+class LdapDirectory:
+    """The blocking exchanges with the directory (call them from a thread)."""
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    def _connection(self, user=None, password=None):
+        import ldap3
+
+        # ldap3 packs its socket timeouts as whole seconds (a float fails in struct.pack).
+        timeout = max(1, math.ceil(self.settings.timeout))
+        server = ldap3.Server(self.settings.url, connect_timeout=timeout, get_info=ldap3.NONE)
+        return ldap3.Connection(server, user=user or None, password=password or None,
+                                receive_timeout=timeout, raise_exceptions=True,
+                                auto_bind=ldap3.AUTO_BIND_NO_TLS, read_only=True)
+
+    def authenticate(self, login, password):
+        """(login, full name, email, roles) of a person whose password is right.
+
+        Unauthenticated for an unknown login, a wrong or empty password (an empty password would
+        be an anonymous bind, which proves nothing), or a person with no role; Unavailable when
+        the directory cannot be reached or answers too slowly.
+        """
+        from ldap3.core import exceptions as ldap_errors
+        from ldap3.utils.conv import escape_filter_chars
+
+        if not login or not password:
+            raise errors.Unauthenticated("login and password are required")
+        settings = self.settings
+        try:
+            searcher = self._connection(settings.bind_dn, settings.bind_password)
+            try:
+                searcher.search(settings.user_base,
+                                settings.user_filter.replace("{login}", escape_filter_chars(login)),
+                                attributes=["cn", "mail", settings.login_attribute], size_limit=2)
+                entries = list(searcher.entries)
+                if len(entries) != 1:
+                    raise errors.Unauthenticated("wrong login or password")
+                entry = entries[0]
+                dn = entry.entry_dn
+                try:
+                    self._connection(dn, password).unbind()
+                except ldap_errors.LDAPInvalidCredentialsResult:
+                    raise errors.Unauthenticated("wrong login or password") from None
+                groups = set()
+                if settings.group_base:
+                    searcher.search(settings.group_base,
+                                    settings.group_filter.replace("{dn}",
+                                                                  escape_filter_chars(dn)),
+                                    attributes=[])
+                    groups = {group.entry_dn.lower() for group in searcher.entries}
+            finally:
+                searcher.unbind()
+        except errors.SlapError:
+            raise
+        except ldap_errors.LDAPInvalidCredentialsResult:
+            raise errors.Unavailable("the directory refused slapgate's service account") from None
+        except (ldap_errors.LDAPSocketOpenError, ldap_errors.LDAPSocketReceiveError,
+                ldap_errors.LDAPSessionTerminatedByServerError,
+                ldap_errors.LDAPCommunicationError, ldap_errors.LDAPResponseTimeoutError,
+                ldap_errors.LDAPSocketSendError, ldap_errors.LDAPBusyResult,
+                ldap_errors.LDAPUnavailableResult, OSError) as error:
+            raise errors.Unavailable("the directory did not answer: %s"
+                                     % type(error).__name__) from None
+        except ldap_errors.LDAPException as error:
+            raise errors.Unavailable("the directory answered with an error: %s"
+                                     % type(error).__name__) from None
+        roles = {settings.roles[group] for group in groups if group in settings.roles}
+        if not roles:
+            if not settings.default_role:
+                raise errors.Forbidden("%s is in none of the directory groups slapgate maps"
+                                       % login)
+            roles = {settings.default_role}
+        name = _first(entry, "cn")
+        mail = _first(entry, "mail")
+        canonical = _first(entry, settings.login_attribute) or login
+        return canonical, name, mail, roles
+
+
+def _first(entry, attribute):
+    try:
+        values = entry[attribute].values
+    except Exception:  # ldap3 raises its own errors for attributes the entry lacks
+        return ""
+    return str(values[0]) if values else ""
+
+
+class LdapAuthenticator:
+    """HTTP Basic against the directory: the same interface as LocalPasswordAuthenticator."""
+
+    def __init__(self, calls, settings, clock=time.monotonic, max_entries=10000):
+        self.calls = calls
+        self.directory = LdapDirectory(settings)
+        self.ttl = settings.cache_ttl
+        self.clock = clock
+        self.max_entries = max_entries
+        self._cache = {}
+
+    def principal(self, request):
+        """Deferred principal of ``request`` (the directory is asked in the thread pool)."""
+        try:
+            parsed = self._parse(request.getHeader(b"authorization"))
+        except errors.SlapError as error:
+            return defer.fail(error)
+        if not isinstance(parsed, tuple):
+            return defer.succeed(parsed)
+        return self.calls.run(self._check, *parsed)
+
+    def principal_blocking(self, header):
+        """The principal for an ``Authorization`` header value, blocking (from a thread)."""
+        if isinstance(header, str):
+            header = header.encode("latin-1")
+        parsed = self._parse(header)
+        if not isinstance(parsed, tuple):
+            return parsed
+        return self._check(*parsed)
+
+    def _parse(self, header):
+        """Anonymous, a cached User, or (login, password, cache key) to check; may raise."""
+        credentials = basic_credentials(header)
+        if credentials is None:
+            return Anonymous()
+        key = login_key(*credentials)
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > self.clock():
+            return cached[1]
+        return credentials + (key,)
+
+    def _check(self, login, password, key):
+        canonical, _name, _mail, roles = self.directory.authenticate(login, password)
+        user = User(canonical, roles=roles)
+        if self.ttl > 0:
+            if len(self._cache) >= self.max_entries:
+                self._cache.clear()
+            self._cache[key] = (self.clock() + self.ttl, user)
+        return user

@@ -1,0 +1,118 @@
+"""Per-computer revisions: ``computer.revision`` moves with what the computer's poll shows.
+
+Every flush of a write transaction looks at the rows it changed and bumps, in the same
+transaction, the revision of each computer whose poll answer (``computer.information``) may show
+them: the computer itself, its partitions and their addresses, its supplies, the instances on its
+partitions, the shared instances hosted there, and every instance of a tree whose root or tree row
+changed (a root's state is imposed on its whole tree, wherever its instances run). The poll cache
+(:mod:`slap_core.poll_cache`) and the node's watch rely on it: a revision that did not move means
+an unchanged answer. Erring on the side of bumping costs a recomputation, never a stale answer.
+
+Writes that bypass the unit of work (Core ``update()``) must be followed by a change of an ORM
+object of the same computer, as allocation's compare-and-set is (it bumps the instance).
+"""
+
+from itertools import chain
+
+from sqlalchemy import event, inspect, or_, select, update
+
+from slap_core.models import (
+    Computer,
+    InstanceTree,
+    Partition,
+    PartitionAddress,
+    SoftwareInstance,
+    Supply,
+)
+
+
+def _values(state, attribute):
+    """The current and the previous (flushed away) values of ``attribute``, without loading."""
+    values = set()
+    if attribute in state.dict:
+        values.add(state.dict[attribute])
+    history = state.attrs[attribute].history
+    values.update(history.deleted or ())
+    values.discard(None)
+    return values
+
+
+def _identity(state):
+    return state.identity[0] if state.identity else None
+
+
+def changed_computers(session, objects):
+    """Ids of the computers whose poll may show a change of ``objects`` (ORM instances)."""
+    computers, partitions, instances, trees = set(), set(), set(), set()
+    for obj in objects:
+        state = inspect(obj)
+        if isinstance(obj, Computer):
+            computers.add(_identity(state) or state.dict.get("id"))
+        elif isinstance(obj, (Partition, Supply)):
+            computers |= _values(state, "computer_id")
+            if isinstance(obj, Partition):
+                partitions.add(_identity(state))
+        elif isinstance(obj, PartitionAddress):
+            partitions |= _values(state, "partition_id")
+        elif isinstance(obj, SoftwareInstance):
+            instances.add(_identity(state) or state.dict.get("id"))
+            instances |= _values(state, "host_instance_id")
+            trees |= _values(state, "tree_id")
+        elif isinstance(obj, InstanceTree):
+            trees.add(_identity(state) or state.dict.get("id"))
+    computers.discard(None)
+    partitions.discard(None)
+    instances.discard(None)
+    if not (partitions or instances or trees):
+        return computers
+    execute = session.connection().execute
+    # Only trees whose root changed impose something on instances elsewhere; an instance's own
+    # change stays on its own partition (and its host's), which ``instances`` covers.
+    if trees:
+        roots = set(execute(select(InstanceTree.id).where(
+            InstanceTree.id.in_(trees),
+            or_(InstanceTree.root_instance_id.in_(instances or {-1}),
+                InstanceTree.id.in_(_changed_tree_rows(session))))).scalars())
+    else:
+        roots = set()
+    conditions = []
+    if partitions:
+        conditions.append(Partition.id.in_(partitions))
+    if instances:
+        conditions.append(Partition.instance_id.in_(instances))
+    if roots:
+        conditions.append(Partition.instance_id.in_(
+            select(SoftwareInstance.id).where(SoftwareInstance.tree_id.in_(roots))))
+    if not conditions:
+        return computers
+    computers |= set(execute(select(Partition.computer_id).where(or_(*conditions))
+                             .distinct()).scalars())
+    return computers
+
+
+def _changed_tree_rows(session):
+    return {_identity(inspect(obj)) for obj in chain(session.new, session.dirty, session.deleted)
+            if isinstance(obj, InstanceTree)} - {None}
+
+
+def bump(session, computer_ids):
+    """Move the revision of each computer of ``computer_ids`` (in the current transaction)."""
+    if computer_ids:
+        session.connection().execute(
+            update(Computer).where(Computer.id.in_(sorted(computer_ids)))
+            .values(revision=Computer.revision + 1)
+            .execution_options(synchronize_session=False))
+
+
+def _after_flush(session, flush_context):
+    objects = [obj for obj in chain(session.new, session.dirty, session.deleted)
+               if isinstance(obj, (Computer, Partition, PartitionAddress, Supply,
+                                   SoftwareInstance, InstanceTree))]
+    if objects:
+        bump(session, changed_computers(session, objects))
+
+
+def track(session_class):
+    """Bump revisions on every flush of sessions of ``session_class``."""
+    if not event.contains(session_class, "after_flush", _after_flush):
+        event.listen(session_class, "after_flush", _after_flush)
