@@ -228,3 +228,28 @@ class TlsMasterTests(unittest.TestCase):
             yield threads.deferToThread(self.zeep_call, cert, "computerStatus",
                                         reference="COMP-A")
         self.assertIn("revoked", revoked.exception.message)
+
+    @defer.inlineCallbacks
+    def test_json_api_certificate_entry_points(self):
+        root = self.master.call("instance.request", User("alice"), title="root",
+                                software_release=SR, sla={"computer_guid": "COMP-A"})
+        cert = self.credentials("computer", "COMP-A", computer="COMP-A")
+
+        def post(entry, body, cert=cert):
+            return self.post("slap/" + entry, cert=cert, json=body)
+
+        mine = yield post("slapos.get.v0.software_instance_certificate",
+                          {"instance_guid": root.reference})
+        self.assertEqual(mine.status_code, 200, mine.text)
+        again = self.master.call("certificate.issue", ComputerAgent("COMP-A"), kind="partition",
+                                 computer="COMP-A", partition=root.partition)
+        self.assertEqual(mine.json()["certificate"], again.certificate)
+        other = yield post("slapos.post.v0.compute_node_certificate", {"computer_guid": "COMP-B"})
+        self.assertEqual(other.status_code, 403)
+        fresh = yield post("slapos.post.v0.compute_node_certificate", {"computer_guid": "COMP-A"})
+        self.assertIn("BEGIN CERTIFICATE", fresh.json()["certificate"])
+        removed = yield post("slapos.remove.v0.compute_node_certificate",
+                             {"computer_guid": "COMP-A"})
+        self.assertEqual(removed.json()["type"], "success")
+        refused = yield post("slapos.get.v0.compute_node_status", {"computer_guid": "COMP-A"})
+        self.assertEqual((refused.status_code, refused.json()["status"]), (401, 401))
