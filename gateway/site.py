@@ -11,6 +11,8 @@ from gateway.version import VERSION
 from gateway.auth import LocalPasswordAuthenticator
 from gateway.ldap_auth import LdapAuthenticator
 from protocols.slap import RefusingCallers, SlapResource
+from protocols.slap.watch import Watcher
+from slap_core.principals import User
 from protocols.soap_api import soap_resource
 from protocols.xmlrpc_api import XmlRpcResource
 
@@ -52,7 +54,9 @@ def build_site(calls, slap_callers=None, ldap=None):
     """
     root = IndexResource()
     root.mount("health", HealthResource(calls), "liveness and database check")
-    root.mount("slap", SlapResource(calls, slap_callers or RefusingCallers()),
+    # The watch of waiting nodes reads every waiting computer's revision at once, as the master.
+    watcher = Watcher(calls, User("slapgate-watch", {"admin"}), calls.reactor)
+    root.mount("slap", SlapResource(calls, slap_callers or RefusingCallers(), watcher),
                "SLAP: the master URL for upstream SlapOS tools")
     authenticator = LdapAuthenticator(calls, ldap) if ldap else LocalPasswordAuthenticator(calls)
     root.mount("xmlrpc", XmlRpcResource(calls, authenticator, calls.master.operations),
@@ -61,4 +65,5 @@ def build_site(calls, slap_callers=None, ldap=None):
                "SOAP 1.1 document/literal; WSDL at /soap?wsdl (HTTP Basic)")
     site = Site(root)
     site.displayTracebacks = False
+    site.watcher = watcher
     return site
