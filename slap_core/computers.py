@@ -235,13 +235,19 @@ def format_computer(session, principal, *, reference, configuration):
 @operation("computer.information", writes=False, callers="the computer itself, admin")
 def computer_information(session, principal, *, reference):
     """The node's poll: releases to install or remove and every partition as the node must deploy it."""
-    computer = get_computer(session, reference)  # its revision is read before anything else
+    if not reference:
+        raise errors.Invalid("a computer reference is required")
+    execute = session.connection().execute  # column rows, no ORM result layer
+    # The revision is read before anything else (see slap_core.poll_cache).
+    computer = execute(select(Computer.id, Computer.reference, Computer.revision)
+                       .where(Computer.reference == reference)).first()
+    if computer is None:
+        raise errors.NotFound("no computer %r" % (reference,))
     check_computer_agent(principal, computer)
     cache = cache_for(session)
     cached = cache.get(computer.id, computer.revision)
     if cached is not None:
         return cached
-    execute = session.connection().execute  # column rows, no ORM result layer
     supplies = execute(
         select(Supply.desired_state, Supply.release_id)
         .where(Supply.computer_id == computer.id)
