@@ -93,6 +93,9 @@ class RunningMaster:
         """Stop listening and allocating, then release the database."""
         if self.allocation is not None and self.allocation.running:
             self.allocation.stop()
+        watcher = getattr(self.site, "watcher", None)
+        if watcher is not None:
+            watcher.stop()
         yield defer.gatherResults([defer.maybeDeferred(p.stopListening) for p in self.ports])
         self.master.close()
 

@@ -12,6 +12,8 @@ from gateway.auth import LocalPasswordAuthenticator, RequestAuthenticator, peer_
 from gateway.ca_resource import CaResource
 from gateway.ldap_auth import LdapAuthenticator
 from protocols.slap import AuthenticatedCallers, SlapResource
+from protocols.slap.watch import Watcher
+from slap_core.principals import User
 from protocols.soap_api import soap_resource
 from protocols.xmlrpc_api import XmlRpcResource
 
@@ -56,7 +58,10 @@ def build_site(calls, slap_callers=None, ldap=None):
     passwords = LdapAuthenticator(calls, ldap) if ldap else LocalPasswordAuthenticator(calls)
     authenticator = RequestAuthenticator(calls, passwords)
     root.mount("health", HealthResource(calls), "liveness and database check")
-    root.mount("slap", SlapResource(calls, slap_callers or AuthenticatedCallers(authenticator)),
+    # The watch of waiting nodes reads every waiting computer's revision at once, as the master.
+    watcher = Watcher(calls, User("slapgate-watch", {"admin"}), calls.reactor)
+    root.mount("slap", SlapResource(calls, slap_callers or AuthenticatedCallers(authenticator),
+                                    watcher),
                "SLAP: the master URL for upstream SlapOS tools")
     if calls.master.authority is not None:
         root.mount("ca", CaResource(calls, calls.master.authority),
@@ -68,4 +73,5 @@ def build_site(calls, slap_callers=None, ldap=None):
                "SOAP 1.1 document/literal; WSDL at /soap?wsdl (HTTP Basic or client certificate)")
     site = Site(root)
     site.displayTracebacks = False
+    site.watcher = watcher
     return site

@@ -169,6 +169,8 @@ OPERATIONS = (
                   types.ComputerStatus, types.encode_status),
     SoapOperation("computer.information", (Argument("reference", required()),),
                   types.ComputerInformation, types.encode),
+    SoapOperation("computer.revisions", (Argument("references", repeated(), list),),
+                  types.ComputerRevisionList, types.encode_list),
     SoapOperation("computer.partition", (
         Argument("reference", required()),
         Argument("partition", required()),

@@ -25,9 +25,9 @@ from slap_core.models import (
 from slap_core.operations import operation
 from slap_core.poll_cache import cache_for
 from slap_core.partition_views import partition_views
-from slap_core.principals import PartitionAgent, User
+from slap_core.principals import ComputerAgent, PartitionAgent, User
 from slap_core.sla import check_attributes, check_scope
-from slap_core.views import ComputerInformation, ComputerView, SoftwareView
+from slap_core.views import ComputerInformation, ComputerRevision, ComputerView, SoftwareView
 
 MAX_PARTITIONS = 10000
 
@@ -235,13 +235,19 @@ def format_computer(session, principal, *, reference, configuration):
 @operation("computer.information", writes=False, callers="the computer itself, admin")
 def computer_information(session, principal, *, reference):
     """The node's poll: releases to install or remove and every partition as the node must deploy it."""
-    computer = get_computer(session, reference)  # its revision is read before anything else
+    if not reference:
+        raise errors.Invalid("a computer reference is required")
+    execute = session.connection().execute  # column rows, no ORM result layer
+    # The revision is read before anything else (see slap_core.poll_cache).
+    computer = execute(select(Computer.id, Computer.reference, Computer.revision)
+                       .where(Computer.reference == reference)).first()
+    if computer is None:
+        raise errors.NotFound("no computer %r" % (reference,))
     check_computer_agent(principal, computer)
     cache = cache_for(session)
     cached = cache.get(computer.id, computer.revision)
     if cached is not None:
         return cached
-    execute = session.connection().execute  # column rows, no ORM result layer
     supplies = execute(
         select(Supply.desired_state, Supply.release_id)
         .where(Supply.computer_id == computer.id)
@@ -266,6 +272,39 @@ def computer_information(session, principal, *, reference):
     )
     cache.put(computer.id, computer.revision, information)
     return information
+
+
+MAX_REVISIONS = 10000
+
+
+@operation("computer.revisions", writes=False,
+           callers="a computer (its own), admin (any; the master's watch of waiting nodes)")
+def computer_revisions(session, principal, *, references):
+    """The revision of each named computer, in the order given (unknown ones are NotFound).
+
+    A revision moves with every change that computer's poll (``computer.information``) shows, so
+    a node may poll again only when it moved.
+    """
+    if isinstance(references, str) or not isinstance(references, (list, tuple)) \
+            or not all(isinstance(r, str) for r in references):
+        raise errors.Invalid("references is a list of computer references")
+    if len(references) > MAX_REVISIONS:
+        raise errors.Invalid("at most %d references at once" % MAX_REVISIONS)
+    wanted = list(dict.fromkeys(references))
+    if isinstance(principal, ComputerAgent):
+        if wanted != [principal.computer]:
+            raise errors.Forbidden("a computer reads its own revision only")
+    elif not (isinstance(principal, User) and principal.is_admin):
+        if isinstance(principal, User):
+            raise errors.Forbidden("only a computer or an admin reads revisions")
+        raise errors.Unauthenticated("node calls need the computer's credentials")
+    found = dict(session.connection().execute(
+        select(Computer.reference, Computer.revision).where(Computer.reference.in_(wanted))
+    ).all())
+    missing = [r for r in wanted if r not in found]
+    if missing:
+        raise errors.NotFound("no computer %r" % (missing[0],))
+    return [ComputerRevision(reference, found[reference]) for reference in wanted]
 
 
 @operation("computer.partition", writes=False, callers="the computer, the partition itself")

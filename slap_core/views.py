@@ -68,6 +68,14 @@ class ComputerView:
 
 
 @dataclass(frozen=True)
+class ComputerRevision:
+    """A computer's revision: it moves with every change its poll would show."""
+
+    reference: str
+    revision: int
+
+
+@dataclass(frozen=True)
 class SupplyView:
     """A release supplied to a computer: what is wanted and what the node last reported."""
 

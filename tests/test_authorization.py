@@ -106,6 +106,7 @@ CASES = {
     "computer.partition": (dict(reference="COMP-A", partition="slappart0"), NODE_A),
     "computer.bang": (dict(reference="COMP-A"), {"computer_a", "admin"}),
     "computer.status": (dict(reference="COMP-A"), {"alice", "admin", "operator", "computer_a"}),
+    "computer.revisions": (dict(references=["COMP-A"]), {"computer_a", "admin"}),
     "supply.supply": (dict(url=SR, computer="COMP-A"), {"alice", "admin", "operator"}),
     "supply.list": (dict(computer="COMP-A"),
                     {"alice", "admin", "operator", "computer_a", "partition_a"}),

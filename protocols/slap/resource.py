@@ -15,7 +15,7 @@ from twisted.web import pages
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
-from protocols.slap import json_api, objects
+from protocols.slap import json_api, objects, watch
 from protocols.slap.hateoas import HateoasResource
 from protocols.statuses import status_of
 from protocols.slap_marshal import MarshalError, dumps, loads
@@ -46,10 +46,11 @@ def _absent(value):
 class Call:
     """One SLAP request being answered: its form fields, callers and the core."""
 
-    def __init__(self, request, calls, callers):
+    def __init__(self, request, calls, callers, watcher=None):
         self.request = request
         self.calls = calls
         self.callers = callers
+        self.watcher = watcher
 
     def field(self, name, required=True):
         """A form or query field as text; Invalid when required and missing."""
@@ -145,6 +146,31 @@ ENCODED = EncodedAnswers()
 
 
 ENDPOINTS["getComputerInformation"] = ENDPOINTS["getFullComputerInformation"]  # older name
+
+
+@endpoint(b"GET")
+def watchComputer(call):
+    """slapgate's extension: the computer's revision, once it differs from ``revision``."""
+    caller, computer = call.node()
+    try:
+        known = call.field("revision", required=False)
+        known = None if known is None else int(known)
+        timeout = float(call.field("timeout", required=False) or watch.DEFAULT_TIMEOUT)
+    except ValueError:
+        raise errors.Invalid("revision is a whole number and timeout a number of seconds") \
+            from None
+    if not 0 <= timeout <= watch.MAX_TIMEOUT:
+        raise errors.Invalid("timeout is between 0 and %d seconds" % watch.MAX_TIMEOUT)
+    (current,) = yield call.core("computer.revisions", caller, references=[computer])
+    revision = current.revision
+    if known == revision and call.watcher is not None and timeout > 0:
+        waiting = call.watcher.wait(computer, known, timeout)
+        call.request.notifyFinish().addErrback(lambda _: waiting.cancel())
+        try:
+            revision = yield waiting
+        except defer.CancelledError:  # the node went away: nobody to answer
+            return b"", TEXT
+    return str(revision).encode(), TEXT
 
 
 @endpoint(b"GET")
@@ -398,10 +424,10 @@ class EndpointResource(Resource):
     isLeaf = True
     log = Logger()
 
-    def __init__(self, name, method, handler, calls, callers):
+    def __init__(self, name, method, handler, calls, callers, watcher=None):
         super().__init__()
         self.name, self.method, self.handler = name, method, handler
-        self.calls, self.callers = calls, callers
+        self.calls, self.callers, self.watcher = calls, callers, watcher
 
     def render(self, request):
         """Run the handler; map errors to statuses; never show a traceback."""
@@ -416,7 +442,7 @@ class EndpointResource(Resource):
             return b"request body too large"
         result = self.callers.for_request(request)
         result.addCallback(lambda callers: defer.maybeDeferred(
-            self.handler, Call(request, self.calls, callers)))
+            self.handler, Call(request, self.calls, callers, self.watcher)))
         result.addCallbacks(self._answer, self._fail, callbackArgs=(request,),
                             errbackArgs=(request,))
         result.addErrback(self.log.failure, "writing the answer to {name}", name=self.name)
@@ -462,9 +488,9 @@ def _body_size(request):
 class SlapResource(Resource):
     """``/slap/``: the master URL given to upstream SlapOS tools."""
 
-    def __init__(self, calls, callers):
+    def __init__(self, calls, callers, watcher=None):
         super().__init__()
-        self.calls, self.callers = calls, callers
+        self.calls, self.callers, self.watcher = calls, callers, watcher
 
     def getChild(self, name, request):
         """Each known endpoint name is a leaf; anything else is 404."""
@@ -478,7 +504,7 @@ class SlapResource(Resource):
             method, handler = ENDPOINTS[name.decode("ascii")]
         except (KeyError, UnicodeDecodeError):
             return pages.notFound("No such SLAP call", "This master does not serve it.")
-        return EndpointResource(name, method, handler, self.calls, self.callers)
+        return EndpointResource(name, method, handler, self.calls, self.callers, self.watcher)
 
     def render_GET(self, request):
         """The bare master URL answers with the list of calls served."""
