@@ -7,8 +7,10 @@ definition file on 127.0.1.x. The test software release in tests/node_sr/ goes t
 life: format, supply, request, build, deploy (a process under supervisord, a promise, published
 connection parameters, a child instance), stop, destroy, free, remove.
 
-The same node commands run once against a slapgate master started in this process with
-``insecure_loopback`` on 127.0.0.1, and once against upstream slapproxy (``slapos proxy start``
+The same node commands run against a slapgate master started in this process with
+``insecure_loopback`` on 127.0.0.1, against one serving HTTPS only to holders of its
+certificates (the computer's for the node, the partitions' fetched into the node's certificate
+repository, a user's for the client), and against upstream slapproxy (``slapos proxy start``
 from ``.venv-upstream``). What both must show is checked through what the node and the upstream
 client observe (exit codes, files, supervisord states from ``slapos node status``, ``slapos
 request`` output, the computer as the upstream slap library reads it), so the scenario tests the
@@ -71,11 +73,13 @@ def require_node(testcase):
 # The computer as the upstream slap library reads it (slapgrid's getFullComputerInformation),
 # printed as JSON; run under the upstream venv's python.
 VIEW = r"""
-import json, sys
+import json, sys, warnings
+warnings.simplefilter("ignore")  # urllib3's InsecureRequestWarning: the library never verifies
 from slapos import slap
 from slapos.slap import NotFoundError
 client = slap.slap()
-client.initializeConnection(sys.argv[1])
+credentials = sys.argv[3:5] or [None, None]
+client.initializeConnection(sys.argv[1], key_file=credentials[0], cert_file=credentials[1])
 computer = client.registerComputer(sys.argv[2])
 partitions = []
 for partition in computer.getComputerPartitionList():
@@ -121,8 +125,10 @@ class _Collect(protocol.ProcessProtocol):
 class Node:
     """The upstream node's files, user and commands for one test."""
 
-    def __init__(self, testcase, master_url):
+    def __init__(self, testcase, master_url, credentials=None):
         self.testcase = testcase
+        # {"computer": CertificateView, "user": CertificateView} for an HTTPS master
+        self.credentials = credentials
         self.base = tempfile.mkdtemp(prefix="slapgate-node-")  # short: supervisord's unix socket
         testcase.addCleanup(shutil.rmtree, self.base, ignore_errors=True)
         self.software_root = os.path.join(self.base, "software")
@@ -160,6 +166,25 @@ class Node:
         with open(self.sr, "w") as handle:
             handle.write(text.replace("@NODE_SR@", self.sr_dir))
         path = lambda *parts: os.path.join(self.base, *parts)
+        tls = ""
+        if self.credentials:
+            # The node authenticates with the computer's certificate and keeps the partitions'
+            # in a repository; the client commands act as the user of [slapconsole].
+            from gateway.cli import write_credentials
+
+            files = {kind: write_credentials(path("etc"), kind, view)
+                     for kind, view in self.credentials.items()}
+            os.makedirs(path("etc", "pki"))
+            tls = (f"key_file = {files['computer']['key_file']}\n"
+                   f"cert_file = {files['computer']['cert_file']}\n"
+                   f"certificate_repository_path = {path('etc', 'pki')}\n")
+            self.view_credentials = [files["computer"]["key_file"],
+                                     files["computer"]["cert_file"]]
+            console = (f"\n[slapconsole]\nkey_file = {files['user']['key_file']}\n"
+                       f"cert_file = {files['user']['cert_file']}\n")
+        else:
+            self.view_credentials = []
+            console = ""
         with open(self.config, "w") as handle:
             handle.write(f"""\
 [slapos]
@@ -167,7 +192,7 @@ software_root = {self.software_root}
 instance_root = {self.instance_root}
 master_url = {self.master_url}
 computer_id = {COMPUTER}
-root_check = False
+{tls}root_check = False
 pidfile_software = {path("run", "software.pid")}
 pidfile_instance = {path("run", "instance.pid")}
 pidfile_report = {path("run", "report.pid")}
@@ -181,7 +206,7 @@ create_tap = false
 create_tun = false
 computer_xml = {path("etc", "computer.xml")}
 partition_has_ipv6_range = false
-""")
+{console}""")
         with open(path("etc", "definition.cfg"), "w") as handle:
             handle.write("[computer]\naddress = 127.0.0.1/255.255.255.255\n")
             for i in range(PARTITIONS):
@@ -238,8 +263,8 @@ partition_has_ipv6_range = false
     def view(self):
         """The computer as the upstream slap library sees it: {software, partitions}."""
         python = upstream_python(self.testcase)
-        output, code = yield self.run_raw([python, "-c", VIEW, self.master_url, COMPUTER],
-                                          timeout=60, as_root=True)
+        output, code = yield self.run_raw([python, "-c", VIEW, self.master_url, COMPUTER,
+                                           *self.view_credentials], timeout=60, as_root=True)
         if code:
             self.testcase.fail("reading the computer with the upstream library failed:\n"
                                + output[-3000:])
@@ -483,9 +508,9 @@ class UpstreamNodeTests(unittest.TestCase):
                 for i in range(PARTITIONS)]
 
     @defer.inlineCallbacks
-    def life_cycle(self, master_url, checks):
+    def life_cycle(self, master_url, checks, credentials=None):
         """The same node commands against either master; ``checks`` adds what only it shows."""
-        node = Node(self, master_url)
+        node = Node(self, master_url, credentials)
         yield node.prepare()
         self.addCleanup(node.stop_everything)
 
@@ -601,6 +626,28 @@ class UpstreamNodeTests(unittest.TestCase):
         require_node(self)
         running = start_test_master(self, insecure_loopback=True)
         return self.life_cycle(running.urls()[0] + "slap/", SlapgateChecks(self, running))
+
+    def test_upstream_node_life_cycle_against_slapgate_over_https(self):
+        """The same life over HTTPS: the node, its partitions and the client use certificates."""
+        require_node(self)
+        running = start_test_master(self, listen_tls=["127.0.0.1:0"])
+        admin = local_admin()
+        running.master.call("computer.create", admin, reference=COMPUTER)
+        credentials = {
+            "computer": running.master.call("certificate.issue", admin, kind="computer",
+                                            computer=COMPUTER),
+            "user": running.master.call("certificate.issue", admin, kind="user"),
+        }
+        checks = SlapgateChecks(self, running)
+        result = self.life_cycle(running.https_urls()[0] + "slap/", checks, credentials)
+
+        def partitions_used_their_certificates(passed):
+            issued = running.master.call("certificate.list", admin, include_revoked=True)
+            self.assertEqual(sorted(c.common_name for c in issued if c.kind == "partition"),
+                             ["slappart0", "slappart1"])
+            return passed
+
+        return result.addCallback(partitions_used_their_certificates)
 
     @defer.inlineCallbacks
     def test_upstream_node_life_cycle_against_slapproxy(self):
