@@ -257,6 +257,9 @@ def run_master(args):
         if settings.insecure_loopback:
             print("slapgate master: SLAP master_url %sslap/ (insecure, loopback only)" % url,
                   flush=True)
+        elif url.startswith("https:"):
+            print("slapgate master: SLAP master_url %sslap/ (client certificates)" % url,
+                  flush=True)
     print("slapgate master: CA certificate %s" % running.authority.certificate_path, flush=True)
     if password:
         print("slapgate master: admin login %r, password %r" % (login, password), flush=True)

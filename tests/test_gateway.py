@@ -197,6 +197,21 @@ class ConfigTests(unittest.TestCase):
     def test_missing_configuration_file_is_an_error(self):
         self.assertRaises(ConfigError, load, "/nonexistent/slapgate.cfg")
 
+    def test_tls_settings_are_read_and_checked(self):
+        path = self.mktemp()
+        with open(path, "w") as handle:
+            handle.write("[master]\nlisten_tls = 0.0.0.0:8443 [::]:8443\ncertificate_days = 30\n")
+        config = load(path)
+        self.assertEqual((config.listen_tls, config.certificate_days),
+                         (["0.0.0.0:8443", "[::]:8443"], 30))
+        self.assertRaises(ConfigError, load, None, listen_tls=["nowhere"])
+        self.assertRaises(ConfigError, load, None, certificate_days=0)
+        self.assertRaises(ConfigError, load, None, insecure_loopback=True,
+                          listen_tls=["0.0.0.0:8443"])
+        with open(path, "w") as handle:
+            handle.write("[master]\ncertificate_days = soon\n")
+        self.assertRaises(ConfigError, load, path)
+
 
 class AdminCommandTests(unittest.TestCase):
     """``slapgate admin`` works on the database without any adaptor."""
