@@ -4,7 +4,8 @@ The release in tests/memcached/ is supplied and requested through XML-RPC (``xml
 thread) on a slapgate master started in this process, the node builds and deploys it, the
 requester reads ``ip`` and ``tcp_port`` and sets then gets a key with pymemcache; then the
 instance is stopped (process gone, port refuses), started again (a fresh memcached answers) and
-destroyed (partition freed on the master and emptied on disk).
+destroyed (partition freed on the master and emptied on disk). A parameter the recipe refuses
+becomes the instance's error on the master, in buildout's words, until it is corrected.
 
 ``MemcachedDemoScenario`` holds the node-independent steps; the node itself is reached through
 three methods (``start_node``, ``run_node_cycle``, ``partition_directory``) that a test case for
@@ -109,10 +110,14 @@ class MemcachedDemoScenario:
         return self.node.sr
 
     @defer.inlineCallbacks
-    def run_node_cycle(self):
-        """One pass of the node: build releases, deploy partitions, report destroyed ones."""
+    def run_node_cycle(self, deploy_fails=False):
+        """One pass of the node: build releases, deploy partitions, report destroyed ones.
+
+        ``deploy_fails``: a partition is expected to fail to deploy (the node reports it to the
+        master); otherwise the node must succeed.
+        """
         yield self.node.node("software", timeout=600)
-        yield self.node.node("instance")
+        yield self.node.node("instance", expect=1 if deploy_fails else 0)
         yield self.node.node("report")
 
     def partition_directory(self, reference):
@@ -153,7 +158,8 @@ class MemcachedDemoScenario:
     # -- the scenario --
 
     @defer.inlineCallbacks
-    def test_memcached_demo(self):
+    def start_demo(self):
+        """A master, a formatted node, the release supplied on it; a free port for memcached."""
         if not os.access(MEMCACHED, os.X_OK):
             self.fail("%s is missing: `make test` installs Debian's memcached" % MEMCACHED)
         running = start_test_master(self, insecure_loopback=True)
@@ -161,11 +167,15 @@ class MemcachedDemoScenario:
         login, password = running.credentials
         self.xmlrpc_url = base.replace("http://", "http://%s:%s@" % (login, password)) + "xmlrpc"
         self.release = yield self.start_node(base + "slap/")
-        port = free_port(ADDRESS)
+        yield self.xmlrpc("supply.supply", {"url": self.release, "computer": COMPUTER})
+        return free_port(ADDRESS)
+
+    @defer.inlineCallbacks
+    def test_memcached_demo(self):
+        port = yield self.start_demo()
         self.parameters = {"tcp-port": str(port), "memory-mb": "16"}
 
-        # supply and request as the admin, through XML-RPC
-        yield self.xmlrpc("supply.supply", {"url": self.release, "computer": COMPUTER})
+        # request as the admin, through XML-RPC
         instance = yield self.request("started")
         self.assertEqual((instance["computer"], instance["partition"], instance["connection"]),
                          (COMPUTER, PARTITION, {}))
@@ -238,6 +248,29 @@ class MemcachedDemoScenario:
         self.assertEqual(
             (seen["state"], seen["archived"], seen["allocated"], "partition" in seen),
             ("destroyed", True, False, False))
+
+    @defer.inlineCallbacks
+    def test_bad_parameter_is_the_instance_error(self):
+        port = yield self.start_demo()
+        self.parameters = {"tcp-port": "eighty"}
+        instance = yield self.request("started")
+        yield self.run_node_cycle(deploy_fails=True)
+        seen = yield self.xmlrpc("instance.get", {"reference": instance["reference"]})
+        self.assertTrue(seen["status_text"].startswith("#error"), seen["status_text"])
+        self.assertIn("instance parameter tcp-port='eighty': expected an integer from 1 to 65535",
+                      seen["status_text"])
+        self.assertNotIn("Traceback", seen["status_text"])
+        self.assertEqual(seen["connection"], {})
+        # corrected, the same instance deploys
+        self.parameters = {"tcp-port": str(port)}
+        yield self.request("started")
+
+        def accepts():
+            return threads.deferToThread(answers, ADDRESS, port)
+
+        yield self.cycle_until(accepts, "memcached started with a corrected parameter")
+        seen = yield self.xmlrpc("instance.get", {"reference": instance["reference"]})
+        self.assertEqual(seen["connection"], {"ip": ADDRESS, "tcp_port": str(port)})
 
 
 class MemcachedDemoOnUpstreamNodeTests(MemcachedDemoScenario, unittest.TestCase):
