@@ -14,10 +14,12 @@ another node agent overrides. ``MemcachedDemoOnUpstreamNodeTests`` runs it with 
 """
 
 import os
+import signal
 import socket
+import time
 import xmlrpc.client
 
-from twisted.internet import defer, threads, utils
+from twisted.internet import defer, reactor, task, threads, utils
 from twisted.trial import unittest
 
 from tests.fixtures import start_test_master
@@ -66,6 +68,21 @@ def memcached_processes(port):
                 and argv[argv.index("-p") + 1:argv.index("-p") + 2] == [str(port)]:
             found.append(int(entry))
     return found
+
+
+@defer.inlineCallbacks
+def stop_memcached(port):
+    """Stop, by pid, any memcached still serving ``port`` (a test that failed half way)."""
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
+        pids = memcached_processes(port)
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while memcached_processes(port) and time.monotonic() < deadline:
+            yield task.deferLater(reactor, 0.1, lambda: None)
 
 
 @defer.inlineCallbacks
@@ -162,13 +179,16 @@ class MemcachedDemoScenario:
         """A master, a formatted node, the release supplied on it; a free port for memcached."""
         if not os.access(MEMCACHED, os.X_OK):
             self.fail("%s is missing: `make test` installs Debian's memcached" % MEMCACHED)
+        port = free_port(ADDRESS)
+        # registered first, so it runs after the node's own cleanups stopped its supervisord
+        self.addCleanup(stop_memcached, port)
         running = start_test_master(self, insecure_loopback=True)
         base = running.urls()[0]
         login, password = running.credentials
         self.xmlrpc_url = base.replace("http://", "http://%s:%s@" % (login, password)) + "xmlrpc"
         self.release = yield self.start_node(base + "slap/")
         yield self.xmlrpc("supply.supply", {"url": self.release, "computer": COMPUTER})
-        return free_port(ADDRESS)
+        return port
 
     @defer.inlineCallbacks
     def test_memcached_demo(self):
