@@ -191,7 +191,7 @@ class MemcachedDemoScenario:
         return port
 
     @defer.inlineCallbacks
-    def test_memcached_demo(self):
+    def test_requested_memcached_serves_stops_restarts_and_is_destroyed(self):
         port = yield self.start_demo()
         self.parameters = {"tcp-port": str(port), "memory-mb": "16"}
 
@@ -270,7 +270,7 @@ class MemcachedDemoScenario:
             ("destroyed", True, False, False))
 
     @defer.inlineCallbacks
-    def test_bad_parameter_is_the_instance_error(self):
+    def test_refused_parameter_is_the_instance_error_until_corrected(self):
         port = yield self.start_demo()
         self.parameters = {"tcp-port": "eighty"}
         instance = yield self.request("started")
