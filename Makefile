@@ -66,8 +66,10 @@ $(NODE)/.installed:
 
 node: $(NODE)/.installed
 
+# `make run CONFIG=master.cfg` starts the master from a configuration file instead ([master],
+# [ldap], [oidc] sections: docs/ldap.md, docs/sso.md).
 run: install
-	$(VENV)/bin/slapgate master --listen $(LISTEN) --insecure-loopback
+	$(VENV)/bin/slapgate master $(if $(CONFIG),--config $(CONFIG),--listen $(LISTEN) --insecure-loopback)
 
 test: install system-packages upstream node
 	$(PY) -m pytest -q tests
