@@ -182,10 +182,10 @@ class OidcProvider:
 
     # -- serving
 
-    def start(self):
-        """Listen on 127.0.0.1 on a free port; returns the issuer URL."""
+    def start(self, port=0):
+        """Listen on 127.0.0.1 (``port``, or a free one); returns the issuer URL."""
         app = self.application()
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", port, app, threaded=True)
         self.issuer = "http://127.0.0.1:%d" % self.server.server_port
         self.thread = threading.Thread(target=self.server.serve_forever,
                                        kwargs={"poll_interval": 0.1}, daemon=True)
@@ -365,3 +365,36 @@ def start_provider(testcase, users=(), default_user=None):
 
 
 
+
+
+def main(argv=None):
+    """``python -m tests.oidc_provider [--port P] [MASTER_URL]``: a provider to try SSO by hand.
+
+    Serves alice (group slapgate-admins) and carol (no group) until Ctrl-C, with a web client
+    ``slapgate-web`` (redirect URI ``MASTER_URL/auth/callback``) and a client ``alice-cli`` whose
+    client-credentials tokens speak for alice; prints the [oidc] section for the master.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("master_url", nargs="?", default="http://127.0.0.1:8080")
+    parser.add_argument("--port", type=int, default=9400, help="port on 127.0.0.1 (9400)")
+    args = parser.parse_args(argv)
+    provider = OidcProvider([ProviderUser("alice", ["slapgate-admins"], "alice@example.org"),
+                             ProviderUser("carol", [])], default_user="alice")
+    master = args.master_url.rstrip("/")
+    provider.register("slapgate-web", redirect_uris=[master + "/auth/callback"])
+    provider.register("alice-cli", acts_for="alice")
+    issuer = provider.start(args.port)
+    print("[oidc]\nissuer = %s\naudience = %s\nrole.admin = slapgate-admins\n"
+          "client_id = slapgate-web\nclient_secret = slapgate-web-secret\n" % (issuer, AUDIENCE))
+    print("# a token for alice: curl -s -u alice-cli:alice-cli-secret "
+          "-d grant_type=client_credentials %s/token" % issuer, flush=True)
+    try:
+        provider.thread.join()
+    except KeyboardInterrupt:
+        provider.stop()
+
+
+if __name__ == "__main__":
+    main()

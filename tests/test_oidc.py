@@ -296,6 +296,17 @@ class WebLoginTests(SsoTestCase):
         self.assertEqual((me.json()["login"], me.json()["roles"]), ("carol", ["user"]))
 
     @defer.inlineCallbacks
+    def test_a_login_the_provider_refuses_opens_no_session(self):
+        browser = self.browser()
+        response = yield threads.deferToThread(browser.get,
+                                               self.base + "auth/login?login_hint=mallory")
+        self.assertEqual(response.status_code, 401, response.text)
+        self.assertIn("access_denied", response.json()["message"])
+        self.assertIn("/auth/callback?error=access_denied", response.url)
+        me = yield threads.deferToThread(browser.get, self.base + "auth/me")
+        self.assertEqual(me.status_code, 401)
+
+    @defer.inlineCallbacks
     def test_a_callback_without_its_login_is_refused(self):
         browser = self.browser()
         # The provider's answer to a login started by another browser: this one has no cookie.
