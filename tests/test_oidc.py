@@ -16,7 +16,8 @@ from twisted.internet import defer, threads
 from twisted.trial import unittest
 
 from gateway.config import ConfigError, load
-from gateway.oidc import OidcSettings, settings_from
+from gateway.oidc import InvalidToken, OidcSettings, Provider, settings_from
+from slap_core import errors
 from tests.fixtures import start_test_master
 from tests.oidc_provider import AUDIENCE, OidcProvider, ProviderUser, start_provider
 
@@ -201,6 +202,69 @@ class BearerTokenTests(SsoTestCase):
                     "Bearer " + confused, "Bearer " + tampered, "Bearer \u00e9t\u00e9"):
             fault = yield self.fault(bad)
             self.assertEqual(fault.faultCode, 401, (bad, fault.faultString))
+
+
+class KeyStoreTests(unittest.TestCase):
+    """gateway.oidc.Provider against the real provider, with a clock the test moves."""
+
+    timeout = 60
+
+    def setUp(self):
+        from twisted.internet import reactor
+
+        self.provider = start_provider(self)
+        self.now = [1000.0]
+        settings = OidcSettings(issuer=self.provider.issuer, audience=AUDIENCE, timeout=2.0,
+                                refresh_interval=10.0, jwks_ttl=100.0)
+        self.keys = Provider(settings, reactor, clock=lambda: self.now[0])
+
+    @defer.inlineCallbacks
+    def test_concurrent_needs_share_one_fetch_and_old_keys_expire(self):
+        kid = self.provider.signing_key.kid
+        first, second = yield defer.gatherResults([self.keys.key_for(kid, "RS256"),
+                                                   self.keys.key_for(kid, "RS256")])
+        self.assertIs(first, second)
+        self.assertEqual(self.provider.count("/jwks"), 1)
+        self.assertEqual(self.provider.count("/.well-known/openid-configuration"), 1)
+        self.now[0] += 50
+        yield self.keys.key_for(kid, "RS256")
+        self.assertEqual(self.provider.count("/jwks"), 1)
+        self.now[0] += 60  # past jwks_ttl: fetched again
+        yield self.keys.key_for(kid, "RS256")
+        self.assertEqual(self.provider.count("/jwks"), 2)
+
+    @defer.inlineCallbacks
+    def test_keys_past_their_ttl_still_work_while_the_provider_is_down(self):
+        kid = self.provider.signing_key.kid
+        yield self.keys.key_for(kid, "RS256")
+        yield threads.deferToThread(self.provider.stop)
+        self.now[0] += 500
+        key = yield self.keys.key_for(kid, "RS256")
+        self.assertEqual(key.kid, kid)
+        try:
+            yield self.keys.key_for("unknown", "RS256")
+        except InvalidToken as error:  # within refresh_interval of the failed attempt
+            self.assertIn("does not publish", str(error))
+        else:
+            self.fail("an unknown key was accepted")
+        self.now[0] += 20
+        try:
+            yield self.keys.key_for("unknown", "RS256")
+        except errors.Unavailable as error:
+            self.assertIn("did not answer", str(error))
+        else:
+            self.fail("an unknown key was accepted")
+
+    @defer.inlineCallbacks
+    def test_no_keys_and_no_provider_is_unavailable_without_hammering(self):
+        yield threads.deferToThread(self.provider.stop)
+        for _ in range(2):
+            try:
+                yield self.keys.key_for("k", "RS256")
+            except errors.Unavailable:
+                pass
+            else:
+                self.fail("a key was found without a provider")
 
 
 class RateLimitTests(SsoTestCase):
