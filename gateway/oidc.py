@@ -25,7 +25,6 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.client import FileBodyProducer
 from twisted.web.http_headers import Headers
-from twisted.web.iweb import UNKNOWN_LENGTH
 
 from slap_core import errors
 from slap_core.principals import User
@@ -203,7 +202,8 @@ class BodyCollector(protocol.Protocol):
 
 
 class HttpFetcher:
-    """GETs JSON documents with Twisted's Agent, with a timeout; errors are Unavailable."""
+    """Asks the provider for JSON documents with Twisted's Agent, each exchange within
+    ``timeout`` seconds; a provider that does not answer is Unavailable."""
 
     def __init__(self, reactor, timeout):
         from twisted.web.client import Agent, HTTPConnectionPool
@@ -237,8 +237,6 @@ class HttpFetcher:
             pending = self.agent.request(method, url.encode("ascii"), request_headers, producer)
             pending.addTimeout(self.timeout, self.reactor)
             response = yield pending
-            if response.length is not UNKNOWN_LENGTH and response.length > MAX_DOCUMENT:
-                raise ValueError("document too large")
             collector = BodyCollector(MAX_DOCUMENT)
             response.deliverBody(collector)
             collector.finished.addTimeout(self.timeout, self.reactor)
