@@ -16,7 +16,7 @@ import hashlib
 import json
 import secrets
 import time
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -199,8 +199,6 @@ class WebLogin(Resource):
                 "redirect_uri": details["redirect_uri"], "code_verifier": details["verifier"]}
         headers = {}
         if self.settings.client_secret:
-            from urllib.parse import quote
-
             pair = "%s:%s" % (quote(self.settings.client_id, safe=""),
                               quote(self.settings.client_secret, safe=""))
             headers[b"Authorization"] = b"Basic " + base64.b64encode(pair.encode())

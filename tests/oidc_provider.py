@@ -68,28 +68,36 @@ class ProviderClient:
     scope: str = "openid profile email groups"
 
     def get_client_id(self):
+        """The client's id."""
         return self.client_id
 
     def get_default_redirect_uri(self):
+        """The first registered redirect URI."""
         return self.redirect_uris[0] if self.redirect_uris else None
 
     def get_allowed_scope(self, scope):
+        """The requested scopes this client may have."""
         allowed = set(self.scope.split())
         return " ".join(s for s in (scope or "").split() if s in allowed)
 
     def check_redirect_uri(self, redirect_uri):
+        """Only registered redirect URIs."""
         return redirect_uri in self.redirect_uris
 
     def check_client_secret(self, client_secret):
+        """Compare the secret in constant time."""
         return secrets.compare_digest(client_secret, self.client_secret)
 
     def check_endpoint_auth_method(self, method, endpoint):
+        """Secrets by HTTP Basic or in the form."""
         return method in ("client_secret_basic", "client_secret_post")
 
     def check_response_type(self, response_type):
+        """The code flow only."""
         return response_type == "code"
 
     def check_grant_type(self, grant_type):
+        """Authorization code and client credentials."""
         return grant_type in ("authorization_code", "client_credentials")
 
 
@@ -108,21 +116,27 @@ class AuthorizationCode:
     auth_time: int = field(default_factory=lambda: int(time.time()))
 
     def get_redirect_uri(self):
+        """The redirect URI the code was issued for."""
         return self.redirect_uri
 
     def get_scope(self):
+        """The scopes granted with the code."""
         return self.scope
 
     def get_nonce(self):
+        """The OpenID Connect nonce of the authorization request."""
         return self.nonce
 
     def get_auth_time(self):
+        """When the person was authenticated."""
         return self.auth_time
 
     def get_acr(self):
+        """No authentication context class."""
         return None
 
     def get_amr(self):
+        """No authentication methods."""
         return None
 
 
