@@ -440,3 +440,41 @@ class SettingsTests(unittest.TestCase):
             stream.write("[master]\nlisten = 127.0.0.1:0\n[oidc]\n"
                          "issuer = https://id.example.org\naudience = slapgate\n")
         self.assertEqual(load(path).oidc.issuer, "https://id.example.org")
+
+
+class ClaimsTests(unittest.TestCase):
+    """Claims to principals, and the redirect target of a login."""
+
+    def verifier(self, **overrides):
+        from gateway.oidc import TokenVerifier
+
+        values = dict(issuer="https://id.example.org", audience=AUDIENCE,
+                      roles={"ops-admins": "admin", "sre": "operator"})
+        values.update(overrides)
+        return TokenVerifier(OidcSettings(**values), provider=None)
+
+    def test_login_and_roles_from_configurable_claims(self):
+        user = self.verifier().user({"sub": "s-1", "preferred_username": "alice",
+                                     "groups": ["sre", "ops-admins", "other"]})
+        self.assertEqual((user.login, user.roles), ("alice", {"admin", "operator"}))
+        user = self.verifier().user({"sub": "s-2", "groups": "sre other"})
+        self.assertEqual((user.login, user.roles), ("s-2", {"operator"}))
+        keycloak = self.verifier(login_claim="email", roles_claim="realm_access.roles")
+        user = keycloak.user({"sub": "s-3", "email": "bob@example.org",
+                              "realm_access": {"roles": ["ops-admins"]}})
+        self.assertEqual((user.login, user.roles), ("bob@example.org", {"admin"}))
+
+    def test_nobody_and_people_without_a_role_are_refused(self):
+        self.assertRaises(InvalidToken, self.verifier().user, {"preferred_username": ""})
+        self.assertRaises(InvalidToken, self.verifier().user, {"sub": "a\nb"})
+        self.assertRaises(errors.Forbidden, self.verifier(default_role="").user,
+                          {"sub": "s-4", "groups": ["other"]})
+        self.assertEqual(self.verifier().user({"sub": "s-4", "groups": 3}).roles, {"user"})
+
+    def test_a_login_only_returns_to_local_paths(self):
+        from gateway.web_login import local_path
+
+        for target, expected in (("/health", "/health"), ("//evil.example/x", "/"),
+                                 ("https://evil.example/", "/"), ("/\\evil.example", "/"),
+                                 ("", "/"), ("health", "/")):
+            self.assertEqual(local_path(target), expected)
