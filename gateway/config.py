@@ -21,7 +21,9 @@ class MasterConfig:
     believe SLAP callers without authentication, as slapproxy (only on loopback addresses);
     ``allocation_interval``: seconds between passes placing waiting instances (0: never);
     ``ldap``: :class:`gateway.ldap_auth.LdapSettings` from an ``[ldap]`` section (logins are
-    then checked against that directory instead of local users).
+    then checked against that directory instead of local users); ``oidc``:
+    :class:`gateway.oidc.OidcSettings` from an ``[oidc]`` section (the provider's bearer tokens
+    are accepted, and browsers log in at ``/auth/login``).
     """
 
     listen: list = field(default_factory=lambda: [DEFAULT_LISTEN])
@@ -32,6 +34,7 @@ class MasterConfig:
     insecure_loopback: bool = False
     allocation_interval: float = 10.0
     ldap: object = None
+    oidc: object = None
 
 
 def parse_listen(value):
@@ -84,6 +87,10 @@ def load(path=None, **overrides):
             from gateway.ldap_auth import settings_from
 
             config.ldap = settings_from(parser["ldap"])
+        if parser.has_section("oidc"):
+            from gateway.oidc import settings_from as oidc_settings_from
+
+            config.oidc = oidc_settings_from(parser["oidc"])
     for key, value in overrides.items():
         if value is not None:
             setattr(config, key, value)

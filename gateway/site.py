@@ -46,11 +46,12 @@ class IndexResource(Resource):
         return json.dumps(body).encode()
 
 
-def build_site(calls, slap_callers=None, ldap=None):
+def build_site(calls, slap_callers=None, ldap=None, oidc=None):
     """The Site of a master whose slap_core calls go through ``calls`` (a CoreCalls).
 
     ``slap_callers`` decides who calls SLAP endpoints (default: nobody may, until certificates);
-    ``ldap`` (LdapSettings) checks HTTP Basic logins against a directory instead of local users.
+    ``ldap`` (LdapSettings) checks HTTP Basic logins against a directory instead of local users;
+    ``oidc`` (OidcSettings) accepts the provider's bearer tokens too, and mounts the web login.
     """
     root = IndexResource()
     root.mount("health", HealthResource(calls), "liveness and database check")
@@ -59,6 +60,8 @@ def build_site(calls, slap_callers=None, ldap=None):
     root.mount("slap", SlapResource(calls, slap_callers or RefusingCallers(), watcher),
                "SLAP: the master URL for upstream SlapOS tools")
     authenticator = LdapAuthenticator(calls, ldap) if ldap else LocalPasswordAuthenticator(calls)
+    if oidc:
+        authenticator = mount_sso(root, calls, oidc, authenticator)
     root.mount("xmlrpc", XmlRpcResource(calls, authenticator, calls.master.operations),
                "XML-RPC: every operation as a namespaced method (HTTP Basic)")
     root.mount("soap", soap_resource(calls.master, authenticator, calls.reactor, calls.threadpool),
@@ -67,3 +70,16 @@ def build_site(calls, slap_callers=None, ldap=None):
     site.displayTracebacks = False
     site.watcher = watcher
     return site
+
+
+def mount_sso(root, calls, oidc, authenticator):
+    """Bearer tokens of the OIDC provider before ``authenticator``; ``/auth`` for browsers."""
+    from gateway.oidc import BearerAuthenticator, Provider, TokenVerifier
+    from gateway.web_login import WebLogin
+
+    provider = Provider(oidc, calls.reactor)
+    verifier = TokenVerifier(oidc, provider)
+    if oidc.client_id:
+        root.mount("auth", WebLogin(calls, oidc, provider, verifier),
+                   "browser login with OpenID Connect (login, callback, me, logout)")
+    return BearerAuthenticator(verifier, authenticator)
