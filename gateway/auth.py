@@ -1,10 +1,12 @@
-"""Who is calling an HTTP adaptor: HTTP Basic checked against slapgate's local users.
+"""Who is calling an HTTP adaptor: a client certificate of the master's CA, or HTTP Basic.
 
-The authenticator turns a request into a slap_core principal; slap_core then decides what that
-principal may do. No credentials give :class:`Anonymous` (most operations then refuse);
-wrong or malformed credentials are Unauthenticated. Successful checks are remembered for a short
-time so that a script's every call does not pay for scrypt again. LDAP, SSO bearer tokens and
-client certificates join here with the authentication issue.
+The authenticator turns a request into one slap_core principal; slap_core then decides what that
+principal may do. A TLS client certificate (already verified against the CA by the handshake)
+is looked up by serial (``certificate.authenticate``): a computer, a partition or a person, or
+Unauthenticated when revoked. Without one, HTTP Basic is checked against local users; no
+credentials give :class:`Anonymous` (most operations then refuse); wrong or malformed credentials
+are Unauthenticated. Successful password checks are remembered for a short time so that a
+script's every call does not pay for scrypt again. LDAP and SSO bearer tokens join here later.
 """
 
 import base64
@@ -12,9 +14,10 @@ import hashlib
 import time
 
 from twisted.internet import defer
+from twisted.internet.interfaces import ISSLTransport
 
 from slap_core import errors
-from slap_core.principals import Anonymous, User
+from slap_core.principals import Anonymous, ComputerAgent, PartitionAgent, User
 
 
 def basic_credentials(header):
@@ -98,3 +101,59 @@ class LocalPasswordAuthenticator:
             self._cache.clear()
         self._cache[key] = (self.clock() + self.ttl, user)
         return user
+
+
+def peer_certificate(request):
+    """The client certificate of a TLS request as a ``cryptography`` certificate, else None."""
+    transport = getattr(request.channel, "transport", None) if request.channel else None
+    if transport is None or not ISSLTransport.providedBy(transport):
+        return None
+    certificate = transport.getPeerCertificate()
+    return certificate.to_cryptography() if certificate is not None else None
+
+
+def principal_of(identity):
+    """The principal a CertificateIdentity stands for."""
+    if identity.kind == "computer":
+        return ComputerAgent(identity.computer)
+    if identity.kind == "partition":
+        return PartitionAgent(identity.computer, identity.partition)
+    return User(identity.login, roles=set(identity.roles) or {"user"})
+
+
+class RequestAuthenticator:
+    """One principal per request: the client certificate's when one was sent, else Basic's.
+
+    A certificate is checked against the database on every request, so a revocation takes effect
+    on the next call.
+    """
+
+    def __init__(self, calls, passwords=None):
+        self.calls = calls
+        self.passwords = passwords or LocalPasswordAuthenticator(calls)
+
+    def principal(self, request):
+        """Deferred principal of ``request``."""
+        from gateway.ca import identity_of
+
+        certificate = peer_certificate(request)
+        if certificate is None:
+            return self.passwords.principal(request)
+        serial, common_name = identity_of(certificate)
+        result = self.calls.call("certificate.authenticate", Anonymous(), serial=serial,
+                                 common_name=common_name)
+        return result.addCallback(principal_of)
+
+    def principal_blocking(self, header, certificate=None):
+        """The principal for adaptors running in a thread (SOAP), blocking.
+
+        ``certificate`` is the request's client certificate (see :func:`peer_certificate`), else
+        ``header`` (the ``Authorization`` value) is checked as LocalPasswordAuthenticator does.
+        """
+        from gateway.ca import identity_of
+
+        if certificate is None:
+            return self.passwords.principal_blocking(header)
+        serial, common_name = identity_of(certificate)
+        return principal_of(self.calls.master.call(
+            "certificate.authenticate", Anonymous(), serial=serial, common_name=common_name))

@@ -6,6 +6,7 @@ import json
 import sys
 
 from gateway import config as master_config
+from gateway.ca import CertificateAuthorityError
 from gateway.version import VERSION
 from slap_core import errors
 
@@ -32,6 +33,9 @@ def _parser():
                         % master_config.DEFAULT_LISTEN)
     master.add_argument("--db", help="database URL or SQLite file (default var/slapgate.sqlite)")
     master.add_argument("--state-dir", help="directory for the master's own files (default var)")
+    master.add_argument("--listen-tls", action="append", metavar="HOST:PORT",
+                        help="address to serve HTTPS on with the master's certificate, asking "
+                        "for client certificates of its CA (repeatable)")
     master.add_argument("--insecure-loopback", action="store_true", default=None,
                         help="believe SLAP callers without authentication, as slapproxy does; "
                         "refused unless every listen address is a loopback address")
@@ -39,6 +43,7 @@ def _parser():
     admin = commands.add_parser("admin", help="administer the database without any adaptor")
     admin.add_argument("--config", help="INI file with a [master] section")
     admin.add_argument("--db", help="database URL or SQLite file")
+    admin.add_argument("--state-dir", help="the master's state directory, holding its CA")
     admin.add_argument("--as", dest="as_login", default="admin",
                        help="admin login the changes are made as (default admin)")
     groups = admin.add_subparsers(dest="group", required=True)
@@ -56,6 +61,9 @@ def _parser():
     password.add_argument("login")
     password.add_argument("--password", required=True)
     user.add_parser("list", help="list people")
+    cert = user.add_parser("cert", help="write a key and certificate for the slapos client")
+    cert.add_argument("login")
+    cert.add_argument("--out", default=".", help="directory to write <login>.key/.crt into")
 
     computer = groups.add_parser("computer", help="computers (nodes)").add_subparsers(
         dest="action", required=True)
@@ -67,6 +75,11 @@ def _parser():
     add.add_argument("--project", help="project_guid the computer belongs to")
     add.add_argument("--attr", action="append", type=_key_value, default=[],
                      metavar="CATEGORY=VALUE", help="category attribute (repeatable)")
+    add.add_argument("--cert-dir", help="also write the computer's key and certificate "
+                     "(<reference>.key/.crt) into this directory")
+    cert = computer.add_parser("cert", help="write a new key and certificate for a computer")
+    cert.add_argument("reference")
+    cert.add_argument("--out", default=".", help="directory to write <reference>.key/.crt into")
     update = computer.add_parser("update", help="change a computer's settings")
     update.add_argument("reference")
     update.add_argument("--title")
@@ -92,6 +105,19 @@ def _parser():
     supply.add_argument("computer")
     supply.add_argument("--state", default="available", choices=("available", "destroyed"))
 
+    certificates = groups.add_parser("cert", help="certificates issued by the master's CA") \
+        .add_subparsers(dest="action", required=True)
+    listing = certificates.add_parser("list", help="list certificates, newest first")
+    listing.add_argument("--computer")
+    listing.add_argument("--login")
+    listing.add_argument("--all", action="store_true", help="include revoked certificates")
+    revoke = certificates.add_parser("revoke", help="revoke a certificate (or a computer's)")
+    target = revoke.add_mutually_exclusive_group(required=True)
+    target.add_argument("serial", nargs="?", help="serial number in hex, as listed")
+    target.add_argument("--computer", help="revoke every certificate of this computer")
+    crl = certificates.add_parser("crl", help="write the CA certificate and current CRL")
+    crl.add_argument("--out", default=".", help="directory to write ca.crt and crl.pem into")
+
     database = groups.add_parser("db", help="the schema").add_subparsers(dest="action",
                                                                         required=True)
     database.add_parser("upgrade", help="apply migrations up to the newest")
@@ -99,12 +125,35 @@ def _parser():
     return parser
 
 
+def write_credentials(directory, name, view):
+    """Write ``<name>.key`` (mode 0600) and ``<name>.crt`` from an issued CertificateView.
+
+    Returns a summary (serial, expiry, file paths) for the command's output.
+    """
+    import os
+    from pathlib import Path
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    key_file, cert_file = directory / (name + ".key"), directory / (name + ".crt")
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(view.private_key)
+    cert_file.write_text(view.certificate)
+    return {"serial": view.serial, "not_after": view.not_after,
+            "key_file": str(key_file.absolute()), "cert_file": str(cert_file.absolute())}
+
+
 def _admin_call(args):
-    from gateway.server import local_admin
+    from gateway.server import local_admin, open_authority
     from slap_core.master import Master
 
-    settings = master_config.load(args.config, database=args.db)
-    master = Master(settings.database)
+    settings = master_config.load(args.config, database=args.db, state_dir=args.state_dir)
+    # Only certificate commands open (and on first use create) the CA in the state directory.
+    needs_ca = args.group == "cert" or getattr(args, "action", None) == "cert" \
+        or getattr(args, "cert_dir", None)
+    master = Master(settings.database, authority=open_authority(settings) if needs_ca else None)
     try:
         if args.group == "db":
             if args.action == "upgrade":
@@ -122,11 +171,39 @@ def _admin_call(args):
                                password=args.password)
         if action == ("user", "list"):
             return master.call("person.list", me)
+        if action == ("user", "cert"):
+            view = master.call("certificate.issue", me, kind="user", login=args.login)
+            return write_credentials(args.out, args.login, view)
         if action == ("computer", "add"):
-            return master.call("computer.create", me, reference=args.reference,
-                               title=args.title, allocation_scope=args.scope,
-                               network_guid=args.network, project_guid=args.project,
-                               attributes=dict(args.attr))
+            computer = master.call("computer.create", me, reference=args.reference,
+                                   title=args.title, allocation_scope=args.scope,
+                                   network_guid=args.network, project_guid=args.project,
+                                   attributes=dict(args.attr))
+            if not args.cert_dir:
+                return computer
+            view = master.call("certificate.issue", me, kind="computer",
+                               computer=computer.reference)
+            return dict(_to_json(computer),
+                        certificate=write_credentials(args.cert_dir, computer.reference, view))
+        if action == ("computer", "cert"):
+            view = master.call("certificate.issue", me, kind="computer", computer=args.reference)
+            return write_credentials(args.out, args.reference, view)
+        if action == ("cert", "list"):
+            return master.call("certificate.list", me, computer=args.computer, login=args.login,
+                               include_revoked=args.all)
+        if action == ("cert", "revoke"):
+            return master.call("certificate.revoke", me, serial=args.serial,
+                               computer=args.computer)
+        if action == ("cert", "crl"):
+            from pathlib import Path
+
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            revoked = master.call("certificate.revoked_list", me)
+            (out / "crl.pem").write_bytes(master.authority.crl(revoked))
+            (out / "ca.crt").write_bytes(master.authority.certificate_pem)
+            return {"revoked": len(revoked), "crl": str((out / "crl.pem").absolute()),
+                    "ca": str((out / "ca.crt").absolute())}
         if action == ("computer", "update"):
             return master.call("computer.update", me, reference=args.reference,
                                title=args.title, allocation_scope=args.scope,
@@ -165,7 +242,7 @@ def run_master(args):
     from gateway.server import start_master
 
     settings = master_config.load(args.config, listen=args.listen, database=args.db,
-                                  state_dir=args.state_dir,
+                                  state_dir=args.state_dir, listen_tls=args.listen_tls,
                                   insecure_loopback=args.insecure_loopback)
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
     log = Logger(namespace="slapgate")
@@ -180,6 +257,7 @@ def run_master(args):
         if settings.insecure_loopback:
             print("slapgate master: SLAP master_url %sslap/ (insecure, loopback only)" % url,
                   flush=True)
+    print("slapgate master: CA certificate %s" % running.authority.certificate_path, flush=True)
     if password:
         print("slapgate master: admin login %r, password %r" % (login, password), flush=True)
     else:
@@ -207,6 +285,9 @@ def main(argv=None):
         return EXIT_USAGE
     except errors.SlapError as error:
         print("slapgate: %s: %s" % (error.code, error), file=sys.stderr)
+        return EXIT_ERROR
+    except CertificateAuthorityError as error:
+        print("slapgate: certificate authority: %s" % error, file=sys.stderr)
         return EXIT_ERROR
     if result is not None:
         print(json.dumps(_to_json(result), indent=2, sort_keys=True))

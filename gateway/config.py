@@ -20,6 +20,9 @@ class MasterConfig:
     admin's password); ``thread_pool_size``: threads for database work; ``insecure_loopback``:
     believe SLAP callers without authentication, as slapproxy (only on loopback addresses);
     ``allocation_interval``: seconds between passes placing waiting instances (0: never);
+    ``listen_tls``: ``HOST:PORT`` addresses served over HTTPS with the master's certificate,
+    asking for (not requiring) client certificates of its CA; ``certificate_days``: how long the
+    client certificates the CA issues are valid. The CA itself lives in ``<state_dir>/ca``.
     ``ldap``: :class:`gateway.ldap_auth.LdapSettings` from an ``[ldap]`` section (logins are
     then checked against that directory instead of local users); ``oidc``:
     :class:`gateway.oidc.OidcSettings` from an ``[oidc]`` section (the provider's bearer tokens
@@ -33,6 +36,8 @@ class MasterConfig:
     admin_login: str = "admin"
     insecure_loopback: bool = False
     allocation_interval: float = 10.0
+    listen_tls: list = field(default_factory=list)
+    certificate_days: int = 365
     ldap: object = None
     oidc: object = None
 
@@ -65,6 +70,13 @@ def load(path=None, **overrides):
             section = parser["master"]
             if "listen" in section:
                 config.listen = section["listen"].split()
+            if "listen_tls" in section:
+                config.listen_tls = section["listen_tls"].split()
+            try:
+                config.certificate_days = section.getint("certificate_days",
+                                                         config.certificate_days)
+            except ValueError:
+                raise ConfigError("certificate_days is a number of days") from None
             config.database = section.get("database", config.database)
             config.state_dir = section.get("state_dir", config.state_dir)
             config.admin_login = section.get("admin_login", config.admin_login)
@@ -94,12 +106,14 @@ def load(path=None, **overrides):
     for key, value in overrides.items():
         if value is not None:
             setattr(config, key, value)
-    for address in config.listen:
+    for address in config.listen + config.listen_tls:
         parse_listen(address)
+    if config.certificate_days < 1:
+        raise ConfigError("certificate_days is at least 1")
     if config.thread_pool_size < 1:
         raise ConfigError("thread_pool_size is at least 1")
     if config.insecure_loopback:
-        for address in config.listen:
+        for address in config.listen + config.listen_tls:
             if not is_loopback(parse_listen(address)[0]):
                 raise ConfigError("--insecure-loopback refuses to listen on %s: every listen "
                                   "address must be a loopback address" % (address,))

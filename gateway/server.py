@@ -7,6 +7,7 @@ from pathlib import Path
 from twisted.internet import defer, task
 from twisted.logger import Logger
 
+from gateway.ca import CertificateAuthority
 from gateway.config import parse_listen
 from gateway.core_calls import CoreCalls
 from gateway.site import build_site
@@ -63,21 +64,29 @@ def allocate_pending(calls, admin):
 class RunningMaster:
     """A master serving on its ports; ``stop()`` closes them and the database."""
 
-    def __init__(self, master, site, ports, credentials, allocation=None):
+    def __init__(self, master, site, ports, credentials, allocation=None, tls_ports=(),
+                 authority=None):
         self.master = master
         self.site = site
-        self.ports = ports
+        self.ports = list(ports) + list(tls_ports)
+        self.tls_ports = list(tls_ports)
         self.credentials = credentials
         self.allocation = allocation
+        self.authority = authority
 
     def urls(self):
-        """The base URL of every listening port."""
+        """The base URL of every listening port (``https://`` for the TLS ones)."""
         result = []
         for port in self.ports:
             address = port.getHost()
             host = "[%s]" % address.host if ":" in address.host else address.host
-            result.append("http://%s:%d/" % (host, address.port))
+            scheme = "https" if port in self.tls_ports else "http"
+            result.append("%s://%s:%d/" % (scheme, host, address.port))
         return result
+
+    def https_urls(self):
+        """The base URL of every HTTPS port."""
+        return [url for url in self.urls() if url.startswith("https:")]
 
     @defer.inlineCallbacks
     def stop(self):
@@ -91,6 +100,11 @@ class RunningMaster:
         self.master.close()
 
 
+def open_authority(config):
+    """The master's CA in ``<state_dir>/ca``, made on first use."""
+    return CertificateAuthority.open(Path(config.state_dir) / "ca", days=config.certificate_days)
+
+
 def start_master(reactor, config):
     """Open the database (migrating it), listen on every configured address; a RunningMaster.
 
@@ -101,7 +115,8 @@ def start_master(reactor, config):
     database = config.database
     if "://" not in database:
         Path(database).expanduser().absolute().parent.mkdir(parents=True, exist_ok=True)
-    master = Master(database)
+    authority = open_authority(config)
+    master = Master(database, authority=authority)
     master.upgrade()
     credentials = ensure_admin(master, config.state_dir, config.admin_login)
     reactor.suggestThreadPoolSize(config.thread_pool_size)
@@ -113,12 +128,18 @@ def start_master(reactor, config):
     for address in config.listen:
         host, port = parse_listen(address)
         ports.append(reactor.listenTCP(port, site, interface=host))
+    tls_ports = []
+    if config.listen_tls:
+        options = authority.tls_options([parse_listen(a)[0] for a in config.listen_tls])
+        for address in config.listen_tls:
+            host, port = parse_listen(address)
+            tls_ports.append(reactor.listenSSL(port, site, options, interface=host))
     allocation = None
     if config.allocation_interval > 0:
         allocation = task.LoopingCall(allocate_pending, calls, local_admin(config.admin_login))
         allocation.clock = reactor
         allocation.start(config.allocation_interval, now=False)
-    running = RunningMaster(master, site, ports, credentials, allocation)
+    running = RunningMaster(master, site, ports, credentials, allocation, tls_ports, authority)
     for url in running.urls():
         log.info("slapgate {version} master listening on {url}", version=VERSION, url=url)
     return running

@@ -8,9 +8,10 @@ from twisted.web.server import Site
 
 from gateway.health import HealthResource
 from gateway.version import VERSION
-from gateway.auth import LocalPasswordAuthenticator
+from gateway.auth import LocalPasswordAuthenticator, RequestAuthenticator, peer_certificate
+from gateway.ca_resource import CaResource
 from gateway.ldap_auth import LdapAuthenticator
-from protocols.slap import RefusingCallers, SlapResource
+from protocols.slap import AuthenticatedCallers, SlapResource
 from protocols.slap.watch import Watcher
 from slap_core.principals import User
 from protocols.soap_api import soap_resource
@@ -49,23 +50,30 @@ class IndexResource(Resource):
 def build_site(calls, slap_callers=None, ldap=None, oidc=None):
     """The Site of a master whose slap_core calls go through ``calls`` (a CoreCalls).
 
-    ``slap_callers`` decides who calls SLAP endpoints (default: nobody may, until certificates);
-    ``ldap`` (LdapSettings) checks HTTP Basic logins against a directory instead of local users;
-    ``oidc`` (OidcSettings) accepts the provider's bearer tokens too, and mounts the web login.
+    ``slap_callers`` decides who calls SLAP endpoints (default: the principal of each request's
+    client certificate or credentials); ``ldap`` (LdapSettings) checks HTTP Basic logins against a
+    directory instead of local users; ``oidc`` (OidcSettings) accepts the provider's bearer tokens
+    too, and mounts the web login at ``/auth/``. The master's CA, when it has one, is at ``/ca/``.
     """
     root = IndexResource()
+    passwords = LdapAuthenticator(calls, ldap) if ldap else LocalPasswordAuthenticator(calls)
+    if oidc:
+        passwords = mount_sso(root, calls, oidc, passwords)  # Bearer tokens, else the above
+    authenticator = RequestAuthenticator(calls, passwords)  # a client certificate comes first
     root.mount("health", HealthResource(calls), "liveness and database check")
     # The watch of waiting nodes reads every waiting computer's revision at once, as the master.
     watcher = Watcher(calls, User("slapgate-watch", {"admin"}), calls.reactor)
-    root.mount("slap", SlapResource(calls, slap_callers or RefusingCallers(), watcher),
+    root.mount("slap", SlapResource(calls, slap_callers or AuthenticatedCallers(authenticator),
+                                    watcher),
                "SLAP: the master URL for upstream SlapOS tools")
-    authenticator = LdapAuthenticator(calls, ldap) if ldap else LocalPasswordAuthenticator(calls)
-    if oidc:
-        authenticator = mount_sso(root, calls, oidc, authenticator)
+    if calls.master.authority is not None:
+        root.mount("ca", CaResource(calls, calls.master.authority),
+                   "the master's CA certificate (ca.crt) and revocation list (crl.pem)")
     root.mount("xmlrpc", XmlRpcResource(calls, authenticator, calls.master.operations),
                "XML-RPC: every operation as a namespaced method (HTTP Basic)")
-    root.mount("soap", soap_resource(calls.master, authenticator, calls.reactor, calls.threadpool),
-               "SOAP 1.1 document/literal; WSDL at /soap?wsdl (HTTP Basic)")
+    root.mount("soap", soap_resource(calls.master, authenticator, calls.reactor, calls.threadpool,
+                                   client_certificate=peer_certificate),
+               "SOAP 1.1 document/literal; WSDL at /soap?wsdl (HTTP Basic or client certificate)")
     site = Site(root)
     site.displayTracebacks = False
     site.watcher = watcher

@@ -40,6 +40,8 @@ from slap_core import errors
 NS = "urn:slapgate:soap"
 MAX_BODY = 4 * 1024 * 1024
 PRINCIPAL_KEY = "slapgate.principal"
+# The TLS client certificate of the request (a ``cryptography`` certificate), when one was sent.
+CERTIFICATE_KEY = "slapgate.client_certificate"
 log = logging.getLogger(__name__)
 
 
@@ -230,6 +232,28 @@ OPERATIONS = (
         Argument("login", required()),
         Argument("password", required(), empty=""),
     ), types.Person, types.encode),
+    # Certificates of the master's CA.
+    SoapOperation("certificate.issue", (
+        Argument("kind", required()),
+        Argument("computer", optional()),
+        Argument("partition", optional()),
+        Argument("login", optional()),
+    ), types.Certificate, types.encode),
+    SoapOperation("certificate.revoke", (
+        Argument("serial", optional()),
+        Argument("computer", optional()),
+    ), types.CertificateList, types.encode_list),
+    SoapOperation("certificate.list", (
+        Argument("computer", optional()),
+        Argument("login", optional()),
+        Argument("include_revoked", optional(Boolean)),
+    ), types.CertificateList, types.encode_list),
+    SoapOperation("certificate.authenticate", (
+        Argument("serial", required()),
+        Argument("common_name", required()),
+    ), types.CertificateIdentity, types.encode),
+    SoapOperation("certificate.revoked_list", (), types.RevokedCertificateList,
+                  types.encode_list),
 )
 
 
@@ -404,7 +428,8 @@ class SoapApplication:
         if not environ.get("CONTENT_TYPE"):
             return self.fault(start_response, "invalid", "a SOAP 1.1 request needs a Content-Type")
         try:
-            principal = self.authenticator.principal_blocking(environ.get("HTTP_AUTHORIZATION"))
+            principal = self.authenticator.principal_blocking(
+                environ.get("HTTP_AUTHORIZATION"), environ.get(CERTIFICATE_KEY))
         except errors.SlapError as error:
             return self.fault(start_response, error.code, error.message,
                               faultcode="Server" if isinstance(error, errors.Unavailable)
@@ -443,14 +468,34 @@ class SoapApplication:
         return [body]
 
 
-def soap_resource(master, authenticator, reactor=None, threadpool=None):
-    """The twisted.web resource serving :class:`SoapApplication` from the reactor's thread pool."""
-    from twisted.web.wsgi import WSGIResource
+def soap_resource(master, authenticator, reactor=None, threadpool=None,
+                  client_certificate=None):
+    """The twisted.web resource serving :class:`SoapApplication` from the reactor's thread pool.
+
+    ``client_certificate(request)`` gives the request's TLS client certificate (or None); it is
+    handed to the application in the environ, which WSGI has no standard key for.
+    """
+    from twisted.web.server import NOT_DONE_YET
+    from twisted.web.wsgi import WSGIResource, _WSGIResponse
 
     if reactor is None:
         from twisted.internet import reactor
-    return WSGIResource(reactor, threadpool or reactor.getThreadPool(),
-                        SoapApplication(master, authenticator))
+
+    class CertificateWSGIResource(WSGIResource):
+        """WSGIResource whose environ also carries the request's client certificate."""
+
+        def render(self, request):
+            # Twisted builds the environ in _WSGIResponse: adding a key before start() is the
+            # only way to hand the application something WSGI has no variable for.
+            response = _WSGIResponse(self._reactor, self._threadpool, self._application,
+                                     request)
+            if client_certificate is not None:
+                response.environ[CERTIFICATE_KEY] = client_certificate(request)
+            response.start()
+            return NOT_DONE_YET
+
+    return CertificateWSGIResource(reactor, threadpool or reactor.getThreadPool(),
+                                   SoapApplication(master, authenticator))
 
 
 if __name__ == "__main__":

@@ -178,6 +178,14 @@ UsageRecord = view_model(views.UsageRecordView, "UsageRecord")
 UsageRecordList = list_model(UsageRecord, "UsageRecordList")
 UsageReportOutcome = view_model(views.UsageReportOutcome, "UsageReportOutcome")
 IpAddressList = list_model(IpAddress, "IpAddressList")
+Certificate = view_model(views.CertificateView, "Certificate")
+CertificateList = list_model(Certificate, "CertificateList")
+TUPLE_ITEMS[("CertificateIdentity", "roles")] = (Unicode, str)
+NULLABLE.update({("CertificateIdentity", "computer"), ("CertificateIdentity", "partition"),
+                 ("CertificateIdentity", "login")})
+CertificateIdentity = view_model(views.CertificateIdentity, "CertificateIdentity")
+RevokedCertificate = view_model(views.RevokedCertificate, "RevokedCertificate")
+RevokedCertificateList = list_model(RevokedCertificate, "RevokedCertificateList")
 
 
 class ComputerStatus(ComplexModel):

@@ -15,11 +15,15 @@ class Master:
     ``call(name, principal, **arguments)`` runs the operation in its own transaction (retried when
     it lost a race with a concurrent one) and returns plain data (dataclasses from
     ``slap_core.views``, lists, dicts). It blocks: the gateway calls it from the thread pool.
+    ``authority`` (an :class:`slap_core.certificates.ICertificateAuthority`) signs the
+    certificates the ``certificate.*`` operations issue; without one they answer Conflict.
     """
 
-    def __init__(self, storage):
+    def __init__(self, storage, authority=None):
         self.storage = storage if isinstance(storage, Storage) else Storage(storage)
         self.operations = load_all()
+        self.authority = authority
+        self.storage.session_info["authority"] = authority
 
     def call(self, name, principal, **arguments):
         """Run operation ``name`` as ``principal``; raises a :class:`slap_core.errors.SlapError`."""

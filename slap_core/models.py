@@ -264,3 +264,33 @@ class UsageRecord(Base):
     category: Mapped[str] = mapped_column(String(255), default="")
     start_date: Mapped[str] = mapped_column(String(64), default="")
     stop_date: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Certificate(Base):
+    """A certificate the master's CA issued: whom it names, and whether it was revoked.
+
+    ``kind`` is ``computer``, ``partition`` or ``user``; the row (found by the certificate's
+    serial) is what decides the principal of a TLS caller, and ``revoked_at`` ends it. A partition
+    certificate belongs to the instance deployed when it was issued (``instance_id``) and keeps its
+    private key, because the node fetches it again (spec 5.3); other keys are never stored.
+    """
+
+    __tablename__ = "certificate"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    serial: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    common_name: Mapped[str] = mapped_column(String(255))
+    computer_id: Mapped[int | None] = mapped_column(ForeignKey("computer.id"), index=True)
+    partition_id: Mapped[int | None] = mapped_column(ForeignKey("partition.id"), index=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("software_instance.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    certificate: Mapped[str] = mapped_column(Text)
+    private_key: Mapped[str | None] = mapped_column(Text)
+    issued_at: Mapped[float] = mapped_column(Float, default=now)
+    not_after: Mapped[float] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float)
+
+    computer: Mapped[Computer | None] = relationship()
+    partition: Mapped[Partition | None] = relationship()
+    person: Mapped[Person | None] = relationship()

@@ -38,6 +38,7 @@ def load_all():
     """Import every module that defines operations, so that REGISTRY is complete."""
     from slap_core import (  # noqa: F401  (imported for their registrations)
         catalogue,
+        certificates,
         computers,
         instance_reports,
         instances,

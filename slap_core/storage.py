@@ -85,6 +85,8 @@ class Storage:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._write_engine = self.engine.execution_options(slapgate_write=True)
+        # Services operations find in ``session.info`` (the certificate authority).
+        self.session_info = {}
 
     @contextmanager
     def transaction(self, write=True):
@@ -93,7 +95,7 @@ class Storage:
         An exception with a true ``keep_changes`` attribute commits first, then propagates.
         """
         session = SlapSession(self._write_engine if write else self.engine,
-                              expire_on_commit=False)
+                              expire_on_commit=False, info=dict(self.session_info))
         try:
             session.begin()
             try:

@@ -208,3 +208,42 @@ class UsageReportOutcome:
 
     report_id: int
     record_count: int
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    """A certificate the master issued; ``private_key`` only in the answer that hands it out.
+
+    ``certificate`` and ``private_key`` are PEM text; times are seconds since the epoch.
+    """
+
+    serial: str
+    kind: str
+    common_name: str
+    computer: str | None
+    partition: str | None
+    login: str | None
+    not_after: float
+    issued_at: float
+    revoked_at: float | None
+    certificate: str
+    private_key: str | None = None
+
+
+@dataclass(frozen=True)
+class CertificateIdentity:
+    """Who a valid certificate stands for: a computer, one of its partitions, or a person."""
+
+    kind: str
+    computer: str | None = None
+    partition: str | None = None
+    login: str | None = None
+    roles: tuple = ()
+
+
+@dataclass(frozen=True)
+class RevokedCertificate:
+    """One entry of the revocation list."""
+
+    serial: str
+    revoked_at: float

@@ -15,6 +15,7 @@ import tempfile
 from sqlalchemy import text
 from twisted.trial import unittest
 
+from gateway.ca import CertificateAuthority
 from slap_core import errors
 from slap_core.master import Master
 from slap_core.operations import load_all
@@ -55,7 +56,7 @@ def build_template():
     directory = tempfile.mkdtemp(prefix="slapgate-authz-")
     atexit.register(shutil.rmtree, directory, True)
     path = os.path.join(directory, "template.sqlite")
-    master = Master(path)
+    master = Master(path, authority=CertificateAuthority.open(os.path.join(directory, "ca")))
     master.upgrade()
     master.call("person.create", ADMIN, login="alice", password="alice-secret")
     for owner, reference in ((ALICE, "COMP-A"), (ADMIN, "COMP-B")):
@@ -68,6 +69,8 @@ def build_template():
     assert (root.computer, root.partition) == ("COMP-A", "slappart0"), root
     master.call("instance.request", PRINCIPALS["partition_a"], title="child",
                 software_release=SR, sla={"computer_guid": "COMP-A"})
+    _template["certificate"] = master.call("certificate.issue", ADMIN, kind="computer",
+                                           computer="COMP-A").serial
     with master.storage.engine.connect() as connection:
         connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
     master.close()
@@ -126,7 +129,16 @@ CASES = {
     "instance.hosting_ip_list": (_node({}), NODE_A),
     "usage.report": (dict(computer="COMP-A", document=JOURNAL), {"computer_a", "admin"}),
     "usage.list": (dict(computer="COMP-A"), {"alice", "admin", "operator", "computer_a"}),
+    "certificate.issue": (dict(kind="computer", computer="COMP-A"),
+                          {"alice", "admin", "operator", "computer_a"}),
+    "certificate.revoke": (dict(serial="<certificate>"), {"alice", "admin", "computer_a"}),
+    "certificate.list": ({}, USERS | {"computer_a", "computer_b"}),
+    "certificate.authenticate": (dict(serial="<certificate>", common_name="COMP-A"),
+                                 set(PRINCIPALS)),
+    "certificate.revoked_list": ({}, set(PRINCIPALS)),
 }
+# What the gateway calls before it knows who is calling.
+OPEN_TO_ANYONE = {"person.check_password", "certificate.authenticate", "certificate.revoked_list"}
 
 REFUSALS = (errors.Forbidden, errors.NotFound)
 
@@ -139,7 +151,7 @@ class AuthorizationMatrixTests(unittest.TestCase):
 
     def test_matrix_refuses_anonymous_everywhere_except_login(self):
         for name, (_, allowed) in CASES.items():
-            if name != "person.check_password":
+            if name not in OPEN_TO_ANYONE:
                 self.assertNotIn("anonymous", allowed, name)
 
     def check(self, name):
@@ -147,7 +159,7 @@ class AuthorizationMatrixTests(unittest.TestCase):
         template = build_template()
         arguments, allowed = CASES[name]
         arguments = {
-            key: (_template["root"] if value == "<root>" else value)
+            key: (_template[value[1:-1]] if value in ("<root>", "<certificate>") else value)
             for key, value in arguments.items()
         }
         mismatches = []

@@ -137,6 +137,28 @@ class MasterCommandTests(unittest.TestCase):
         self.assertNotIn(b"Traceback", process.output)
 
     @defer.inlineCallbacks
+    def test_master_with_listen_tls_creates_its_ca_and_serves_https(self):
+        import requests
+        from twisted.internet import task, threads
+
+        process, transport, directory = self.spawn("--listen", "127.0.0.1:0",
+                                                   "--listen-tls", "127.0.0.1:0")
+        yield _with_deadline(process.ready, 30)
+        give_up = reactor.seconds() + 30
+        while b"CA certificate" not in process.output and reactor.seconds() < give_up:
+            yield task.deferLater(reactor, 0.05, lambda: None)
+        https = re.search(rb"slapgate master: (https://\S+/) ", process.output).group(1).decode()
+        ca_key = os.path.join(directory, "var", "ca", "ca.key")
+        self.assertEqual(os.stat(ca_key).st_mode & 0o777, 0o600)
+        response = yield threads.deferToThread(
+            requests.get, https + "health", timeout=30,
+            verify=os.path.join(directory, "var", "ca", "ca.crt"))
+        self.assertEqual(response.status_code, 200)
+        transport.signalProcess(signal.SIGTERM)
+        yield _with_deadline(process.ended, 30)
+        self.assertNotIn(b"Traceback", process.output)
+
+    @defer.inlineCallbacks
     def test_master_refuses_a_bad_listen_address_with_a_clear_message(self):
         process, _, _ = self.spawn("--listen", "nowhere")
         self.assertFailure(process.ready, RuntimeError)

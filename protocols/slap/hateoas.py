@@ -88,7 +88,7 @@ class HateoasResource(Resource):
     def search(self, request, base):
         """One of the four catalog queries the upstream client sends."""
         query = _arg(request, "query") or ""
-        user = self.callers.user(request)
+        user = (yield self.callers.for_request(request)).user(request)
         for kind, pattern in QUERIES.items():
             match = pattern.match(query)
             if match:
@@ -157,7 +157,7 @@ class HateoasResource(Resource):
         """A document as an ERP5 form: an instance tree or a computer."""
         relative_url = _arg(request, "relative_url") or ""
         kind, _, key = relative_url.partition("/")
-        user = self.callers.user(request)
+        user = (yield self.callers.for_request(request)).user(request)
         key = unquote(key)
         if kind == "trees" and key:
             document = yield self._tree_document(user, key)

@@ -216,6 +216,29 @@ def compute_node_status(call):
     return {"text": status["text"] if isinstance(status, dict) else str(status)}
 
 
+@entry("slapos.post.v0.compute_node_certificate")
+def compute_node_certificate(call):
+    view = yield call.core("certificate.issue", call.node(), kind="computer",
+                           computer=call.body["computer_guid"])
+    return {"key": view.private_key, "certificate": view.certificate}
+
+
+@entry("slapos.remove.v0.compute_node_certificate")
+def remove_compute_node_certificate(call):
+    yield call.core("certificate.revoke", call.node(), computer=call.body["computer_guid"])
+    return ack("Certificate revoked")
+
+
+@entry("slapos.get.v0.software_instance_certificate")
+def software_instance_certificate(call):
+    caller, computer, partition, shared = yield call.placed()
+    if shared:
+        raise errors.NotFound("a shared instance has no certificate of its own")
+    view = yield call.core("certificate.issue", caller, kind="partition", computer=computer,
+                           partition=partition)
+    return {"key": view.private_key, "certificate": view.certificate}
+
+
 @entry("slapos.post.v0.compute_node_usage")
 def compute_node_usage(call):
     yield call.core("usage.report", call.node(), computer=call.body["computer_guid"],
@@ -386,7 +409,9 @@ class JsonEntryResource(Resource):
         if problem is not None:
             return self.error(request, 400, problem.message)
         handler = ENTRIES[self.name]
-        result = defer.maybeDeferred(handler, Entry(request, document, self.calls, self.callers))
+        result = self.callers.for_request(request)
+        result.addCallback(lambda callers: defer.maybeDeferred(
+            handler, Entry(request, document, self.calls, callers)))
         result.addCallbacks(self._answer, self._fail, callbackArgs=(request,),
                             errbackArgs=(request,))
         result.addErrback(self.log.failure, "answering {name}", name=self.name)

@@ -342,6 +342,37 @@ def loadComputerConfigurationFromXML(call):
     return b"Content properly posted.", TEXT
 
 
+# -- certificates ---------------------------------------------------------------------------------
+
+@endpoint(b"GET")
+def getComputerPartitionCertificate(call):
+    """The partition's key and certificate, as the node writes them into its repository."""
+    computer = call.field("computer_id")
+    partition = call.field("computer_partition_id")
+    caller = call.callers.partition(call.request, computer, partition)
+    if caller is None:
+        caller = call.callers.node(call.request, computer)
+    view = yield call.core("certificate.issue", caller, kind="partition", computer=computer,
+                           partition=partition)
+    return dumps({"certificate": view.certificate, "key": view.private_key}), XML
+
+
+@endpoint(b"POST")
+def generateComputerCertificate(call):
+    """A new key and certificate for the computer (``Computer.generateCertificate``)."""
+    caller, computer = call.node()
+    view = yield call.core("certificate.issue", caller, kind="computer", computer=computer)
+    return dumps({"certificate": view.certificate, "key": view.private_key}), XML
+
+
+@endpoint(b"POST")
+def revokeComputerCertificate(call):
+    """Revoke the computer's certificates (``Computer.revokeCertificate``)."""
+    caller, computer = call.node()
+    yield call.core("certificate.revoke", caller, computer=computer)
+    return b"", TEXT
+
+
 # -- what users ask ------------------------------------------------------------------------------
 
 @endpoint(b"POST")
@@ -409,8 +440,9 @@ class EndpointResource(Resource):
             request.setResponseCode(413)
             request.setHeader(b"Content-Type", TEXT)
             return b"request body too large"
-        result = defer.maybeDeferred(self.handler,
-                                     Call(request, self.calls, self.callers, self.watcher))
+        result = self.callers.for_request(request)
+        result.addCallback(lambda callers: defer.maybeDeferred(
+            self.handler, Call(request, self.calls, callers, self.watcher)))
         result.addCallbacks(self._answer, self._fail, callbackArgs=(request,),
                             errbackArgs=(request,))
         result.addErrback(self.log.failure, "writing the answer to {name}", name=self.name)
