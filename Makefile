@@ -15,8 +15,9 @@ UPSTREAM_PACKAGES := slapos.core==1.26.1 slapos.libnetworkcache
 NODE ?= /opt/slapgate/node-py312
 NODE_PYTHON ?= $(or $(shell python3.12 -c 'import sys; print(sys.base_prefix)' 2>/dev/null),$(patsubst %/bin/python3.12,%,$(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12)))))
 NODE_LDCONF := /etc/ld.so.conf.d/slapgate-node.conf
-# Debian packages the tests start for real: PostgreSQL (scale-out backend), OpenLDAP (LDAP login).
-APT_PACKAGES := postgresql slapd ldap-utils
+# Debian packages the tests start for real: PostgreSQL (scale-out backend), OpenLDAP (LDAP login),
+# memcached (the demo release in tests/memcached).
+APT_PACKAGES := postgresql slapd ldap-utils memcached
 LISTEN ?= 127.0.0.1:8080
 
 .PHONY: run test install system-packages upstream node trial bench clean
@@ -29,8 +30,12 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 
 install: $(VENV)/.installed
 
+# Only the missing Debian packages are installed.
 $(VENV)/.system-packages: Makefile | $(VENV)/.installed
-	@missing=$$(for package in $(APT_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || echo $$package; done); \
+	@missing=""; for package in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q 'install ok installed' \
+			|| missing="$$missing $$package"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
@@ -61,8 +66,10 @@ $(NODE)/.installed:
 
 node: $(NODE)/.installed
 
+# `make run CONFIG=master.cfg` starts the master from a configuration file instead ([master],
+# [ldap], [oidc] sections: docs/ldap.md, docs/sso.md).
 run: install
-	$(VENV)/bin/slapgate master --listen $(LISTEN) --insecure-loopback
+	$(VENV)/bin/slapgate master $(if $(CONFIG),--config $(CONFIG),--listen $(LISTEN) --insecure-loopback)
 
 test: install system-packages upstream node
 	$(PY) -m pytest -q tests

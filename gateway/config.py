@@ -24,7 +24,9 @@ class MasterConfig:
     asking for (not requiring) client certificates of its CA; ``certificate_days``: how long the
     client certificates the CA issues are valid. The CA itself lives in ``<state_dir>/ca``.
     ``ldap``: :class:`gateway.ldap_auth.LdapSettings` from an ``[ldap]`` section (logins are
-    then checked against that directory instead of local users).
+    then checked against that directory instead of local users); ``oidc``:
+    :class:`gateway.oidc.OidcSettings` from an ``[oidc]`` section (the provider's bearer tokens
+    are accepted, and browsers log in at ``/auth/login``).
     """
 
     listen: list = field(default_factory=lambda: [DEFAULT_LISTEN])
@@ -37,6 +39,7 @@ class MasterConfig:
     listen_tls: list = field(default_factory=list)
     certificate_days: int = 365
     ldap: object = None
+    oidc: object = None
 
 
 def parse_listen(value):
@@ -96,6 +99,10 @@ def load(path=None, **overrides):
             from gateway.ldap_auth import settings_from
 
             config.ldap = settings_from(parser["ldap"])
+        if parser.has_section("oidc"):
+            from gateway.oidc import settings_from as oidc_settings_from
+
+            config.oidc = oidc_settings_from(parser["oidc"])
     for key, value in overrides.items():
         if value is not None:
             setattr(config, key, value)

@@ -123,7 +123,7 @@ def start_master(reactor, config):
     slap_callers = LoopbackCallers(local_admin(config.admin_login)) \
         if config.insecure_loopback else None
     calls = CoreCalls(master, reactor)
-    site = build_site(calls, slap_callers, ldap=config.ldap)
+    site = build_site(calls, slap_callers, ldap=config.ldap, oidc=config.oidc)
     ports = []
     for address in config.listen:
         host, port = parse_listen(address)

@@ -47,16 +47,19 @@ class IndexResource(Resource):
         return json.dumps(body).encode()
 
 
-def build_site(calls, slap_callers=None, ldap=None):
+def build_site(calls, slap_callers=None, ldap=None, oidc=None):
     """The Site of a master whose slap_core calls go through ``calls`` (a CoreCalls).
 
     ``slap_callers`` decides who calls SLAP endpoints (default: the principal of each request's
-    client certificate or Basic credentials); ``ldap`` (LdapSettings) checks HTTP Basic logins
-    against a directory instead of local users. The master's CA, when it has one, is at ``/ca/``.
+    client certificate or credentials); ``ldap`` (LdapSettings) checks HTTP Basic logins against a
+    directory instead of local users; ``oidc`` (OidcSettings) accepts the provider's bearer tokens
+    too, and mounts the web login at ``/auth/``. The master's CA, when it has one, is at ``/ca/``.
     """
     root = IndexResource()
     passwords = LdapAuthenticator(calls, ldap) if ldap else LocalPasswordAuthenticator(calls)
-    authenticator = RequestAuthenticator(calls, passwords)
+    if oidc:
+        passwords = mount_sso(root, calls, oidc, passwords)  # Bearer tokens, else the above
+    authenticator = RequestAuthenticator(calls, passwords)  # a client certificate comes first
     root.mount("health", HealthResource(calls), "liveness and database check")
     # The watch of waiting nodes reads every waiting computer's revision at once, as the master.
     watcher = Watcher(calls, User("slapgate-watch", {"admin"}), calls.reactor)
@@ -75,3 +78,16 @@ def build_site(calls, slap_callers=None, ldap=None):
     site.displayTracebacks = False
     site.watcher = watcher
     return site
+
+
+def mount_sso(root, calls, oidc, authenticator):
+    """Bearer tokens of the OIDC provider before ``authenticator``; ``/auth`` for browsers."""
+    from gateway.oidc import BearerAuthenticator, Provider, TokenVerifier
+    from gateway.web_login import WebLogin
+
+    provider = Provider(oidc, calls.reactor)
+    verifier = TokenVerifier(oidc, provider)
+    if oidc.client_id:
+        root.mount("auth", WebLogin(calls, oidc, provider, verifier),
+                   "browser login with OpenID Connect (login, callback, me, logout)")
+    return BearerAuthenticator(verifier, authenticator)
