@@ -9,6 +9,7 @@ from twisted.web.server import Site
 from gateway.health import HealthResource
 from gateway.version import VERSION
 from gateway.auth import LocalPasswordAuthenticator
+from protocols.rest.resource import ApiResource
 from protocols.slap import RefusingCallers, SlapResource
 from protocols.soap_api import soap_resource
 from protocols.xmlrpc_api import XmlRpcResource
@@ -57,6 +58,8 @@ def build_site(calls, slap_callers=None):
                "XML-RPC: every operation as a namespaced method (HTTP Basic)")
     root.mount("soap", soap_resource(calls.master, authenticator, calls.reactor, calls.threadpool),
                "SOAP 1.1 document/literal; WSDL at /soap?wsdl (HTTP Basic)")
+    root.mount("api", ApiResource(calls, authenticator),
+               "REST/JSON; OpenAPI 3.1 at /api/openapi.json (HTTP Basic)")
     site = Site(root)
     site.displayTracebacks = False
     return site
