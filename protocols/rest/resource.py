@@ -220,6 +220,10 @@ class ApiResource(Resource):
 
     def _query(self, request, operation, found):
         query = {}
+        known = {name.encode() for name, _, _ in operation.query}
+        for name in sorted(set(request.args) - known)[:MAX_ERRORS]:
+            found.append({"location": "query/" + name.decode("utf-8", "replace")[:100],
+                          "message": "unknown query parameter"})
         for name, schema, validator in operation.query:
             values = request.args.get(name.encode())
             if not values:

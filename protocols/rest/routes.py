@@ -97,7 +97,7 @@ def equals(name):
     return lambda item, value: item.get(name) == value
 
 
-STRING = {"type": "string", "maxLength": 1024}
+STRING = {"type": "string", "maxLength": 255}
 BOOLEAN = {"type": "boolean"}
 
 
