@@ -358,7 +358,7 @@ def template_regex(path):
     parts = []
     for segment in path.strip("/").split("/"):
         name = re.fullmatch(r"\{(\w+)\}", segment)
-        parts.append("(?P<%s>[^\x00]*)" % name.group(1) if name else re.escape(segment))
+        parts.append("(?P<%s>[^\x00]+)" % name.group(1) if name else re.escape(segment))
     return re.compile("\x00".join(parts))
 
 
