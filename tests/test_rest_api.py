@@ -223,8 +223,9 @@ class ComputerTests(RestTestCase):
         status, _, formatted = yield self.api("PUT", "/computers/COMP-0/configuration",
                                               format_configuration("COMP-0", 2))
         self.assertEqual((status, formatted["partition_count"]), (200, 2))
-        yield self.problem(422, "PUT", "/computers/COMP-0/configuration", "invalid",
-                           body=format_configuration("COMP-1", 2))
+        status, _, body = yield self.api("PUT", "/computers/COMP-0/configuration",
+                                         format_configuration("COMP-1", 2))
+        self.assertEqual((status, body["reference"]), (200, "COMP-0"))  # the path decides
         status, _, news = yield self.api("GET", "/computers/COMP-0/status")
         self.assertEqual(news["text"], "#access computer formatted with 2 partitions")
         status, _, supply = yield self.api("PUT", "/computers/COMP-0/supplies/%s" % seg(SR),
@@ -412,8 +413,10 @@ class ErrorTests(RestTestCase):
                                          "invalid")
         self.assertEqual(sorted(e["location"] for e in document["errors"]),
                          ["query/limit", "query/offset", "query/sort"])
-        _, document = yield self.problem(422, "GET", "/computers/a%20b", "invalid")
+        _, document = yield self.problem(422, "GET", "/computers/" + "a" * 1025, "invalid")
         self.assertEqual(document["errors"][0]["location"], "path/computer")
+        yield self.problem(404, "GET", "/computers/a%20b", "not_found")
+        yield self.problem(404, "GET", "/computers/a%00b", "not_found")
 
     @defer.inlineCallbacks
     def test_overlong_request_line_is_414(self):

@@ -16,6 +16,7 @@ from slap_core.sla import ALLOCATION_SCOPES, CATEGORY_KEYS
 VERSION = "1.0.0"
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
+MAX_OFFSET = 2**31 - 1
 NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
 
 
@@ -70,13 +71,16 @@ PARAMETERS_IN = {"type": "object", "maxProperties": 1000,
 STRING_MAP = {"type": "object", "additionalProperties": nullable({"type": "string"})}
 ANY_MAP = {"type": "object"}
 
+# Path parameters name existing things: anything that is not one is simply not found (404), so
+# their schemas only bound the length (and keep NUL out, which no database stores).
+KEY = string(1024, minLength=1, pattern=r"^[^\x00]+$")
 PATH_PARAMETERS = {
-    "login": (LOGIN, "a person's login"),
-    "product": (REFERENCE, "a software product's reference"),
-    "url": (URL, "a software release URL, percent-encoded as one path segment"),
-    "computer": (COMPUTER_REFERENCE, "a computer's reference (COMP-...)"),
-    "partition": (REFERENCE, "a partition's reference (slappart...)"),
-    "reference": (REFERENCE, "an instance's reference (SOFTINST-...)"),
+    "login": (KEY, "a person's login"),
+    "product": (KEY, "a software product's reference"),
+    "url": (KEY, "a software release URL, percent-encoded as one path segment"),
+    "computer": (KEY, "a computer's reference (COMP-...)"),
+    "partition": (KEY, "a partition's reference (slappart...)"),
+    "reference": (KEY, "an instance's reference (SOFTINST-...)"),
 }
 
 VIEWS = {
@@ -176,7 +180,9 @@ BODIES = {
                        "additionalProperties": string(255, pattern=NO_CONTROL)}},
         required=[]),
     "ComputerConfiguration": obj({
-        "reference": COMPUTER_REFERENCE, "address": nullable(SHORT), "netmask": nullable(SHORT),
+        "reference": dict(COMPUTER_REFERENCE,
+                          description="ignored: the path names the computer"),
+        "address": nullable(SHORT), "netmask": nullable(SHORT),
         "partition_list": array(obj({
             "reference": REFERENCE,
             "address_list": array(obj({"addr": string(255, minLength=1, pattern=NO_CONTROL),
@@ -244,7 +250,8 @@ HEADERS = {
 PAGING = (
     ("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
      "how many items at most (default %d)" % DEFAULT_LIMIT),
-    ("offset", {"type": "integer", "minimum": 0, "default": 0}, "how many items to skip"),
+    ("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+     "how many items to skip"),
 )
 
 

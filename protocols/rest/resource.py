@@ -148,7 +148,7 @@ def load_document():
 
 def _coerce(text, schema):
     kind = schema.get("type")
-    if kind == "integer" and re.fullmatch(r"-?[0-9]{1,18}", text):
+    if kind == "integer" and re.fullmatch(r"-?[0-9]{1,40}", text):
         return int(text)
     if kind == "boolean" and text in ("true", "false"):
         return text == "true"

@@ -12,7 +12,6 @@ from urllib.parse import quote
 
 from slap_core import errors
 from slap_core.principals import User
-from protocols.rest.problems import Problem
 
 
 @dataclass(frozen=True)
@@ -98,6 +97,7 @@ def equals(name):
 
 
 STRING = {"type": "string", "maxLength": 255}
+NAME = {"type": "string", "minLength": 1, "maxLength": 255}
 BOOLEAN = {"type": "boolean"}
 
 
@@ -241,9 +241,6 @@ async def update_computer(ctx):
 async def format_computer(ctx):
     """Record the node's partitions and addresses."""
     reference = ctx.params["computer"]
-    if ctx.body.get("reference", reference) != reference:
-        raise Problem(422, "invalid", "the configuration names computer %r, not %r"
-                      % (ctx.body["reference"], reference))
     return Reply(200, await ctx.call("computer.format", reference=reference,
                                      configuration=dict(ctx.body, reference=reference)))
 
@@ -507,7 +504,7 @@ ROUTES = (
     Route("GET", "/releases", "listReleases", "Software releases, newest first",
           ("catalogue.list_releases",), list_releases,
           {200: ok("ReleasePage", "a page of releases", etag=True)}, listing="Release",
-          filters=(Filter("product", STRING, "only the releases of this product (404 if none)"),
+          filters=(Filter("product", NAME, "only the releases of this product (404 if none)"),
                    string_filter("version", "releases")), tag="catalogue"),
     Route("POST", "/releases", "addRelease",
           "Register a release, optionally as a version of a product",
@@ -603,7 +600,7 @@ ROUTES = (
           "Supplies of one computer, or of every computer the caller manages", ("supply.list",),
           list_supplies, {200: ok("SupplyPage", "a page of supplies", etag=True)},
           listing="Supply",
-          filters=(Filter("computer", STRING, "only the supplies of this computer (404 if none)"),
+          filters=(Filter("computer", NAME, "only the supplies of this computer (404 if none)"),
                    string_filter("url", "supplies"),
                    Filter("desired_state", {"type": "string", "enum": ["available", "destroyed"]},
                           "only supplies wanted in this state", equals("desired_state"))),
@@ -663,7 +660,7 @@ ROUTES = (
     Route("GET", "/usage", "listUsage", "Usage records the caller may read", ("usage.list",),
           list_usage, {200: ok("UsageRecordPage", "a page of usage records", etag=True)},
           listing="UsageRecord",
-          filters=(Filter("computer", STRING, "only the records of this computer (404 if none)"),
+          filters=(Filter("computer", NAME, "only the records of this computer (404 if none)"),
                    string_filter("partition", "records"), string_filter("resource", "records"),
                    string_filter("person", "records"), string_filter("instance", "records")),
           tag="usage"),
