@@ -15,7 +15,7 @@ UPSTREAM_PACKAGES := slapos.core==1.26.1 slapos.libnetworkcache
 NODE ?= /opt/slapgate/node-py312
 NODE_PYTHON ?= $(or $(shell python3.12 -c 'import sys; print(sys.base_prefix)' 2>/dev/null),$(patsubst %/bin/python3.12,%,$(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12)))))
 NODE_LDCONF := /etc/ld.so.conf.d/slapgate-node.conf
-APT_PACKAGES := postgresql
+APT_PACKAGES := postgresql curl
 LISTEN ?= 127.0.0.1:8080
 
 .PHONY: run test install system-packages upstream node trial bench clean
@@ -28,9 +28,10 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 
 install: $(VENV)/.installed
 
-# Debian packages the tests start for real (PostgreSQL for the scale-out backend).
+# Debian packages the tests start for real (PostgreSQL for the scale-out backend) or run (curl, for
+# the examples of docs/rest.md).
 $(VENV)/.system-packages: Makefile | $(VENV)/.installed
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v curl >/dev/null; then \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(APT_PACKAGES); \
 	fi
 	touch $@
