@@ -1,15 +1,17 @@
 """The REST adaptor at /api/ through treq against a started master: every route, every error."""
 
+import dataclasses
 import json
-import os
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from twisted.internet import defer
 from twisted.trial import unittest
 
 import schemas
 from protocols.rest import openapi
+from protocols.rest.resource import DOCUMENT_URI, load_document
 from protocols.rest.routes import ROUTES
+from slap_core import views
 from slap_core.operations import load_all
 from tests.fixtures import format_configuration, http_client, start_test_master
 from tests.test_usage import journal, movement
@@ -17,6 +19,34 @@ from tests.test_usage import journal, movement
 SR = "http://sr.example.invalid/software.cfg"
 SR_V2 = "http://sr.example.invalid/software-2.cfg"
 JSON = {"Content-Type": ["application/json"]}
+
+
+DOCUMENT = load_document()
+
+
+def documented_schema(method, url, status, content_type):
+    """The schema the document gives the answer ``status`` of ``method url``, or None."""
+    segments = [unquote(s) for s in urlsplit(url).path.split("/")[2:]]
+    matched = DOCUMENT.match(segments)
+    if matched is None:
+        return None
+    path = next((p for p, methods in DOCUMENT.document["paths"].items()
+                 if method.lower() in methods and openapi.template_regex(p).fullmatch(
+                     "\x00".join(segments))), None)
+    if path is None:  # 405: the path does not take the method
+        return None
+    responses = DOCUMENT.document["paths"][path][method.lower()]["responses"]
+    if str(status) not in responses:
+        raise AssertionError("%s %s answered %s, which the document does not list"
+                             % (method, path, status))
+    response = responses[str(status)]
+    if "$ref" in response:
+        response = DOCUMENT.document["components"]["responses"][response["$ref"].split("/")[-1]]
+    media = response.get("content", {}).get(content_type)
+    if media is None:
+        raise AssertionError("%s %s answered %s with %s, which the document does not list"
+                             % (method, path, status, content_type))
+    return media["schema"]
 
 
 def seg(text):
@@ -48,6 +78,14 @@ class RestTestCase(unittest.TestCase):
                                              headers=headers or None, auth=auth or None)
         content = yield response.content()
         document = json.loads(content) if content else None
+        if document is not None:  # every answer is what the document says it is
+            content_type = response.headers.getRawHeaders("content-type")[0]
+            schema = documented_schema(method, self.base + path, response.code, content_type)
+            if schema is not None:
+                if "$ref" in schema:
+                    schema = {"$ref": DOCUMENT_URI + schema["$ref"]}
+                errors = list(DOCUMENT.validator(schema).iter_errors(document))
+                self.assertEqual(errors, [], "%s %s" % (method, path))
         return response.code, response.headers, document
 
     def header(self, headers, name):
@@ -108,6 +146,20 @@ class DocumentTests(RestTestCase):
             for method, spec in methods.items():
                 for status in ("401", "404", "422", "500") if spec.get("security") != [] else ():
                     self.assertIn(status, spec["responses"], (path, method))
+
+    def test_result_schemas_have_exactly_the_fields_of_the_core_views(self):
+        pairs = {"Person": views.PersonView, "Release": views.ReleaseView,
+                 "Product": views.ProductView, "Computer": views.ComputerView,
+                 "Address": views.AddressView, "Partition": views.PartitionView,
+                 "Software": views.SoftwareView, "ComputerInformation": views.ComputerInformation,
+                 "Supply": views.SupplyView, "Instance": views.InstanceView,
+                 "Tree": views.TreeView, "DestroyOutcome": views.DestroyOutcome,
+                 "UsageRecord": views.UsageRecordView,
+                 "UsageReportOutcome": views.UsageReportOutcome}
+        schemas_ = openapi.document()["components"]["schemas"]
+        for name, view in pairs.items():
+            self.assertEqual(sorted(schemas_[name]["properties"]),
+                             sorted(f.name for f in dataclasses.fields(view)), name)
 
     def test_rest_column_of_the_operations_table_names_the_routes(self):
         from tests.test_docs import operation_rows

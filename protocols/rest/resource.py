@@ -211,8 +211,7 @@ class ApiResource(Resource):
         if found:
             raise Problem(422, "invalid", "the request does not match the API document",
                           errors=found)
-        context = Context(self.calls, principal, params, query, body,
-                          request.uri.decode("ascii", "replace"))
+        context = Context(self.calls, principal, params, query, body)
         reply = await operation.route.handler(context)
         if isinstance(reply, Listing):
             reply = self._page(request, operation, query, reply.items)

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from protocols.rest.problems import RETRY_AFTER
 from slap_core import errors
 from slap_core.principals import User
 
@@ -64,13 +65,12 @@ class Route:
 class Context:
     """What a handler gets: the caller, path parameters, query, body, and the core."""
 
-    def __init__(self, calls, principal, params, query, body, base):
+    def __init__(self, calls, principal, params, query, body):
         self.calls = calls
         self.principal = principal
         self.params = params
         self.query = query
         self.body = body
-        self.base = base
 
     def call(self, name, **arguments):
         """Deferred result of core operation ``name`` called as this request's principal."""
@@ -382,7 +382,7 @@ async def list_instances(ctx):
 def _requested(view, status):
     headers = {"Location": location("instances", view.reference)}
     if status == 202:
-        headers["Retry-After"] = "10"
+        headers["Retry-After"] = str(RETRY_AFTER)
     return Reply(status, view, headers)
 
 
