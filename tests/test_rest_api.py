@@ -129,6 +129,16 @@ class DocumentTests(RestTestCase):
                                          headers={"If-None-Match": [tag]})
         self.assertEqual((status, body), (304, None))
 
+    def test_document_is_valid_openapi_3_1(self):
+        from jsonschema import Draft202012Validator
+        from schemathesis.specs.openapi.definitions import OPENAPI_31  # the official meta-schema
+
+        document = json.loads(schemas.path("openapi.json").read_text())
+        self.assertEqual([e.message for e in Draft202012Validator(OPENAPI_31).iter_errors(document)],
+                         [])
+        broken = dict(document, paths={"/x": {"get": {"responses": "none"}}})
+        self.assertTrue(list(Draft202012Validator(OPENAPI_31).iter_errors(broken)))
+
     def test_checked_in_document_is_what_the_routes_generate(self):
         self.assertTrue(schemas.path("openapi.json").read_text() == openapi.generated(),
                         "schemas/openapi.json is stale: regenerate it with `python -m "
