@@ -4,14 +4,16 @@ import dataclasses
 import json
 from urllib.parse import quote, unquote, urlsplit
 
-from twisted.internet import defer
+from twisted.internet import defer, threads
 from twisted.trial import unittest
 
 import schemas
 from protocols.rest import openapi
 from protocols.rest.resource import DOCUMENT_URI, load_document
 from protocols.rest.routes import ROUTES
-from slap_core import views
+from protocols.rest.problems import problem_for
+from slap_core import errors, views
+from slap_core.principals import PartitionAgent
 from slap_core.operations import load_all
 from tests.fixtures import format_configuration, http_client, start_test_master
 from tests.test_usage import journal, movement
@@ -432,6 +434,12 @@ class InstanceTests(RestTestCase):
                            body={"state": "stopped"})
         status, _, read = yield self.api("GET", "/instances/%s" % root["reference"])
         self.assertEqual(read["owner"], "alice")  # an admin reads anything
+        partition = PartitionAgent("COMP-0", root["partition"])
+        child = yield threads.deferToThread(
+            self.running.master.call, "instance.request", partition, title="db",
+            software_release=SR)
+        yield self.problem(409, "PATCH", "/instances/%s" % child.reference, "conflict",
+                           body={"state": "stopped"}, auth=alice)
         yield self.api("POST", "/people", {"login": "bob", "password": "pw"})
         yield self.problem(404, "GET", "/instances/%s" % root["reference"], "not_found",
                            auth=("bob", "pw"))
@@ -484,6 +492,20 @@ class ErrorTests(RestTestCase):
     def test_overlong_request_line_is_414(self):
         status, headers, document = yield self.api("GET", "/computers?owner=" + "x" * 20000)
         self.assertEqual((status, document["code"]), (414, "too_large"))
+
+
+class ProblemMappingTests(unittest.TestCase):
+    """Each core error has its status; NotReady outside a request is 503 with Retry-After."""
+
+    def test_core_errors_map_to_statuses(self):
+        expected = {errors.NotFound: 404, errors.NotReady: 503, errors.Invalid: 422,
+                    errors.Unauthenticated: 401, errors.Forbidden: 403, errors.Conflict: 409}
+        for cls, status in expected.items():
+            problem = problem_for(cls("message"))
+            self.assertEqual((problem.status, problem.code, problem.detail),
+                             (status, cls.code, "message"))
+        self.assertEqual(problem_for(errors.NotReady("x")).headers, {"Retry-After": "10"})
+        self.assertIsNone(problem_for(RuntimeError("x")))
 
 
 class ServerFaultTests(unittest.TestCase):
