@@ -55,11 +55,16 @@ TEXT = string(64 * 1024)
 NUMBER = {"type": "number"}
 INTEGER = {"type": "integer"}
 BOOLEAN = {"type": "boolean"}
+# What the core calls space is str.isspace(); JSON Schema's \s (ECMA 262) is a different set, so the
+# patterns spell the characters out.
+SPACE = r"\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # An identifier as the core checks it: not blank, no surrounding spaces, no control characters.
-LOGIN = string(255, minLength=1, pattern=r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$")
-TITLE = string(255, minLength=1, pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$")
-URL = string(1024, minLength=1, pattern=r"^[^\s\x00-\x1f\x7f]+$")
-COMPUTER_REFERENCE = string(255, minLength=1, pattern=r"^[^\s/\x00-\x1f\x7f]+$")
+LOGIN = string(255, minLength=1,
+               pattern=r"^[^%s](?:[^\x00-\x1f\x7f]*[^%s])?$" % (SPACE, SPACE))
+TITLE = string(255, minLength=1,
+               pattern=r"^[^\x00-\x1f\x7f]*[^%s][^\x00-\x1f\x7f]*$" % SPACE)
+URL = string(1024, minLength=1, pattern=r"^[^%s]+$" % SPACE)
+COMPUTER_REFERENCE = string(255, minLength=1, pattern=r"^[^/%s]+$" % SPACE)
 REFERENCE = string(255, minLength=1, pattern=r"^[^\x00-\x1f\x7f]+$")
 SHORT = string(255, pattern=NO_CONTROL)
 STATE = {"type": "string", "enum": ["started", "stopped", "destroyed"]}
