@@ -173,6 +173,13 @@ class DocumentTests(RestTestCase):
             self.assertEqual(sorted(schemas_[name]["properties"]),
                              sorted(f.name for f in dataclasses.fields(view)), name)
 
+    def test_a_document_naming_an_operation_without_a_route_is_refused(self):
+        from protocols.rest.resource import OpenApiDocument
+
+        document = openapi.document()
+        document["paths"]["/me"]["get"]["operationId"] = "getSomeoneElse"
+        self.assertRaises(ValueError, OpenApiDocument, json.dumps(document))
+
     def test_rest_column_of_the_operations_table_names_the_routes(self):
         from tests.test_docs import operation_rows
 

@@ -103,8 +103,11 @@ class OpenApiDocument:
         for path, methods in self.document["paths"].items():
             operations = {}
             for method, spec in methods.items():
-                operations[method.upper()] = self._operation(method.upper(), spec,
-                                                             routes.get(spec["operationId"]))
+                route = routes.get(spec["operationId"])
+                if route is None and spec["operationId"] != "getOpenApi":
+                    raise ValueError("no route serves %s (regenerate schemas/openapi.json)"
+                                     % spec["operationId"])
+                operations[method.upper()] = self._operation(method.upper(), spec, route)
             self.paths.append((template_regex(path), operations))
 
     def validator(self, schema):
