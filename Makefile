@@ -16,8 +16,8 @@ NODE ?= /opt/slapgate/node-py312
 NODE_PYTHON ?= $(or $(shell python3.12 -c 'import sys; print(sys.base_prefix)' 2>/dev/null),$(patsubst %/bin/python3.12,%,$(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12)))))
 NODE_LDCONF := /etc/ld.so.conf.d/slapgate-node.conf
 # Debian packages the tests start for real: PostgreSQL (scale-out backend), OpenLDAP (LDAP login),
-# memcached (the demo release in tests/memcached).
-APT_PACKAGES := postgresql slapd ldap-utils memcached
+# memcached (the demo release in tests/memcached), curl (the examples of docs/rest.md).
+APT_PACKAGES := postgresql slapd ldap-utils memcached curl
 LISTEN ?= 127.0.0.1:8080
 
 .PHONY: run test install system-packages upstream node trial bench clean

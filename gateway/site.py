@@ -2,7 +2,7 @@
 
 import json
 
-from twisted.web import pages
+from twisted.web import http, pages
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
@@ -14,6 +14,7 @@ from gateway.ldap_auth import LdapAuthenticator
 from protocols.slap import AuthenticatedCallers, SlapResource
 from protocols.slap.watch import Watcher
 from slap_core.principals import User
+from protocols.rest.resource import ApiResource
 from protocols.soap_api import soap_resource
 from protocols.xmlrpc_api import XmlRpcResource
 
@@ -47,6 +48,20 @@ class IndexResource(Resource):
         return json.dumps(body).encode()
 
 
+class Channel(http.HTTPChannel):
+    """HTTP/1.1 that answers a request line longer than MAX_LENGTH with 414 instead of hanging up."""
+
+    def lineLengthExceeded(self, line):
+        """Answer 414 with a problem document and close the connection."""
+        body = json.dumps({"type": "about:blank", "title": "URI Too Long", "status": 414,
+                           "detail": "the request line is longer than %d bytes" % self.MAX_LENGTH,
+                           "code": "too_large"}).encode()
+        self.transport.write(b"HTTP/1.1 414 URI Too Long\r\nContent-Type: application/problem+json"
+                             b"\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                             % (len(body), body))
+        self.transport.loseConnection()
+
+
 def build_site(calls, slap_callers=None, ldap=None, oidc=None):
     """The Site of a master whose slap_core calls go through ``calls`` (a CoreCalls).
 
@@ -74,7 +89,10 @@ def build_site(calls, slap_callers=None, ldap=None, oidc=None):
     root.mount("soap", soap_resource(calls.master, authenticator, calls.reactor, calls.threadpool,
                                    client_certificate=peer_certificate),
                "SOAP 1.1 document/literal; WSDL at /soap?wsdl (HTTP Basic or client certificate)")
+    root.mount("api", ApiResource(calls, authenticator),
+               "REST/JSON; OpenAPI 3.1 at /api/openapi.json (HTTP Basic, bearer token or certificate)")
     site = Site(root)
+    site.protocol = Channel
     site.displayTracebacks = False
     site.watcher = watcher
     return site

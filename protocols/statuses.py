@@ -1,4 +1,5 @@
-"""HTTP statuses of slap_core errors, shared by the adaptors (SLAP, XML-RPC fault codes, REST)."""
+"""HTTP statuses of slap_core errors, shared by SLAP and XML-RPC (REST reads Invalid and NotReady
+its own way: protocols/rest/problems.py)."""
 
 from slap_core import errors
 

@@ -1,0 +1,378 @@
+"""The OpenAPI 3.1 document of ``/api/``, derived from the routes and the core's views.
+
+``schemas/openapi.json`` is this document checked in; the server serves and validates against
+that file, and a test fails when it differs from what this module generates. Regenerate it with
+``python -m protocols.rest.openapi > schemas/openapi.json`` and review the diff.
+"""
+
+import json
+import re
+import sys
+
+from protocols.rest.routes import ROUTES
+from slap_core.principals import ROLES
+from slap_core.sla import ALLOCATION_SCOPES, CATEGORY_KEYS
+
+VERSION = "1.0.0"
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+MAX_OFFSET = 2**31 - 1
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+
+
+def string(max_length=255, **extra):
+    """A string schema of at most ``max_length`` characters."""
+    return dict({"type": "string", "maxLength": max_length}, **extra)
+
+
+def nullable(schema):
+    """``schema`` or null."""
+    schema = dict(schema)
+    schema["type"] = [schema["type"], "null"]
+    return schema
+
+
+def obj(properties, required=None, strict=True):
+    """An object schema; every property is required unless ``required`` says which are."""
+    schema = {"type": "object", "properties": properties,
+              "required": sorted(properties) if required is None else list(required)}
+    if strict:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def ref(name):
+    """A reference to component schema ``name``."""
+    return {"$ref": "#/components/schemas/%s" % name}
+
+
+def array(items, **extra):
+    """An array schema."""
+    return dict({"type": "array", "items": items}, **extra)
+
+
+TEXT = string(64 * 1024)
+NUMBER = {"type": "number"}
+INTEGER = {"type": "integer"}
+BOOLEAN = {"type": "boolean"}
+# What the core calls space is str.isspace(); JSON Schema's \s (ECMA 262) is a different set, so the
+# patterns spell the characters out.
+SPACE = r"\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# An identifier as the core checks it: not blank, no surrounding spaces, no control characters.
+LOGIN = string(255, minLength=1,
+               pattern=r"^[^%s](?:[^\x00-\x1f\x7f]*[^%s])?$" % (SPACE, SPACE))
+TITLE = string(255, minLength=1,
+               pattern=r"^[^\x00-\x1f\x7f]*[^%s][^\x00-\x1f\x7f]*$" % SPACE)
+URL = string(1024, minLength=1, pattern=r"^[^%s]+$" % SPACE)
+COMPUTER_REFERENCE = string(255, minLength=1, pattern=r"^[^/%s]+$" % SPACE)
+REFERENCE = string(255, minLength=1, pattern=r"^[^\x00-\x1f\x7f]+$")
+SHORT = string(255, pattern=NO_CONTROL)
+STATE = {"type": "string", "enum": ["started", "stopped", "destroyed"]}
+PARAMETER_VALUE = {"type": ["string", "number", "boolean", "null"],
+                   "maxLength": 1024 * 1024, "pattern": r"^[^\x00]*$"}
+PARAMETERS_IN = {"type": "object", "maxProperties": 1000,
+                 "propertyNames": string(255, minLength=1, pattern=r"^[^\x00]+$"),
+                 "additionalProperties": PARAMETER_VALUE}
+STRING_MAP = {"type": "object", "additionalProperties": nullable({"type": "string"})}
+ANY_MAP = {"type": "object"}
+
+# Path parameters name existing things: anything that is not one is simply not found (404), so
+# their schemas only bound the length (and keep NUL out, which no database stores).
+KEY = string(1024, minLength=1, pattern=r"^[^\x00]+$")
+PATH_PARAMETERS = {
+    "login": (KEY, "a person's login"),
+    "product": (KEY, "a software product's reference"),
+    "url": (KEY, "a software release URL, percent-encoded as one path segment"),
+    "computer": (KEY, "a computer's reference (COMP-...)"),
+    "partition": (KEY, "a partition's reference (slappart...)"),
+    "reference": (KEY, "an instance's reference (SOFTINST-...)"),
+}
+
+VIEWS = {
+    "Person": obj({"login": {"type": "string"}, "full_name": {"type": "string"},
+                   "email": {"type": "string"}, "has_password": BOOLEAN,
+                   "roles": array({"type": "string", "enum": list(ROLES)})}),
+    "Release": obj({"url": {"type": "string"}, "product": nullable({"type": "string"}),
+                    "version": {"type": "string"}, "created_at": NUMBER}),
+    "Product": obj({"reference": {"type": "string"}, "title": {"type": "string"},
+                    "releases": array(ref("Release"))}),
+    "Url": {"type": "string"},
+    "Computer": obj({
+        "reference": {"type": "string"}, "title": {"type": "string"},
+        "owner": nullable({"type": "string"}),
+        "allocation_scope": {"type": "string"}, "network_guid": nullable({"type": "string"}),
+        "project_guid": nullable({"type": "string"}),
+        "attributes": {"type": "object", "additionalProperties": {"type": "string"}},
+        "address": nullable({"type": "string"}), "netmask": nullable({"type": "string"}),
+        "partition_count": INTEGER, "free_partition_count": INTEGER,
+        "status_text": nullable({"type": "string"}), "status_at": nullable(NUMBER),
+        "created_at": NUMBER}),
+    "ComputerStatus": obj({"text": {"type": "string"}, "at": nullable(NUMBER)}),
+    "BangOutcome": obj({"bumped": INTEGER}),
+    "Address": obj({"network_interface": {"type": "string"}, "address": {"type": "string"},
+                    "netmask": {"type": "string"}, "gateway": {"type": "string"},
+                    "network": {"type": "string"}}),
+    "AddressPair": array({"type": "string"}, minItems=2, maxItems=2,
+                         description="(network interface, address)"),
+    "Partition": obj({
+        "computer": {"type": "string"}, "reference": {"type": "string"},
+        "state": {"type": "string"}, "instance": nullable({"type": "string"}),
+        "title": nullable({"type": "string"}), "software_release": nullable({"type": "string"}),
+        "software_type": nullable({"type": "string"}), "parameter_dict": ANY_MAP,
+        "connection_dict": ANY_MAP, "filter_dict": ANY_MAP,
+        "access_status": nullable({"type": "string"}), "timestamp": nullable(INTEGER),
+        "addresses": array(ref("Address"))}),
+    "Software": obj({"url": {"type": "string"}, "state": {"type": "string"}}),
+    "ComputerInformation": obj({"reference": {"type": "string"},
+                                "software": array(ref("Software")),
+                                "partitions": array(ref("Partition"))}),
+    "Supply": obj({"computer": {"type": "string"}, "url": {"type": "string"},
+                   "desired_state": {"type": "string"},
+                   "reported_state": nullable({"type": "string"}),
+                   "error_text": nullable({"type": "string"}),
+                   "reported_at": nullable(NUMBER)}),
+    "Parameters": STRING_MAP,
+    "Instance": obj({
+        "reference": {"type": "string"}, "title": {"type": "string"},
+        "tree": {"type": "string"}, "owner": {"type": "string"},
+        "software_release": {"type": "string"}, "software_type": {"type": "string"},
+        "parameters": ref("Parameters"), "sla": ref("Parameters"),
+        "requested_state": {"type": "string"}, "state": {"type": "string"},
+        "shared": BOOLEAN, "allocated": BOOLEAN,
+        "computer": nullable({"type": "string"}), "partition": nullable({"type": "string"}),
+        "host": nullable({"type": "string"}), "requester": nullable({"type": "string"}),
+        "connection": ref("Parameters"), "timestamp": INTEGER,
+        "status_text": nullable({"type": "string"}), "status_at": nullable(NUMBER),
+        "ip_list": array(array({"type": "string"})),
+        "full_ip_list": array(array({"type": "string"})),
+        "archived": BOOLEAN, "created_at": NUMBER}),
+    "Tree": obj({"title": {"type": "string"}, "owner": {"type": "string"},
+                 "state": {"type": "string"}, "root": nullable({"type": "string"}),
+                 "instances": array({"type": "string"}), "archived": BOOLEAN}),
+    "DestroyOutcome": obj({"freed": BOOLEAN, "waiting_for": array({"type": "string"}),
+                           "message": {"type": "string"}}),
+    "AllocationOutcome": obj({"placed": INTEGER}),
+    "UsageRecord": obj({
+        "computer": {"type": "string"}, "partition": {"type": "string"},
+        "instance": nullable({"type": "string"}), "person": nullable({"type": "string"}),
+        "resource": {"type": "string"}, "title": {"type": "string"}, "quantity": NUMBER,
+        "price": NUMBER, "category": {"type": "string"}, "start_date": {"type": "string"},
+        "stop_date": {"type": "string"}}),
+    "UsageReportOutcome": obj({"report_id": INTEGER, "record_count": INTEGER}),
+    "Problem": obj({
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": INTEGER,
+        "detail": {"type": "string"},
+        "code": {"type": "string", "description": "the slap_core error code (not_found, "
+                 "invalid, ...) or the adaptor's (malformed, too_large, internal, ...)"},
+        "errors": array(obj({"location": {"type": "string"}, "message": {"type": "string"}}))},
+        required=["type", "title", "status", "detail", "code"]),
+}
+
+BODIES = {
+    "PersonCreate": obj({"login": LOGIN, "password": nullable(string(1024)),
+                         "roles": array({"type": "string", "enum": list(ROLES)},
+                                        uniqueItems=True, maxItems=len(ROLES)),
+                         "full_name": SHORT, "email": SHORT}, required=["login"]),
+    "PasswordChange": obj({"password": string(1024, description="empty removes it")}),
+    "PasswordCheck": obj({"password": string(1024)}),
+    "ReleaseCreate": obj({"url": URL, "product": nullable(REFERENCE), "version": SHORT,
+                          "product_title": SHORT}, required=["url"]),
+    "ComputerCreate": obj({
+        "reference": COMPUTER_REFERENCE, "title": SHORT,
+        "allocation_scope": {"type": "string", "enum": list(ALLOCATION_SCOPES)},
+        "network_guid": nullable(SHORT), "project_guid": nullable(SHORT),
+        "attributes": {"type": "object", "propertyNames": {"enum": list(CATEGORY_KEYS)},
+                       "additionalProperties": string(255, pattern=NO_CONTROL)}},
+        required=[]),
+    "ComputerConfiguration": obj({
+        "reference": dict(COMPUTER_REFERENCE,
+                          description="ignored: the path names the computer"),
+        "address": nullable(SHORT), "netmask": nullable(SHORT),
+        "partition_list": array(obj({
+            "reference": REFERENCE,
+            "address_list": array(obj({"addr": string(255, minLength=1, pattern=NO_CONTROL),
+                                       "netmask": SHORT, "network_interface": SHORT},
+                                      required=["addr"], strict=False), maxItems=64),
+            "tap": obj({"name": SHORT, "ipv4_addr": SHORT, "ipv4_netmask": SHORT,
+                        "ipv4_gateway": SHORT, "ipv4_network": SHORT}, required=[],
+                       strict=False),
+            "capability_list": array(SHORT, maxItems=64)}, required=["reference"],
+            strict=False), maxItems=10000)}, required=["partition_list"], strict=False),
+    "ComputerUpdate": obj({
+        "title": SHORT, "allocation_scope": {"type": "string", "enum": list(ALLOCATION_SCOPES)},
+        "network_guid": SHORT, "project_guid": SHORT,
+        "attributes": {"type": "object", "propertyNames": {"enum": list(CATEGORY_KEYS)},
+                       "additionalProperties": string(255, pattern=NO_CONTROL)}},
+        required=[]),
+    "Bang": obj({"message": TEXT}, required=[]),
+    "ErrorReport": obj({"message": TEXT, "slave_reference": nullable(REFERENCE)},
+                       required=["message"]),
+    "ConnectionPublish": obj({"connection": PARAMETERS_IN,
+                              "slave_reference": nullable(REFERENCE)}, required=["connection"]),
+    "Rename": obj({"new_name": TITLE, "slave_reference": nullable(REFERENCE)},
+                  required=["new_name"]),
+    "SupplyChange": obj({"state": {"type": "string", "enum": ["available", "destroyed"]}},
+                        required=[]),
+    "SupplyReport": obj({"state": {"type": "string",
+                                   "enum": ["building", "available", "error", "destroyed"]},
+                         "error_text": nullable(TEXT)}, required=["state"]),
+    "UsageReport": obj({"document": string(4 * 1024 * 1024,
+                                           description="the TioXML journal")}),
+    "InstanceRequest": obj({
+        "title": TITLE, "software_release": URL, "software_type": nullable(SHORT),
+        "parameters": nullable(PARAMETERS_IN), "sla": nullable(PARAMETERS_IN),
+        "state": nullable(STATE), "shared": BOOLEAN}, required=["title", "software_release"]),
+    "InstanceChange": obj({
+        "software_release": URL, "software_type": SHORT, "parameters": nullable(PARAMETERS_IN),
+        "sla": nullable(PARAMETERS_IN), "state": STATE}, required=[]),
+    "AllocationPass": obj({"limit": {"type": "integer", "minimum": 1, "maximum": 10000}},
+                          required=[]),
+}
+
+ERRORS = {
+    400: "the body is not JSON (or not UTF-8)",
+    401: "no or wrong credentials (WWW-Authenticate: Basic)",
+    403: "the caller may not do this",
+    404: "no such resource, or not yours to see",
+    405: "the path does not take this method (Allow lists those it takes)",
+    409: "contradicts the current state",
+    413: "the body is larger than 4 MiB",
+    414: "the request line is longer than 16 KiB",
+    415: "the body is not application/json",
+    422: "a parameter or the body does not match this document, or a value the core refuses",
+    500: "an unexpected server fault (nothing more is told)",
+    503: "not ready; ask again after Retry-After seconds",
+}
+HEADERS = {
+    "ETag": {"description": "a strong validator of the body; send it back in If-None-Match",
+             "schema": {"type": "string"}},
+    "Location": {"description": "the resource's address", "schema": {"type": "string"}},
+    "Retry-After": {"description": "seconds to wait before asking again",
+                    "schema": {"type": "string"}},
+    "WWW-Authenticate": {"description": "the Basic challenge", "schema": {"type": "string"}},
+    "Allow": {"description": "the methods this path takes", "schema": {"type": "string"}},
+}
+PAGING = (
+    ("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+     "how many items at most (default %d)" % DEFAULT_LIMIT),
+    ("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+     "how many items to skip"),
+)
+
+
+def page_schema(item):
+    """A page of a list: its items, the total after filtering, and the paging used."""
+    return obj({"items": array(ref(item)), "total": INTEGER, "limit": INTEGER,
+                "offset": INTEGER,
+                "next": nullable({"type": "string", "description": "the next page, if any"})})
+
+
+def _response(status, spec):
+    schema, description, headers = spec
+    response = {"description": description}
+    if headers:
+        response["headers"] = {h: {"$ref": "#/components/headers/%s" % h} for h in headers}
+    if schema is not None:
+        response["content"] = {"application/json": {"schema": ref(schema)}}
+    return response
+
+
+def _operation(route):
+    operation = {"operationId": route.operation_id, "summary": route.summary,
+                 "tags": [route.tag],
+                 "x-slapgate-operations": list(route.operations)}
+    parameters = [{"name": name, "in": "path", "required": True, "description": text,
+                   "schema": schema}
+                  for name, (schema, text) in PATH_PARAMETERS.items()
+                  if "{%s}" % name in route.path]
+    parameters.sort(key=lambda p: route.path.index("{%s}" % p["name"]))
+    for item in route.filters:
+        parameters.append({"name": item.name, "in": "query", "description": item.description,
+                           "schema": item.schema})
+    if route.listing:
+        parameters += [{"name": name, "in": "query", "description": text, "schema": schema}
+                       for name, schema, text in PAGING]
+    if parameters:
+        operation["parameters"] = parameters
+    if route.body:
+        operation["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": ref(route.body)}}}
+    responses = {str(status): _response(status, spec)
+                 for status, spec in sorted(route.responses.items())}
+    if route.method == "GET":
+        responses["304"] = {"description": "not modified (If-None-Match matched the ETag)",
+                            "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}}
+    for status in ERRORS:
+        responses[str(status)] = {"$ref": "#/components/responses/E%d" % status}
+    operation["responses"] = dict(sorted(responses.items()))
+    if not route.secured:
+        operation["security"] = []
+    return operation
+
+
+def document():
+    """The OpenAPI 3.1 document (a dict)."""
+    paths = {"/openapi.json": {"get": {
+        "operationId": "getOpenApi", "summary": "This document", "tags": ["meta"],
+        "security": [], "x-slapgate-operations": [],
+        "responses": {
+            "200": {"description": "the OpenAPI 3.1 document",
+                    "headers": {"ETag": {"$ref": "#/components/headers/ETag"}},
+                    "content": {"application/json": {"schema": {"type": "object"}}}},
+            "304": {"description": "not modified",
+                    "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}},
+            "405": {"$ref": "#/components/responses/E405"},
+            "500": {"$ref": "#/components/responses/E500"}}}}}
+    for route in ROUTES:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+    schemas = dict(VIEWS)
+    schemas.update(BODIES)
+    for route in ROUTES:
+        if route.listing:
+            schemas["%sPage" % route.listing] = page_schema(route.listing)
+    responses = {}
+    for status, text in ERRORS.items():
+        headers = {"WWW-Authenticate": {"$ref": "#/components/headers/WWW-Authenticate"}} \
+            if status == 401 else {"Allow": {"$ref": "#/components/headers/Allow"}} \
+            if status == 405 else {"Retry-After": {"$ref": "#/components/headers/Retry-After"}} \
+            if status == 503 else {}
+        response = {"description": text,
+                    "content": {"application/problem+json": {"schema": ref("Problem")}}}
+        if headers:
+            response["headers"] = headers
+        responses["E%d" % status] = response
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "slapgate REST API", "version": VERSION,
+                 "description": "Resources over every slapgate core operation; see docs/rest.md."},
+        "servers": [{"url": "/api"}],
+        "security": [{"basic": []}],
+        "tags": [{"name": n} for n in ("people", "catalogue", "computers", "nodes", "supplies",
+                                       "instances", "usage", "meta")],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "securitySchemes": {"basic": {"type": "http", "scheme": "basic",
+                                          "description": "a slapgate user's login and password"}},
+            "schemas": dict(sorted(schemas.items())),
+            "responses": responses,
+            "headers": HEADERS,
+        },
+    }
+
+
+def generated():
+    """The document as it is checked in: sorted keys, two-space indent, final newline."""
+    return json.dumps(document(), indent=2, sort_keys=False, ensure_ascii=True) + "\n"
+
+
+def template_regex(path):
+    """A regex matching the decoded segments of ``path`` joined by NUL, with named groups."""
+    parts = []
+    for segment in path.strip("/").split("/"):
+        name = re.fullmatch(r"\{(\w+)\}", segment)
+        parts.append("(?P<%s>[^\x00]+)" % name.group(1) if name else re.escape(segment))
+    return re.compile("\x00".join(parts))
+
+
+if __name__ == "__main__":
+    sys.stdout.write(generated())
