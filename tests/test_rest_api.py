@@ -167,7 +167,11 @@ class DocumentTests(RestTestCase):
                  "Supply": views.SupplyView, "Instance": views.InstanceView,
                  "Tree": views.TreeView, "DestroyOutcome": views.DestroyOutcome,
                  "UsageRecord": views.UsageRecordView,
-                 "UsageReportOutcome": views.UsageReportOutcome}
+                 "UsageReportOutcome": views.UsageReportOutcome,
+                 "Certificate": views.CertificateView,
+                 "CertificateIdentity": views.CertificateIdentity,
+                 "RevokedCertificate": views.RevokedCertificate,
+                 "ComputerRevision": views.ComputerRevision}
         schemas_ = openapi.document()["components"]["schemas"]
         for name, view in pairs.items():
             self.assertEqual(sorted(schemas_[name]["properties"]),
@@ -546,3 +550,50 @@ class ServerFaultTests(unittest.TestCase):
                                             "status": 500, "detail": "internal error",
                                             "code": "internal"})
         self.flushLoggedErrors(RuntimeError)
+
+
+class CertificateAndRevisionTests(RestTestCase):
+    """/certificates, /revoked-certificates, /certificate-checks and a computer's revision."""
+
+    @defer.inlineCallbacks
+    def test_certificates_are_issued_listed_checked_and_revoked(self):
+        yield self.fleet()
+        status, headers, issued = yield self.api("POST", "/certificates",
+                                                 {"kind": "computer", "computer": "COMP-0"})
+        self.assertEqual((status, issued["kind"], issued["computer"]), (201, "computer", "COMP-0"))
+        self.assertIn("BEGIN CERTIFICATE", issued["certificate"])
+        self.assertIn("PRIVATE KEY", issued["private_key"])
+        self.assertEqual(self.header(headers, "location"),
+                         "/api/certificates/%s" % issued["serial"])
+        status, _, page = yield self.api("GET", "/certificates?computer=COMP-0")
+        self.assertEqual([c["serial"] for c in page["items"]], [issued["serial"]])
+        self.assertIsNone(page["items"][0]["private_key"])  # the key is only in the answer
+        status, _, identity = yield self.api(
+            "POST", "/certificate-checks",
+            {"serial": issued["serial"], "common_name": issued["common_name"]}, auth=False)
+        self.assertEqual((status, identity["kind"], identity["computer"]),
+                         (200, "computer", "COMP-0"))
+        status, _, revoked = yield self.api("DELETE", "/certificates/%s" % issued["serial"])
+        self.assertEqual(status, 200)
+        self.assertIsNotNone(revoked["revoked_at"])
+        status, _, listed = yield self.api("GET", "/revoked-certificates", auth=False)
+        self.assertEqual([r["serial"] for r in listed], [issued["serial"]])
+        yield self.problem(401, "POST", "/certificate-checks",
+                           body={"serial": issued["serial"],
+                                 "common_name": issued["common_name"]}, auth=False)
+        yield self.problem(404, "DELETE", "/certificates/abc123")
+        yield self.problem(422, "POST", "/certificates", body={"kind": "robot"})
+        status, _, none_left = yield self.api("POST",
+                                              "/computers/COMP-0/certificate-revocations")
+        self.assertEqual((status, none_left), (200, []))
+
+    @defer.inlineCallbacks
+    def test_a_computer_revision_moves_with_its_changes(self):
+        yield self.fleet()
+        status, _, before = yield self.api("GET", "/computers/COMP-0/revision")
+        self.assertEqual((status, before["reference"]), (200, "COMP-0"))
+        yield self.api("PUT", "/computers/COMP-0/supplies/%s" % quote(SR_V2, safe=""),
+                       {"state": "available"})
+        status, _, after = yield self.api("GET", "/computers/COMP-0/revision")
+        self.assertGreater(after["revision"], before["revision"])
+        yield self.problem(404, "GET", "/computers/COMP-9/revision")

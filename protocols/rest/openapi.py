@@ -86,6 +86,7 @@ PATH_PARAMETERS = {
     "computer": (KEY, "a computer's reference (COMP-...)"),
     "partition": (KEY, "a partition's reference (slappart...)"),
     "reference": (KEY, "an instance's reference (SOFTINST-...)"),
+    "serial": (KEY, "a certificate's serial number (hexadecimal)"),
 }
 
 VIEWS = {
@@ -159,6 +160,22 @@ VIEWS = {
         "price": NUMBER, "category": {"type": "string"}, "start_date": {"type": "string"},
         "stop_date": {"type": "string"}}),
     "UsageReportOutcome": obj({"report_id": INTEGER, "record_count": INTEGER}),
+    "Certificate": obj({
+        "serial": {"type": "string"}, "kind": {"type": "string",
+                                               "enum": ["computer", "partition", "user"]},
+        "common_name": {"type": "string"}, "computer": nullable({"type": "string"}),
+        "partition": nullable({"type": "string"}), "login": nullable({"type": "string"}),
+        "not_after": NUMBER, "issued_at": NUMBER, "revoked_at": nullable(NUMBER),
+        "certificate": {"type": "string", "description": "PEM"},
+        "private_key": nullable({"type": "string", "description": "PEM; only when issued"})}),
+    "CertificateList": array(ref("Certificate")),
+    "CertificateIdentity": obj({
+        "kind": {"type": "string", "enum": ["computer", "partition", "user"]},
+        "computer": nullable({"type": "string"}), "partition": nullable({"type": "string"}),
+        "login": nullable({"type": "string"}), "roles": array({"type": "string"})}),
+    "RevokedCertificate": obj({"serial": {"type": "string"}, "revoked_at": NUMBER}),
+    "RevokedCertificateList": array(ref("RevokedCertificate")),
+    "ComputerRevision": obj({"reference": {"type": "string"}, "revision": INTEGER}),
     "Problem": obj({
         "type": {"type": "string"}, "title": {"type": "string"}, "status": INTEGER,
         "detail": {"type": "string"},
@@ -225,6 +242,12 @@ BODIES = {
     "InstanceChange": obj({
         "software_release": URL, "software_type": SHORT, "parameters": nullable(PARAMETERS_IN),
         "sla": nullable(PARAMETERS_IN), "state": STATE}, required=[]),
+    "CertificateRequest": obj({
+        "kind": {"type": "string", "enum": ["computer", "partition", "user"]},
+        "computer": COMPUTER_REFERENCE, "partition": REFERENCE, "login": LOGIN},
+        required=["kind"]),
+    "CertificateCheck": obj({"serial": string(128, minLength=1, pattern=r"^[0-9a-fA-F]+$"),
+                             "common_name": string(255, minLength=1, pattern=NO_CONTROL)}),
     "AllocationPass": obj({"limit": {"type": "integer", "minimum": 1, "maximum": 10000}},
                           required=[]),
 }

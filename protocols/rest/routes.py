@@ -365,6 +365,51 @@ async def report_usage(ctx):
                                      document=ctx.body["document"]))
 
 
+# Certificates and revisions ---------------------------------------------------------------------
+
+async def list_certificates(ctx):
+    """Certificates the caller may see, of one computer or one person with the filters."""
+    return Listing(await ctx.call("certificate.list", computer=ctx.query.get("computer"),
+                                  login=ctx.query.get("login"),
+                                  include_revoked=bool(ctx.query.get("include_revoked"))))
+
+
+async def issue_certificate(ctx):
+    """Issue a key and certificate (the key is in this answer only)."""
+    view = await ctx.call("certificate.issue", kind=ctx.body["kind"],
+                          **{k: ctx.body[k] for k in ctx.present("computer", "partition",
+                                                                 "login")})
+    return Reply(201, view, {"Location": location("certificates", view.serial)})
+
+
+async def revoke_certificate(ctx):
+    """Revoke one certificate by serial."""
+    (view,) = await ctx.call("certificate.revoke", serial=ctx.params["serial"])
+    return Reply(200, view)
+
+
+async def revoke_computer_certificates(ctx):
+    """Revoke every computer certificate of a computer."""
+    return Reply(200, await ctx.call("certificate.revoke", computer=ctx.params["computer"]))
+
+
+async def revoked_certificates(ctx):
+    """Every revoked, unexpired certificate (what the CRL lists)."""
+    return Reply(200, await ctx.call("certificate.revoked_list"))
+
+
+async def check_certificate(ctx):
+    """Who a CA-verified client certificate stands for."""
+    return Reply(200, await ctx.call("certificate.authenticate", serial=ctx.body["serial"],
+                                     common_name=ctx.body["common_name"]))
+
+
+async def computer_revision(ctx):
+    """The computer's revision: it moves with every change its poll shows."""
+    (revision,) = await ctx.call("computer.revisions", references=[ctx.params["computer"]])
+    return Reply(200, revision)
+
+
 # Instances -------------------------------------------------------------------------------------
 
 async def list_trees(ctx):
@@ -668,4 +713,41 @@ ROUTES = (
           "Accept a node's usage journal (TioXML)", ("usage.report",), report_usage,
           {200: ok("UsageReportOutcome", "the journal was recorded")}, body="UsageReport",
           tag="nodes"),
+
+    Route("GET", "/certificates", "listCertificates",
+          "Certificates of the master's CA the caller may see, newest first",
+          ("certificate.list",), list_certificates,
+          {200: ok("CertificatePage", "a page of certificates", etag=True)},
+          listing="Certificate",
+          filters=(Filter("computer", NAME, "only the certificates of this computer (404 if none)"),
+                   Filter("login", NAME, "only the certificates of this person (404 if none)"),
+                   Filter("include_revoked", BOOLEAN, "include revoked ones (default false)"),
+                   string_filter("kind", "certificates")),
+          tag="certificates"),
+    Route("POST", "/certificates", "issueCertificate",
+          "Issue a key and certificate for a computer, a deployed partition or a person",
+          ("certificate.issue",), issue_certificate,
+          {201: created("Certificate", "the certificate with its private key (only here)")},
+          body="CertificateRequest", tag="certificates"),
+    Route("DELETE", "/certificates/{serial}", "revokeCertificate", "Revoke a certificate",
+          ("certificate.revoke",), revoke_certificate,
+          {200: ok("Certificate", "the revoked certificate")}, tag="certificates"),
+    Route("POST", "/computers/{computer}/certificate-revocations",
+          "revokeComputerCertificates", "Revoke every computer certificate of a computer",
+          ("certificate.revoke",), revoke_computer_certificates,
+          {200: ok("CertificateList", "the certificates revoked")}, tag="certificates"),
+    Route("GET", "/revoked-certificates", "listRevokedCertificates",
+          "Every revoked, unexpired certificate (public, as a CRL)",
+          ("certificate.revoked_list",), revoked_certificates,
+          {200: ok("RevokedCertificateList", "serials and revocation times", etag=True)},
+          secured=False, tag="certificates"),
+    Route("POST", "/certificate-checks", "checkCertificate",
+          "Who a CA-verified client certificate (serial, common name) stands for",
+          ("certificate.authenticate",), check_certificate,
+          {200: ok("CertificateIdentity", "the principal it stands for")},
+          body="CertificateCheck", secured=False, tag="certificates"),
+    Route("GET", "/computers/{computer}/revision", "getComputerRevision",
+          "The computer's revision: it moves with every change its node's poll shows",
+          ("computer.revisions",), computer_revision,
+          {200: ok("ComputerRevision", "the revision", etag=True)}, tag="nodes"),
 )
