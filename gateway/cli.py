@@ -1,4 +1,5 @@
-"""The ``slapgate`` command: ``master`` runs the server, ``admin`` works on the database directly."""
+"""The ``slapgate`` command: ``master`` runs the server, ``admin`` works on the database directly,
+``node`` runs the node agent (``node_twisted.cli``)."""
 
 import argparse
 import dataclasses
@@ -7,6 +8,7 @@ import sys
 
 from gateway import config as master_config
 from gateway.version import VERSION
+from node_twisted import cli as node_cli
 from slap_core import errors
 
 EXIT_ERROR = 1
@@ -96,6 +98,8 @@ def _parser():
                                                                         required=True)
     database.add_parser("upgrade", help="apply migrations up to the newest")
     database.add_parser("revision", help="print the schema revision")
+
+    node_cli.add_parser(commands)
     return parser
 
 
@@ -201,6 +205,8 @@ def main(argv=None):
     try:
         if args.command == "master":
             return run_master(args)
+        if args.command == "node":
+            return node_cli.run(args)
         result = _admin_call(args)
     except master_config.ConfigError as error:
         print("slapgate: configuration error: %s" % error, file=sys.stderr)
