@@ -1,4 +1,5 @@
-"""The node agent: one cycle is format (if the layout changed), software, instances, destruction.
+"""The node agent: one cycle is format (if the layout changed), software, instances, usage
+reports and destruction.
 
 Each phase reads the computer afresh from the master. When the master cannot be reached the cycle
 ends *offline*: supervisord is (re)started if needed and every configured process started, so the
@@ -18,6 +19,7 @@ from node_twisted.instance import Partition, PartitionDeployer
 from node_twisted.slap_client import MasterUnreachable, SlapClient, SlapClientError
 from node_twisted.software import SoftwareInstaller
 from node_twisted.supervisor import Supervisor
+from node_twisted.usage import UsageReporter
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -27,12 +29,14 @@ EXIT_OFFLINE = 3
 
 @dataclasses.dataclass
 class CycleResult:
-    """What one cycle did, phase by phase (dicts of url or partition id → outcome)."""
+    """What one cycle did, phase by phase (dicts of url or partition id → outcome; ``usage`` is
+    the number of usage movements sent)."""
 
     formatted: str = "unchanged"
     software: dict = dataclasses.field(default_factory=dict)
     instances: dict = dataclasses.field(default_factory=dict)
     destroyed: dict = dataclasses.field(default_factory=dict)
+    usage: int = 0
     offline: bool = False
     problems: list = dataclasses.field(default_factory=list)
 
@@ -64,6 +68,7 @@ class NodeAgent:
         self.deployer = PartitionDeployer(reactor, config, self.client, self.supervisor)
         self.destroyer = PartitionDestroyer(reactor, config, self.client, self.supervisor,
                                             self.deployer)
+        self.usage = UsageReporter(reactor, config, self.client, self.deployer)
         self._loop = None
 
     @defer.inlineCallbacks
@@ -114,6 +119,7 @@ class NodeAgent:
             _, partitions = yield self.partitions()
             result.instances = yield self.deployer.process(partitions, restart_running=launched)
             _, partitions = yield self.partitions()
+            result.usage = yield self.usage.process(partitions)
             result.destroyed = yield self.destroyer.process(partitions)
         except MasterUnreachable as error:
             self.log.warn("master unreachable, node offline: {error}", error=error)

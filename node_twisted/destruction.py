@@ -96,7 +96,7 @@ class PartitionDestroyer:
         if os.access(destroy_script, os.X_OK):
             info = os.stat(path)
             result = yield processes.run(self.reactor, [destroy_script], path,
-                                         self.deployer._environment(partition),
+                                         self.deployer.environment(partition),
                                          uid=info.st_uid, gid=info.st_gid)
             if not result.ok:
                 self.log.warn("partition {pid}: sbin/destroy failed: {tail}", pid=pid,

@@ -234,7 +234,7 @@ class PartitionDeployer:
             yield self.start(partition)
             results = yield promises.run_promises(
                 self.reactor, self.path(pid), self.config.promise_timeout,
-                self._environment(partition))
+                self.environment(partition))
             promises.check(results)
             yield self.client.partition_started(pid)
             yield self._related_instances(pid)
@@ -260,7 +260,7 @@ class PartitionDeployer:
         pid = partition.partition_id
         results = yield promises.run_promises(self.reactor, self.path(pid),
                                               self.config.promise_timeout,
-                                              self._environment(partition))
+                                              self.environment(partition))
         status = partition.access_status or ""
         try:
             promises.check(results)
@@ -271,7 +271,7 @@ class PartitionDeployer:
         if not status or status.startswith("#error"):
             yield self._report(self.client.partition_started, pid)
 
-    def _environment(self, partition):
+    def environment(self, partition):
         path = self.path(partition.partition_id)
         owner = os.stat(path).st_uid
         try:
@@ -313,7 +313,7 @@ class PartitionDeployer:
         with open(profile, "a") as handle:
             handle.write("\n\n" + profile_tail(self.config, partition))
         os.chmod(profile, 0o640)
-        env = self._environment(partition)
+        env = self.environment(partition)
         bin_directory = os.path.join(release, "bin")
         try:
             bootstraps = [n for n in os.listdir(bin_directory) if n.startswith("bootstrap")]

@@ -14,6 +14,7 @@ from twisted.internet import defer, ssl
 from twisted.web import client, http_headers, iweb
 from zope.interface import implementer
 
+from node_twisted.http_body import read_body
 from protocols import slap_marshal
 
 USER_AGENT = b"slapos.core/1.26.1 (slapgate node)"
@@ -95,7 +96,7 @@ class SlapClient:
             call = self.agent.request(method, url.encode("utf-8"), headers, body)
             call.addTimeout(self.timeout, self.reactor)
             response = yield call
-            data = yield client.readBody(response)
+            data = yield read_body(response)
         except defer.TimeoutError:
             raise MasterUnreachable("%s %s: no answer in %d s" % (
                 method.decode(), url, self.timeout)) from None

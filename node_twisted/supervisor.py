@@ -20,6 +20,7 @@ from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer
 
 from node_twisted import processes
+from node_twisted.http_body import read_body
 
 WATCHDOG_MARK = "-on-watch"
 BAD_NAME = 10
@@ -149,7 +150,7 @@ class Supervisor:
             client.FileBodyProducer(io.BytesIO(body)))
         request.addTimeout(60, self.reactor)
         response = yield request
-        data = yield client.readBody(response)
+        data = yield read_body(response)
         if response.code != 200:
             raise SupervisorError("supervisord answered HTTP %d to %s" % (response.code, method))
         return xmlrpc.client.loads(data.decode("utf-8"))[0][0]

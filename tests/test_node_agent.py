@@ -234,6 +234,30 @@ class NodeAgentTests(unittest.TestCase):
         self.assertTrue(self.master.instances()["child0"].status_text.startswith("#error"))
 
     @defer.inlineCallbacks
+    def test_report_scripts_usage_is_sent_as_one_journal(self):
+        node = AgentNode(self, self.url)
+        found = yield self.deployed(node)
+        report_dir = os.path.join(node.partition(0), "etc", "report")
+        os.makedirs(report_dir)
+        script = os.path.join(report_dir, "cpu")
+        with open(script, "w") as handle:
+            handle.write("#!/bin/sh\ncat > \"$1\" <<EOF\n<consumption><movement>"
+                         "<resource>cpu_time</resource><title>CPU</title><reference>x</reference>"
+                         "<quantity>12.5</quantity><price>0.1</price><VAT/>"
+                         "<category>cpu</category></movement></consumption>\nEOF\n")
+        os.chmod(script, 0o755)
+        xml_report = os.path.join(node.partition(0), "var", "xml_report")
+        os.makedirs(xml_report, exist_ok=True)
+        with open(os.path.join(xml_report, "broken.xml"), "w") as handle:
+            handle.write("<consumption><movement/></consumption>")
+        result = yield node.cycle(expect=0)
+        self.assertEqual(result.usage, 1)
+        records = self.master.call("usage.list", computer=COMPUTER)
+        self.assertEqual([(r.partition, r.instance, r.resource, r.quantity) for r in records],
+                         [("slappart0", found["myinst"].reference, "cpu_time", 12.5)])
+        self.assertEqual(os.listdir(xml_report), ["broken.xml.invalid"])
+
+    @defer.inlineCallbacks
     def test_supervisord_killed_is_restarted_with_the_processes_on_the_next_cycle(self):
         node = AgentNode(self, self.url)
         yield self.deployed(node)
