@@ -12,7 +12,9 @@ import os
 import signal
 import stat
 
-from twisted.internet import defer
+from twisted.internet import defer, reactor
+from twisted.internet.task import deferLater
+from twisted.protocols import portforward
 from twisted.trial import unittest
 
 from gateway.server import local_admin
@@ -44,6 +46,24 @@ class MasterSide:
         return self.call("instance.request", title="myinst", software_release=url,
                          parameters={"name": "alice"}, sla={"computer_guid": COMPUTER},
                          state=state)
+
+
+class CuttableLink:
+    """A TCP forwarder to the master that a test cuts and restores on the same port."""
+
+    def __init__(self, testcase, master_url):
+        self.target = int(master_url.split(":")[2].split("/")[0])
+        self.factory = portforward.ProxyFactory("127.0.0.1", self.target)
+        self.port = reactor.listenTCP(0, self.factory, interface="127.0.0.1")
+        self.number = self.port.getHost().port
+        self.url = master_url.replace(":%d/" % self.target, ":%d/" % self.number)
+        testcase.addCleanup(lambda: self.port.connected and self.port.stopListening())
+
+    def cut(self):
+        return self.port.stopListening()
+
+    def restore(self):
+        self.port = reactor.listenTCP(self.number, self.factory, interface="127.0.0.1")
 
 
 class NodeAgentTests(unittest.TestCase):
@@ -166,6 +186,36 @@ class NodeAgentTests(unittest.TestCase):
         self.assertEqual(self.master.supplies(), {})
 
     @defer.inlineCallbacks
+    def builds_seen(self, concurrency):
+        """The reported states of two releases, sampled while one cycle builds both."""
+        node = AgentNode(self, self.url,
+                         extra_slapos="software_build_concurrency = %d" % concurrency)
+        other = node.copy_release(os.path.join(node.base, "sr2"))
+        yield node.cycle(expect=0)
+        for url in (node.sr, other):
+            self.master.call("supply.supply", url=url, computer=COMPUTER)
+        cycle = node.cycle(expect=0)
+        seen = set()
+        while not cycle.called:
+            supplies = self.master.supplies()
+            seen.add(tuple(supplies[url].reported_state for url in (node.sr, other)))
+            yield deferLater(reactor, 0.05, lambda: None)
+        result = yield cycle
+        self.assertEqual(result.software, {node.sr: "available", other: "available"})
+        return seen
+
+    @defer.inlineCallbacks
+    def test_releases_build_in_parallel(self):
+        seen = yield self.builds_seen(2)
+        self.assertIn(("building", "building"), seen)
+
+    @defer.inlineCallbacks
+    def test_release_builds_are_bounded_by_software_build_concurrency(self):
+        seen = yield self.builds_seen(1)
+        self.assertNotIn(("building", "building"), seen)
+        self.assertIn(("available", "building"), seen)
+
+    @defer.inlineCallbacks
     def test_buildout_failure_reports_the_output_tail_and_the_next_cycle_retries(self):
         node = AgentNode(self, self.url)
         profile = node.sr
@@ -272,6 +322,31 @@ class NodeAgentTests(unittest.TestCase):
         processes = yield node.agent.supervisor.processes()
         self.assertEqual(processes, {"slappart0:sleeper": "RUNNING",
                                      "slappart1:sleeper": "RUNNING"})
+
+    @defer.inlineCallbacks
+    def test_master_unreachable_mid_build_goes_offline_then_converges(self):
+        link = CuttableLink(self, self.url)
+        node = AgentNode(self, link.url)
+        yield node.cycle(expect=0)
+        self.master.call("supply.supply", url=node.sr, computer=COMPUTER)
+        cycle = node.cycle()
+        deadline = reactor.seconds() + 120
+        while self.master.supplies()[node.sr].reported_state != "building":
+            self.assertLess(reactor.seconds(), deadline, "the build never started")
+            yield deferLater(reactor, 0.05, lambda: None)
+        yield link.cut()  # the build goes on; its "available" report cannot be sent
+        result = yield cycle
+        self.assertEqual((result.offline, result.exit_code), (True, 3))
+        software_path = os.path.join(node.software_root,
+                                     hashlib.md5(node.sr.encode()).hexdigest())
+        self.assertFalse(os.path.exists(os.path.join(software_path, ".completed")))
+        self.assertEqual(self.master.supplies()[node.sr].reported_state, "building")
+
+        link.restore()
+        result = yield node.cycle(expect=0)
+        self.assertEqual(result.software, {node.sr: "available"})
+        self.assertEqual(self.master.supplies()[node.sr].reported_state, "available")
+        self.assertTrue(os.path.exists(os.path.join(software_path, ".completed")))
 
     @defer.inlineCallbacks
     def test_master_unreachable_keeps_instances_running(self):
