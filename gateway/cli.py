@@ -9,6 +9,7 @@ import sys
 from gateway import config as master_config
 from gateway.version import VERSION
 from node_twisted import cli as node_cli
+from node_twisted import config as node_config
 from slap_core import errors
 
 EXIT_ERROR = 1
@@ -37,6 +38,8 @@ def _parser():
     master.add_argument("--insecure-loopback", action="store_true", default=None,
                         help="believe SLAP callers without authentication, as slapproxy does; "
                         "refused unless every listen address is a loopback address")
+    master.add_argument("--node", metavar="SLAPOS_CFG",
+                        help="also run a node agent with this slapos.cfg in the same process")
 
     admin = commands.add_parser("admin", help="administer the database without any adaptor")
     admin.add_argument("--config", help="INI file with a [master] section")
@@ -168,6 +171,13 @@ def run_master(args):
 
     from gateway.server import start_master
 
+    node_settings = None
+    if args.node:
+        try:
+            node_settings = node_config.load(args.node)
+        except node_config.ConfigError as error:
+            print("slapgate: node configuration error: %s" % error, file=sys.stderr)
+            return EXIT_USAGE
     settings = master_config.load(args.config, listen=args.listen, database=args.db,
                                   state_dir=args.state_dir,
                                   insecure_loopback=args.insecure_loopback)
@@ -178,6 +188,9 @@ def run_master(args):
     except Exception as error:  # the port is taken, the database is unreachable, ...
         log.critical("slapgate master cannot start: {error}", error=error)
         return EXIT_ERROR
+    if node_settings is not None:
+        node_cli.attach(reactor, node_settings)
+        print("slapgate master: node agent attached (%s)" % args.node, flush=True)
     login, password = running.credentials
     for url in running.urls():
         print("slapgate master: %s  (health: %shealth)" % (url, url), flush=True)

@@ -14,6 +14,7 @@ from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from node_twisted import format as node_format
+from node_twisted import users
 from node_twisted.destruction import PartitionDestroyer
 from node_twisted.instance import Partition, PartitionDeployer
 from node_twisted.slap_client import MasterUnreachable, SlapClient, SlapClientError
@@ -79,6 +80,8 @@ class NodeAgent:
         if xml == node_format.posted_layout(self.config) and all(
                 os.path.isdir(p["path"]) for p in configuration["partition_list"]):
             return "unchanged"
+        if self.config.format.alter_user:
+            yield users.ensure_layout_users(self.reactor, configuration)
         node_format.make_directories(configuration)
         yield self.client.load_computer_configuration(xml)
         node_format.remember_layout(self.config, xml)
@@ -105,7 +108,7 @@ class NodeAgent:
         try:
             try:
                 result.formatted = yield self.format_if_needed()
-            except (node_format.FormatError, OSError) as error:
+            except (node_format.FormatError, users.UserError, OSError) as error:
                 result.problems.append("format: %s" % error)
                 self.log.error("format failed: {error}", error=error)
             except MasterUnreachable:

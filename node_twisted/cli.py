@@ -20,6 +20,19 @@ def add_parser(commands):
     return node
 
 
+def attach(reactor, settings):
+    """Run a node agent with ``settings`` (a NodeConfig) in this process (``master --node``).
+
+    The agent's cycles start when the reactor runs and stop before it shuts down.
+    """
+    from node_twisted.agent import NodeAgent
+
+    agent = NodeAgent(reactor, settings)
+    reactor.callWhenRunning(agent.run_forever)
+    reactor.addSystemEventTrigger("before", "shutdown", agent.stop)
+    return agent
+
+
 def run(args):
     """Run the agent as ``args`` say; returns the exit code."""
     from twisted.internet import defer, reactor

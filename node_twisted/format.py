@@ -1,7 +1,9 @@
 """``format``: partition directories and their addresses, posted to the master (spec section 5.7).
 
 Rootless (``alter_user = false``, the default here): partitions are directories of mode 0750
-owned by the running user; no users, taps or interface addresses are created. Partitions come
+owned by the running user. Root mode (``alter_user = true``, as root) also creates the software
+user and one user per partition (``node_twisted.users``). No taps or interface addresses are
+created. Partitions come
 from the ``input_definition_file`` when given (``[computer] address``, ``[partition_N] address``,
 ``pathname``, ``user``, ``network_interface``), else ``partition_amount`` partitions named
 ``<partition_base_name>N`` with consecutive addresses from ``ipv4_local_network``.
@@ -38,7 +40,7 @@ def _current_user():
     return pwd.getpwuid(os.getuid()).pw_name
 
 
-def _from_definition(path, instance_root):
+def _from_definition(path, instance_root, user_for):
     parser = configparser.ConfigParser(interpolation=None)
     try:
         with open(path, encoding="utf-8") as handle:
@@ -63,12 +65,12 @@ def _from_definition(path, instance_root):
             if interface:
                 entry["network_interface"] = interface
         partitions.append(_partition(reference, instance_root, addresses,
-                                     options.get("user", "").strip() or _current_user(),
+                                     user_for(len(partitions), options.get("user", "").strip()),
                                      options.get("capability_list", "").split()))
     return computer, partitions
 
 
-def _from_amount(settings, instance_root):
+def _from_amount(settings, instance_root, user_for):
     network = ipaddress.IPv4Network(settings.ipv4_local_network, strict=False)
     hosts = network.hosts()
     try:
@@ -78,10 +80,9 @@ def _from_amount(settings, instance_root):
         raise FormatError("ipv4_local_network %s is too small for %d partitions"
                           % (network, settings.partition_amount)) from None
     computer = {"addr": str(computer_ip), "netmask": str(network.netmask)}
-    user = _current_user()
     partitions = [
         _partition("%s%d" % (settings.partition_base_name, i), instance_root,
-                   [{"addr": str(ip), "netmask": str(network.netmask)}], user, [])
+                   [{"addr": str(ip), "netmask": str(network.netmask)}], user_for(i, ""), [])
         for i, ip in enumerate(ips)]
     return computer, partitions
 
@@ -105,17 +106,26 @@ def _partition(reference, instance_root, addresses, user, capabilities):
 def layout(config):
     """The computer dict ``loadComputerConfigurationFromXML`` carries for this configuration."""
     settings = config.format
-    if settings.alter_user or settings.alter_network or settings.create_tap:
+    if settings.alter_network or settings.create_tap or settings.create_tun:
+        raise FormatError("alter_network, create_tap and create_tun are not available: set "
+                          "them to false (partitions share the host's addresses)")
+    if settings.alter_user:
         if os.getuid() != 0:
-            raise FormatError("alter_user, alter_network and create_tap need root; set them to "
-                              "false for a rootless node")
-        raise FormatError("root mode (alter_user, alter_network, create_tap) is not available "
-                          "yet: set them to false")
+            raise FormatError("alter_user = true needs root; set it to false for a rootless "
+                              "node")
+
+        def user_for(i, named):
+            return named or "%s%d" % (settings.user_base_name, i)
+    else:
+        current = _current_user()
+
+        def user_for(i, named):
+            return current
     if settings.input_definition_file:
         computer, partitions = _from_definition(settings.input_definition_file,
-                                                config.instance_root)
+                                                config.instance_root, user_for)
     else:
-        computer, partitions = _from_amount(settings, config.instance_root)
+        computer, partitions = _from_amount(settings, config.instance_root, user_for)
     return {
         "reference": config.computer_id,
         "address": computer["addr"],

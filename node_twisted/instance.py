@@ -10,6 +10,7 @@ promises and reports ``started``, ``stopped`` or the error.
 
 import dataclasses
 import os
+import pwd
 import shutil
 import stat
 
@@ -272,11 +273,10 @@ class PartitionDeployer:
             yield self._report(self.client.partition_started, pid)
 
     def environment(self, partition):
+        """The environment of the partition's subprocesses (HOME is its owner's)."""
         path = self.path(partition.partition_id)
         owner = os.stat(path).st_uid
         try:
-            import pwd
-
             home = pwd.getpwuid(owner).pw_dir
         except KeyError:
             home = path
@@ -286,7 +286,7 @@ class PartitionDeployer:
     @defer.inlineCallbacks
     def install(self, partition):
         """Write the partition's profile and run its buildout."""
-        pid, path = partition.partition_id, self.path(partition.partition_id)
+        path = self.path(partition.partition_id)
         release = software_path(self.config, partition.software_release_url)
         link = os.path.join(path, "software_release")
         if os.path.islink(link) and os.readlink(link) != release:
@@ -313,6 +313,8 @@ class PartitionDeployer:
         with open(profile, "a") as handle:
             handle.write("\n\n" + profile_tail(self.config, partition))
         os.chmod(profile, 0o640)
+        if os.getuid() == 0:
+            os.chown(profile, -1, info.st_gid)
         env = self.environment(partition)
         bin_directory = os.path.join(release, "bin")
         try:

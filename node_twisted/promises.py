@@ -62,13 +62,15 @@ def _write_result(partition_path, path, result):
 
 @defer.inlineCallbacks
 def run_promises(reactor, partition_path, timeout, env):
-    """Run the partition's promises; the list of :class:`PromiseResult`."""
+    """Run the partition's promises as the partition's owner; the list of :class:`PromiseResult`."""
     paths = promise_paths(partition_path)
+    owner = os.stat(partition_path)
 
     @defer.inlineCallbacks
     def one(path):
         started = reactor.seconds()
-        result = yield processes.run(reactor, [path], partition_path, env, timeout=timeout)
+        result = yield processes.run(reactor, [path], partition_path, env, timeout=timeout,
+                                     uid=owner.st_uid, gid=owner.st_gid)
         if result.timed_out:
             message = "Error: Promise timed out after %s seconds" % timeout
         else:

@@ -112,26 +112,42 @@ class SoftwareInstaller:
         except SlapClientError as error:
             self.log.warn("report ignored by the master: {error}", error=error)
 
+    def builder(self):
+        """(uid, gid) builds run as: ``software_root``'s owner when root runs the node and
+        another user owns it (root mode), else (None, None): the node's own user."""
+        if os.getuid() != 0:
+            return None, None
+        info = os.stat(self.config.software_root)
+        if info.st_uid == 0:
+            return None, None
+        return info.st_uid, info.st_gid
+
     @defer.inlineCallbacks
     def build(self, url, path):
         """Bootstrap (when ``bin/buildout`` is missing), then run buildout in ``path``."""
+        uid, gid = self.builder()
         os.makedirs(os.path.join(path, "extends-cache"), mode=0o755, exist_ok=True)
         profile = os.path.join(path, "buildout.cfg")
         if not os.path.exists(profile):
             with open(profile, "w") as handle:
                 handle.write(_profile(url, self.config))
+        if uid is not None:
+            for name in (path, os.path.join(path, "extends-cache"), profile):
+                os.chown(name, uid, gid)
         env = processes.clean_environment(path)
         binary = os.path.join(path, "bin", "buildout")
         if not os.path.exists(binary):
             result = yield processes.run(
                 self.reactor, [self.config.buildout, "-c", profile,
-                               "buildout:directory=" + path, "bootstrap"], path, env)
+                               "buildout:directory=" + path, "bootstrap"], path, env,
+                uid=uid, gid=gid)
             if not result.ok:
                 raise BuildFailed("Failed to bootstrap buildout in %s (%s):\n%s" % (
                     path, _how(result), result.tail(ERROR_TAIL)))
         result = yield processes.run(
             self.reactor, [binary, "-U", "buildout:extends-cache=%s/extends-cache" % path,
-                           "buildout:directory=" + path, "-N", "-c", profile], path, env)
+                           "buildout:directory=" + path, "-N", "-c", profile], path, env,
+            uid=uid, gid=gid)
         if not result.ok:
             raise BuildFailed("Failed to run buildout profile in directory %s (%s):\n%s" % (
                 path, _how(result), result.tail(ERROR_TAIL)))

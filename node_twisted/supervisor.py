@@ -170,10 +170,7 @@ class Supervisor:
         """supervisord's state name, or None when its socket does not answer."""
         try:
             info = yield self.call("getState")
-        except (OSError, SupervisorError, xmlrpc.client.Error) as error:
-            self.log.debug("supervisord not answering: {error}", error=error)
-            return None
-        except Exception as error:  # connection refused/lost from the endpoint
+        except Exception as error:  # no socket, connection refused or lost, a fault...
             self.log.debug("supervisord not answering: {error}", error=error)
             return None
         return info.get("statename")

@@ -36,7 +36,8 @@ def _alive(pid):
 class AgentNode:
     """One node's directory, configuration and agent."""
 
-    def __init__(self, testcase, master_url, extra_slapos="", definition=True):
+    def __init__(self, testcase, master_url, extra_slapos="", definition=True, extra_format="",
+                 buildout=None, users=None):
         upstream_python(testcase)  # skips (fails under CI) without the upstream venv
         self.testcase = testcase
         self.base = tempfile.mkdtemp(prefix="sg-agent-")
@@ -53,7 +54,7 @@ class AgentNode:
             "master_url = %s" % master_url,
             "software_root = %s" % self.software_root,
             "instance_root = %s" % self.instance_root,
-            "buildout = %s" % os.path.join(ROOT, ".venv-upstream", "bin", "buildout"),
+            "buildout = %s" % (buildout or os.path.join(ROOT, ".venv-upstream", "bin", "buildout")),
             "promise_timeout = 5",
             "root_check = False",
             extra_slapos,
@@ -64,6 +65,7 @@ class AgentNode:
             "alter_user = false",
             "alter_network = false",
             "create_tap = false",
+            extra_format,
         ]
         if definition:
             path = os.path.join(self.base, "definition.cfg")
@@ -73,6 +75,8 @@ class AgentNode:
                 for i in range(PARTITIONS):
                     handle.write("\n[partition_%d]\naddress = 127.0.1.%d/255.255.255.255\n"
                                  "pathname = slappart%d\nnetwork_interface =\n" % (i, i + 1, i))
+                    if users:
+                        handle.write("user = %s\n" % users[i])
         self.config_path = os.path.join(self.base, "slapos.cfg")
         with open(self.config_path, "w") as handle:
             handle.write("\n".join(lines) + "\n")
@@ -105,38 +109,53 @@ class AgentNode:
 
     def supervisord_pid(self):
         """supervisord's pid from its pid file, or None."""
-        try:
-            with open(os.path.join(self.instance_root, "var", "run", "supervisord.pid")) as f:
-                return int(f.read().strip())
-        except (OSError, ValueError):
-            return None
+        return supervisord_pid(self.instance_root)
 
-    @defer.inlineCallbacks
     def stop_everything(self):
         """Stop supervisord (and its programs), then any process still working in our tree."""
-        pids = [pid for pid in [self.supervisord_pid()] if pid]
-        pids.extend(self.processes_in_tree())
-        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 2.0)):
-            alive = [pid for pid in set(pids) if _alive(pid)]
-            for pid in alive:
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
-            deadline = time.monotonic() + wait
-            while [pid for pid in alive if _alive(pid)] and time.monotonic() < deadline:
-                yield deferLater(reactor, 0.1, lambda: None)
-            pids = [pid for pid in alive if _alive(pid)] + self.processes_in_tree()
+        return stop_tree(self.base, self.instance_root)
 
     def processes_in_tree(self):
         """Processes whose working directory is inside this node's directory."""
-        found = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit() and int(entry) != os.getpid():
-                try:
-                    cwd = os.readlink("/proc/%s/cwd" % entry)
-                except OSError:
-                    continue
-                if cwd == self.base or cwd.startswith(self.base + os.sep):
-                    found.append(int(entry))
-        return found
+        return processes_in_tree(self.base)
+
+
+def supervisord_pid(instance_root):
+    """The pid in supervisord's pid file under ``instance_root``, or None."""
+    try:
+        with open(os.path.join(instance_root, "var", "run", "supervisord.pid")) as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def processes_in_tree(base):
+    """Processes whose working directory is ``base`` or inside it."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                cwd = os.readlink("/proc/%s/cwd" % entry)
+            except OSError:
+                continue
+            if cwd == base or cwd.startswith(base + os.sep):
+                found.append(int(entry))
+    return found
+
+
+@defer.inlineCallbacks
+def stop_tree(base, instance_root):
+    """SIGTERM (then SIGKILL) supervisord of ``instance_root`` and every process in ``base``."""
+    pids = [pid for pid in [supervisord_pid(instance_root)] if pid]
+    pids.extend(processes_in_tree(base))
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 2.0)):
+        alive = [pid for pid in set(pids) if _alive(pid)]
+        for pid in alive:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while [pid for pid in alive if _alive(pid)] and time.monotonic() < deadline:
+            yield deferLater(reactor, 0.1, lambda: None)
+        pids = [pid for pid in alive if _alive(pid)] + processes_in_tree(base)

@@ -375,3 +375,79 @@ class ProfileTailTests(unittest.TestCase):
             self.fail("slapgrid's buildout-tail.cfg.in not found beside %s" % python)
         with open(site[0]) as handle:
             self.assertEqual(node_instance.PROFILE_TAIL, handle.read())
+
+
+class RootModeTests(unittest.TestCase):
+    """``alter_user = true`` as root: a software user builds, partition users run the instances."""
+
+    timeout = 600
+    USERS = ("sgpart", "sgpart2", "sgsoft")
+
+    @defer.inlineCallbacks
+    def test_root_mode_creates_users_and_runs_partitions_as_their_user(self):
+        import grp
+        import pwd
+        import subprocess
+
+        from tests.test_slap_node_upstream import NODE, require_node
+
+        if os.getuid() != 0:
+            raise unittest.SkipTest("root mode needs root")
+        require_node(self)  # its interpreter is outside /root, reachable by the users made here
+        running = start_test_master(self, insecure_loopback=True)
+        master = MasterSide(running)
+
+        def remove_users():
+            for name in self.USERS:
+                subprocess.run(["userdel", name], capture_output=True, check=False)
+
+        remove_users()
+        self.addCleanup(remove_users)
+        # the two deployed partitions share a user: the test release's instance profile develops
+        # its recipe in the release's source tree, which only one user can keep up to date
+        node = AgentNode(self, running.urls()[0] + "slap/",
+                         buildout=os.path.join(NODE, "bin", "buildout"),
+                         extra_format="alter_user = true\nsoftware_user = sgsoft",
+                         users=["sgpart", "sgpart", "sgpart2"])
+        os.chmod(node.base, 0o755)
+        yield node.cycle(expect=0)
+        soft, part = pwd.getpwnam("sgsoft"), pwd.getpwnam("sgpart")
+        self.assertEqual(os.stat(node.software_root).st_uid, soft.pw_uid)
+        owners = [os.stat(node.partition(i)) for i in range(PARTITIONS)]
+        self.assertEqual([(pwd.getpwuid(o.st_uid).pw_name, stat.S_IMODE(o.st_mode))
+                          for o in owners],
+                         [("sgpart", 0o750), ("sgpart", 0o750), ("sgpart2", 0o750)])
+        self.assertIn("sgpart", grp.getgrnam("sgsoft").gr_mem)
+
+        def share_sources(uid):
+            for directory, names, files in os.walk(node.sr_dir):
+                for name in [directory] + [os.path.join(directory, n) for n in names + files]:
+                    os.chown(name, uid, soft.pw_gid)
+                    os.chmod(name, os.stat(name).st_mode | stat.S_IRWXG)
+
+        share_sources(0)
+        master.call("supply.supply", url=node.sr, computer=COMPUTER)
+        result = yield node.cycle(expect=0)
+        self.assertEqual(result.software, {node.sr: "available"})
+        software_path = os.path.join(node.software_root,
+                                     hashlib.md5(node.sr.encode()).hexdigest())
+        self.assertEqual(os.stat(os.path.join(software_path, "instance.cfg")).st_uid,
+                         soft.pw_uid)
+        share_sources(part.pw_uid)
+
+        master.request(node.sr)
+        for _ in range(4):
+            yield node.cycle()
+            found = master.instances()
+            if "child0" in found and found["myinst"].connection.get("child-greeting") == \
+                    "hello child":
+                break
+        self.assertEqual(found["myinst"].connection, {
+            "greeting": "hello alice", "partition": "slappart0", "child-greeting": "hello child"})
+        infos = yield node.agent.supervisor.call("getAllProcessInfo")
+        running_as = {}
+        for info in infos:
+            with open("/proc/%d/status" % info["pid"]) as handle:
+                uid = [line.split()[1] for line in handle if line.startswith("Uid:")][0]
+            running_as[info["group"]] = pwd.getpwuid(int(uid)).pw_name
+        self.assertEqual(running_as, {"slappart0": "sgpart", "slappart1": "sgpart"})

@@ -1,16 +1,19 @@
-"""``slapgate node``: its slapos.cfg reading and its command line (one cycle, bad configuration)."""
+"""``slapgate node``: its slapos.cfg reading, its command line (one cycle, bad configuration) and
+``slapgate master --node`` (the local node ``make run`` attaches)."""
 
 import os
 import sys
 
-from twisted.internet import defer, reactor
+from twisted.internet import defer, protocol, reactor
+from twisted.internet.task import deferLater
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial import unittest
 
 from gateway.server import local_admin
 from node_twisted import config as node_config
+from node_twisted import local
 from tests.fixtures import start_test_master
-from tests.node_agent_fixtures import COMPUTER, AgentNode
+from tests.node_agent_fixtures import COMPUTER, AgentNode, stop_tree
 
 MINIMAL = """\
 [slapos]
@@ -102,3 +105,70 @@ class CommandLineTests(unittest.TestCase):
         self.assertIn(b"configuration error", err)
         self.assertIn(b"master_url is required", err)
         self.assertNotIn(b"Traceback", err)
+
+
+class LocalNodeTests(unittest.TestCase):
+    """``slapgate master --node`` (what ``make run`` starts): a master with its node attached."""
+
+    timeout = 180
+
+    @defer.inlineCallbacks
+    def test_master_with_a_local_node_formats_it_and_stops_on_sigterm(self):
+        import shutil
+        import tempfile
+
+        from protocols import slap_marshal
+        from tests.fixtures import http_client
+        from tests.upstream import _free_port, upstream_python
+
+        upstream_python(self)
+        base = tempfile.mkdtemp(prefix="sg-local-")
+        self.addCleanup(shutil.rmtree, base, ignore_errors=True)
+        port = _free_port()
+        url = "http://127.0.0.1:%d/slap/" % port
+        cfg = local.write_once(os.path.join(base, "node"), url, "/nonexistent/buildout")
+        self.assertEqual(local.write_once(os.path.join(base, "node"), url, "/x"), cfg)
+        ended = defer.Deferred()
+        process = reactor.spawnProcess(
+            _Ended(ended), sys.executable,
+            [sys.executable, "-m", "gateway.cli", "master", "--listen", "127.0.0.1:%d" % port,
+             "--db", os.path.join(base, "m.sqlite"), "--state-dir", os.path.join(base, "state"),
+             "--insecure-loopback", "--node", cfg],
+            env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
+            path=os.getcwd())
+        self.addCleanup(stop_tree, base, os.path.join(base, "node", "inst"))
+        self.addCleanup(lambda: ended.called or process.signalProcess("KILL"))
+        client = http_client(self)
+        deadline = reactor.seconds() + 60
+        partitions = []
+        while len(partitions) != local.PARTITIONS:
+            self.assertLess(reactor.seconds(), deadline, "the local node was not formatted")
+            yield deferLater(reactor, 0.2, lambda: None)
+            try:
+                response = yield client.get(url + "getFullComputerInformation?computer_id="
+                                            + local.COMPUTER)
+                body = yield response.content()
+            except Exception:
+                continue
+            if response.code == 200:
+                computer = slap_marshal.loads(body)
+                partitions = computer.attributes["_computer_partition_list"]
+        process.signalProcess("TERM")
+        output, code = yield ended
+        self.assertEqual(code, 0, output)
+        self.assertIn("node agent attached", output)
+
+
+class _Ended(protocol.ProcessProtocol):
+    def __init__(self, done):
+        self.done = done
+        self.output = []
+
+    def outReceived(self, data):
+        self.output.append(data)
+
+    errReceived = outReceived
+
+    def processEnded(self, reason):
+        self.done.callback((b"".join(self.output).decode("utf-8", "replace"),
+                            reason.value.exitCode))
