@@ -128,6 +128,9 @@ class NodeAgent:
             self.log.warn("master unreachable, node offline: {error}", error=error)
             result.offline = True
             yield self._keep_running(result)
+        except SlapClientError as error:  # the master refused a call (unknown computer, 403...)
+            self.log.error("node cycle stopped, the master refused: {error}", error=error)
+            result.problems.append(str(error))
         except Exception as error:  # a bug or a local failure: reported, the loop goes on
             self.log.failure("node cycle failed")
             result.problems.append("%s: %s" % (type(error).__name__, error))

@@ -96,6 +96,15 @@ class CommandLineTests(unittest.TestCase):
         self.assertIn(b"master unreachable", out)
 
     @defer.inlineCallbacks
+    def test_a_master_refusing_the_node_exits_one_without_a_traceback(self):
+        running = start_test_master(self)  # no insecure_loopback: SLAP callers are refused
+        node = AgentNode(self, running.urls()[0] + "slap/")
+        out, err, code = yield self.slapgate("node", "--cfg", node.config_path, "--once")
+        self.assertEqual(code, 1, (out + err).decode())
+        self.assertIn(b"the master refused: HTTP 401", out)
+        self.assertNotIn(b"Traceback", out + err)
+
+    @defer.inlineCallbacks
     def test_bad_configuration_exits_two_with_a_message(self):
         path = self.mktemp()
         with open(path, "w") as handle:
