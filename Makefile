@@ -1,5 +1,5 @@
 # slapgate: two commands on a fresh Debian 12 machine, as root.
-#   make run    install, then start a master on the embedded SQLite database
+#   make run    install, then start a master on the embedded SQLite database, a node attached
 #   make test   install everything the tests need (apt and pip), then run the whole suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -66,10 +66,16 @@ $(NODE)/.installed:
 
 node: $(NODE)/.installed
 
+# The local node (rootless, computer COMP-0, partitions under var/node/inst) runs in the master's
+# process; its releases are built with the upstream venv's zc.buildout (with slapos.core's slap
+# library, which release recipes import). Its supervisord keeps running after the master stops.
 # `make run CONFIG=master.cfg` starts the master from a configuration file instead ([master],
-# [ldap], [oidc] sections: docs/ldap.md, docs/sso.md).
-run: install
-	$(VENV)/bin/slapgate master $(if $(CONFIG),--config $(CONFIG),--listen $(LISTEN) --insecure-loopback)
+# [ldap], [oidc] sections: docs/ldap.md, docs/sso.md), without the local node.
+NODE_DIR ?= var/node
+
+run: install upstream
+	$(PY) -m node_twisted.local $(NODE_DIR) http://$(LISTEN)/slap/ $(abspath $(UPSTREAM))/bin/buildout
+	$(VENV)/bin/slapgate master $(if $(CONFIG),--config $(CONFIG),--listen $(LISTEN) --insecure-loopback --node $(NODE_DIR)/slapos.cfg)
 
 test: install system-packages upstream node
 	$(PY) -m pytest -q tests

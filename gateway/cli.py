@@ -1,4 +1,5 @@
-"""The ``slapgate`` command: ``master`` runs the server, ``admin`` works on the database directly."""
+"""The ``slapgate`` command: ``master`` runs the server, ``admin`` works on the database directly,
+``node`` runs the node agent (``node_twisted.cli``)."""
 
 import argparse
 import dataclasses
@@ -8,6 +9,8 @@ import sys
 from gateway import config as master_config
 from gateway.ca import CertificateAuthorityError
 from gateway.version import VERSION
+from node_twisted import cli as node_cli
+from node_twisted import config as node_config
 from slap_core import errors
 
 EXIT_ERROR = 1
@@ -39,6 +42,8 @@ def _parser():
     master.add_argument("--insecure-loopback", action="store_true", default=None,
                         help="believe SLAP callers without authentication, as slapproxy does; "
                         "refused unless every listen address is a loopback address")
+    master.add_argument("--node", metavar="SLAPOS_CFG",
+                        help="also run a node agent with this slapos.cfg in the same process")
 
     admin = commands.add_parser("admin", help="administer the database without any adaptor")
     admin.add_argument("--config", help="INI file with a [master] section")
@@ -122,6 +127,8 @@ def _parser():
                                                                         required=True)
     database.add_parser("upgrade", help="apply migrations up to the newest")
     database.add_parser("revision", help="print the schema revision")
+
+    node_cli.add_parser(commands)
     return parser
 
 
@@ -241,6 +248,13 @@ def run_master(args):
 
     from gateway.server import start_master
 
+    node_settings = None
+    if args.node:
+        try:
+            node_settings = node_config.load(args.node)
+        except node_config.ConfigError as error:
+            print("slapgate: node configuration error: %s" % error, file=sys.stderr)
+            return EXIT_USAGE
     settings = master_config.load(args.config, listen=args.listen, database=args.db,
                                   state_dir=args.state_dir, listen_tls=args.listen_tls,
                                   insecure_loopback=args.insecure_loopback)
@@ -251,6 +265,9 @@ def run_master(args):
     except Exception as error:  # the port is taken, the database is unreachable, ...
         log.critical("slapgate master cannot start: {error}", error=error)
         return EXIT_ERROR
+    if node_settings is not None:
+        node_cli.attach(reactor, node_settings)
+        print("slapgate master: node agent attached (%s)" % args.node, flush=True)
     login, password = running.credentials
     for url in running.urls():
         print("slapgate master: %s  (health: %shealth)" % (url, url), flush=True)
@@ -282,6 +299,8 @@ def main(argv=None):
     try:
         if args.command == "master":
             return run_master(args)
+        if args.command == "node":
+            return node_cli.run(args)
         result = _admin_call(args)
     except master_config.ConfigError as error:
         print("slapgate: configuration error: %s" % error, file=sys.stderr)

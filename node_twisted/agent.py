@@ -1,0 +1,164 @@
+"""The node agent: one cycle is format (if the layout changed), software, instances, usage
+reports and destruction.
+
+Each phase reads the computer afresh from the master. When the master cannot be reached the cycle
+ends *offline*: supervisord is (re)started if needed and every configured process started, so the
+instances keep running; the next cycle tries again. ``run_forever`` repeats cycles every
+``cycle_interval`` seconds (a cycle never overlaps the next).
+"""
+
+import dataclasses
+import os
+
+from twisted.internet import defer, task
+from twisted.logger import Logger
+
+from node_twisted import format as node_format
+from node_twisted import users
+from node_twisted.destruction import PartitionDestroyer
+from node_twisted.instance import Partition, PartitionDeployer
+from node_twisted.slap_client import MasterUnreachable, SlapClient, SlapClientError
+from node_twisted.software import SoftwareInstaller
+from node_twisted.supervisor import Supervisor
+from node_twisted.usage import UsageReporter
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_PROMISE = 2
+EXIT_OFFLINE = 3
+
+
+@dataclasses.dataclass
+class CycleResult:
+    """What one cycle did, phase by phase (dicts of url or partition id → outcome; ``usage`` is
+    the number of usage movements sent)."""
+
+    formatted: str = "unchanged"
+    software: dict = dataclasses.field(default_factory=dict)
+    instances: dict = dataclasses.field(default_factory=dict)
+    destroyed: dict = dataclasses.field(default_factory=dict)
+    usage: int = 0
+    offline: bool = False
+    problems: list = dataclasses.field(default_factory=list)
+
+    @property
+    def exit_code(self):
+        """slapgrid's exit codes: 3 offline, 2 a promise failed, 1 anything else failed, 0."""
+        if self.offline:
+            return EXIT_OFFLINE
+        if "promise-error" in self.instances.values():
+            return EXIT_PROMISE
+        if (self.problems or "error" in self.software.values()
+                or "error" in self.instances.values()):
+            return EXIT_FAILED
+        return EXIT_OK
+
+
+class NodeAgent:
+    """The node: its configuration, its master client, supervisord and the phases."""
+
+    log = Logger()
+
+    def __init__(self, reactor, config, client=None):
+        self.reactor = reactor
+        self.config = config
+        self.client = client or SlapClient(reactor, config.master_url, config.computer_id,
+                                           config.key_file, config.cert_file)
+        self.supervisor = Supervisor(reactor, config)
+        self.software = SoftwareInstaller(reactor, config, self.client)
+        self.deployer = PartitionDeployer(reactor, config, self.client, self.supervisor)
+        self.destroyer = PartitionDestroyer(reactor, config, self.client, self.supervisor,
+                                            self.deployer)
+        self.usage = UsageReporter(reactor, config, self.client, self.deployer)
+        self._loop = None
+
+    @defer.inlineCallbacks
+    def format_if_needed(self):
+        """Lay out the partitions; post the computer when that layout is new to the master."""
+        configuration = node_format.layout(self.config)
+        xml = node_format.encode(configuration)
+        if xml == node_format.posted_layout(self.config) and all(
+                os.path.isdir(p["path"]) for p in configuration["partition_list"]):
+            return "unchanged"
+        if self.config.format.alter_user:
+            yield users.ensure_layout_users(self.reactor, configuration)
+        node_format.make_directories(configuration)
+        yield self.client.load_computer_configuration(xml)
+        node_format.remember_layout(self.config, xml)
+        self.log.info("computer {computer} formatted with {count} partitions",
+                      computer=self.config.computer_id,
+                      count=len(configuration["partition_list"]))
+        return "posted"
+
+    @defer.inlineCallbacks
+    def partitions(self):
+        """The computer's partitions as the master wants them, and its releases."""
+        computer = yield self.client.computer_information()
+        attributes = computer.attributes
+        releases = [(r.attributes.get("_software_release"), r.attributes.get("_requested_state"))
+                    for r in attributes.get("_software_release_list") or []]
+        partitions = [Partition.from_slap(p)
+                      for p in attributes.get("_computer_partition_list") or []]
+        return releases, partitions
+
+    @defer.inlineCallbacks
+    def run_cycle(self):
+        """One cycle; a :class:`CycleResult` (never fails)."""
+        result = CycleResult()
+        try:
+            try:
+                result.formatted = yield self.format_if_needed()
+            except (node_format.FormatError, users.UserError, OSError) as error:
+                result.problems.append("format: %s" % error)
+                self.log.error("format failed: {error}", error=error)
+            except MasterUnreachable:
+                raise
+            except SlapClientError as error:
+                result.problems.append("format: %s" % error)
+                self.log.error("the master refused the computer's layout: {error}", error=error)
+            releases, _ = yield self.partitions()
+            result.software = yield self.software.process(releases)
+            launched = yield self.supervisor.ensure_running()
+            _, partitions = yield self.partitions()
+            result.instances = yield self.deployer.process(partitions, restart_running=launched)
+            _, partitions = yield self.partitions()
+            result.usage = yield self.usage.process(partitions)
+            result.destroyed = yield self.destroyer.process(partitions)
+        except MasterUnreachable as error:
+            self.log.warn("master unreachable, node offline: {error}", error=error)
+            result.offline = True
+            yield self._keep_running(result)
+        except SlapClientError as error:  # the master refused a call (unknown computer, 403...)
+            self.log.error("node cycle stopped, the master refused: {error}", error=error)
+            result.problems.append(str(error))
+        except Exception as error:  # a bug or a local failure: reported, the loop goes on
+            self.log.failure("node cycle failed")
+            result.problems.append("%s: %s" % (type(error).__name__, error))
+        return result
+
+    @defer.inlineCallbacks
+    def _keep_running(self, result):
+        try:
+            yield self.supervisor.ensure_running()
+            yield self.supervisor.start_all()
+        except Exception as error:
+            self.log.error("offline: supervisord could not be started: {error}", error=error)
+            result.problems.append("supervisord: %s" % error)
+
+    def run_forever(self):
+        """Run cycles every ``cycle_interval`` seconds until :meth:`stop`; a Deferred."""
+        self._loop = task.LoopingCall(self._cycle_logged)
+        self._loop.clock = self.reactor
+        return self._loop.start(self.config.cycle_interval, now=True)
+
+    @defer.inlineCallbacks
+    def _cycle_logged(self):
+        result = yield self.run_cycle()
+        self.log.info("cycle done: exit {code}, software {software}, instances {instances}, "
+                      "destroyed {destroyed}", code=result.exit_code, software=result.software,
+                      instances=result.instances, destroyed=result.destroyed)
+
+    def stop(self):
+        """Stop the loop after the running cycle."""
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()

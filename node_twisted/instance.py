@@ -1,0 +1,393 @@
+"""Partitions: deploy, start, stop each as its master asks (spec sections 5.3 and 5.4).
+
+A partition is processed when its ``timestamp`` differs from the one in its ``.timestamp`` file or
+its periodicity has passed; otherwise it costs one look at its promises' anomaly when started
+(and nothing when stopped). Processing copies the release's ``instance.cfg`` into the partition's
+``buildout.cfg`` with slapgrid's tail (``[slap-connection]`` and friends), runs buildout as an
+asynchronous subprocess, writes the partition's supervisord group, starts or stops it, runs the
+promises and reports ``started``, ``stopped`` or the error.
+"""
+
+import dataclasses
+import os
+import pwd
+import shutil
+import stat
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from node_twisted import processes, promises
+from node_twisted.slap_client import MasterUnreachable, SlapClientError
+from node_twisted.software import software_path
+
+REQUIRED_PERMISSION = 0o750
+ERROR_TAIL = 4000
+
+# The tail slapgrid appends to every partition's profile (slapos.core 1.26.1, byte for byte).
+PROFILE_TAIL = """\
+# This is beginning of zc.buildout profile's tail added by slapgrid
+[buildout]
+# put buildout generated binaries in specific directory
+bin-directory = ${buildout:directory}/sbin
+
+# protect software and run parts offline
+offline = true
+
+[slap-connection]
+computer-id = %(computer_id)s
+partition-id = %(partition_id)s
+server-url = %(server_url)s
+software-release-url = %(software_release_url)s
+key-file = %(key_file)s
+cert-file = %(cert_file)s
+shared-part-list =
+  %(shared_part_list)s
+build-time-part-list =
+  %(build_time_part_list)s
+requested-state = %(requested_state)s
+
+[slap_connection]
+# Kept for backward compatiblity
+computer_id = %(computer_id)s
+partition_id = %(partition_id)s
+server_url = %(server_url)s
+software_release_url = %(software_release_url)s
+key_file = %(key_file)s
+cert_file = %(cert_file)s
+
+[storage-configuration]
+storage-home = %(storage_home)s
+
+[network-information]
+global-ipv4-network = %(global_ipv4_network_prefix)s
+# This is end of zc.buildout profile's tail added by slapgrid
+"""
+
+
+class PartitionFailed(Exception):
+    """Deploying a partition failed; the message is what the master is told."""
+
+
+@dataclasses.dataclass
+class Partition:
+    """One partition as ``getFullComputerInformation`` describes it."""
+
+    partition_id: str
+    requested_state: str
+    software_release_url: str | None
+    parameters: dict
+    access_status: str | None
+    filter: dict
+
+    @classmethod
+    def from_slap(cls, obj):
+        """From a marshalled ``ComputerPartition``."""
+        attributes = obj.attributes
+        document = attributes.get("_software_release_document")
+        url = document.attributes.get("_software_release") if document is not None else None
+        return cls(
+            partition_id=attributes.get("_partition_id"),
+            requested_state=attributes.get("_requested_state") or "destroyed",
+            software_release_url=url,
+            parameters=attributes.get("_parameter_dict") or {},
+            access_status=attributes.get("_access_status"),
+            filter=attributes.get("_filter_dict") or {},
+        )
+
+    @property
+    def timestamp(self):
+        """The master's timestamp of the partition's instance, as text (None when absent)."""
+        value = self.parameters.get("timestamp")
+        return None if value is None else str(value)
+
+
+def profile_tail(config, partition):
+    """slapgrid's tail for ``partition`` (values substituted)."""
+    repository = config.certificate_repository_path
+    key_file = os.path.join(repository, partition.partition_id + ".key") if repository else ""
+    cert_file = os.path.join(repository, partition.partition_id + ".crt") if repository else ""
+    return PROFILE_TAIL % {
+        "computer_id": config.computer_id,
+        "partition_id": partition.partition_id,
+        "server_url": config.master_url,
+        "software_release_url": partition.software_release_url,
+        "key_file": key_file,
+        "cert_file": cert_file,
+        "requested_state": partition.requested_state,
+        "storage_home": config.instance_storage_home,
+        "global_ipv4_network_prefix": config.ipv4_global_network,
+        "shared_part_list": "  ".join(config.shared_part_list.strip().splitlines(True)),
+        "build_time_part_list": "  ".join(config.build_time_part_list.strip().splitlines(True)),
+    }
+
+
+def _read(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+class PartitionDeployer:
+    """Processes every partition of the computer, one after the other."""
+
+    log = Logger()
+
+    def __init__(self, reactor, config, client, supervisor):
+        self.reactor = reactor
+        self.config = config
+        self.client = client
+        self.supervisor = supervisor
+
+    def path(self, partition_id):
+        """The partition's directory."""
+        return os.path.join(self.config.instance_root, partition_id)
+
+    def periodicity(self, partition):
+        """Seconds after which an unchanged partition is processed again."""
+        text = _read(os.path.join(software_path(self.config, partition.software_release_url),
+                                  "periodicity"))
+        try:
+            return int(text) if text is not None else self.config.maximum_periodicity
+        except ValueError:
+            return self.config.maximum_periodicity
+
+    def up_to_date(self, partition):
+        """Whether ``.timestamp`` says the partition is deployed as the master wants it."""
+        path = os.path.join(self.path(partition.partition_id), ".timestamp")
+        if partition.timestamp is None or _read(path) != partition.timestamp:
+            return False
+        periodicity = self.periodicity(partition)
+        return periodicity < 0 or self.reactor.seconds() <= os.path.getmtime(path) + periodicity
+
+    @defer.inlineCallbacks
+    def process(self, partitions, restart_running=False):
+        """Process ``partitions``; a dict partition id → outcome.
+
+        Outcomes: ``skipped`` (free), ``unchanged``, ``started``, ``stopped``, ``error``,
+        ``promise-error``. ``restart_running`` starts the groups of unchanged started partitions
+        (after supervisord was relaunched). Raises :class:`MasterUnreachable` once all are done
+        when the master went away.
+        """
+        outcomes, unreachable = {}, None
+        for partition in partitions:
+            if not os.path.isdir(self.path(partition.partition_id)):
+                continue
+            try:
+                outcomes[partition.partition_id] = yield self.process_one(partition,
+                                                                          restart_running)
+            except MasterUnreachable as error:
+                unreachable = error
+                outcomes[partition.partition_id] = "offline"
+        if unreachable is not None:
+            raise unreachable
+        return outcomes
+
+    @defer.inlineCallbacks
+    def process_one(self, partition, restart_running=False):
+        """Bring one partition to its requested state; its outcome."""
+        pid, path = partition.partition_id, self.path(partition.partition_id)
+        if partition.software_release_url is None:
+            for stray in (".timestamp",):
+                _remove(os.path.join(path, stray))
+            return "skipped"
+        _remove(os.path.join(path, ".slapos-request-transaction-" + pid))
+        if self.up_to_date(partition):
+            if partition.requested_state == "started":
+                if restart_running:
+                    yield self.supervisor.start_partition(pid)
+                yield self.anomaly_check(partition)
+            return "unchanged"
+        _remove(os.path.join(path, ".timestamp"))
+        _remove(os.path.join(path, ".slapgrid-%s-error.log" % pid))
+        try:
+            outcome = yield self._deploy(partition)
+        except MasterUnreachable:
+            raise
+        except (PartitionFailed, promises.PromiseFailed, SlapClientError, OSError) as error:
+            message = str(error)
+            with open(os.path.join(path, ".slapgrid-%s-error.log" % pid), "w") as handle:
+                handle.write(message)
+            self.log.error("partition {pid} failed: {message}", pid=pid,
+                           message=message[-500:])
+            yield self._report(self.client.partition_error, pid, message[-ERROR_TAIL:])
+            return ("promise-error" if isinstance(error, promises.PromiseFailed) else "error")
+        if partition.timestamp is not None:
+            with open(os.path.join(path, ".timestamp"), "w") as handle:
+                handle.write(partition.timestamp)
+        return outcome
+
+    @defer.inlineCallbacks
+    def _deploy(self, partition):
+        pid = partition.partition_id
+        state = partition.requested_state
+        if state == "started":
+            yield self.install(partition)
+            yield self.start(partition)
+            results = yield promises.run_promises(
+                self.reactor, self.path(pid), self.config.promise_timeout,
+                self.environment(partition))
+            promises.check(results)
+            yield self.client.partition_started(pid)
+            yield self._related_instances(pid)
+            return "started"
+        if state == "stopped":
+            try:
+                yield self.install(partition)
+            finally:
+                yield self.supervisor.stop_partition(pid)
+            yield self._report(self.client.partition_stopped, pid)
+            yield self._related_instances(pid)
+            return "stopped"
+        if state == "destroyed":
+            yield self.supervisor.stop_partition(pid)
+            yield self._report(self.client.partition_stopped, pid)
+            return "stopped"
+        raise PartitionFailed("Computer Partition %s: unknown requested state %r"
+                              % (pid, state))
+
+    @defer.inlineCallbacks
+    def anomaly_check(self, partition):
+        """Run the promises of an unchanged started partition; report a change of health."""
+        pid = partition.partition_id
+        results = yield promises.run_promises(self.reactor, self.path(pid),
+                                              self.config.promise_timeout,
+                                              self.environment(partition))
+        status = partition.access_status or ""
+        try:
+            promises.check(results)
+        except promises.PromiseFailed as failure:
+            if not status.startswith("#error"):
+                yield self._report(self.client.partition_error, pid, str(failure)[-ERROR_TAIL:])
+            return
+        if not status or status.startswith("#error"):
+            yield self._report(self.client.partition_started, pid)
+
+    def environment(self, partition):
+        """The environment of the partition's subprocesses (HOME is its owner's)."""
+        path = self.path(partition.partition_id)
+        owner = os.stat(path).st_uid
+        try:
+            home = pwd.getpwuid(owner).pw_dir
+        except KeyError:
+            home = path
+        return processes.clean_environment(
+            home, {"SLAPGRID_INSTANCE_ROOT": self.config.instance_root})
+
+    @defer.inlineCallbacks
+    def install(self, partition):
+        """Write the partition's profile and run its buildout."""
+        path = self.path(partition.partition_id)
+        release = software_path(self.config, partition.software_release_url)
+        link = os.path.join(path, "software_release")
+        if os.path.islink(link) and os.readlink(link) != release:
+            os.unlink(link)
+        if not os.path.lexists(link):
+            os.symlink(release, link)
+        info = os.stat(path)
+        permission = stat.S_IMODE(info.st_mode)
+        if permission != REQUIRED_PERMISSION:
+            raise PartitionFailed("Wrong permissions in %s: actual permissions are: 0%o, wanted "
+                                  "are 0%o" % (path, permission, REQUIRED_PERMISSION))
+        if not os.path.exists(release):
+            raise PartitionFailed("Software Release %s is not present on system.\nCannot deploy "
+                                  "instance." % partition.software_release_url)
+        template = os.path.join(release, "instance.cfg")
+        if not os.path.exists(template):
+            legacy = os.path.join(release, "template.cfg")
+            if not os.path.exists(legacy):
+                raise PartitionFailed("Software Release %s is not correctly installed.\nMissing "
+                                      "file: %s" % (partition.software_release_url, template))
+            template = legacy
+        profile = os.path.join(path, "buildout.cfg")
+        shutil.copy(template, profile)
+        with open(profile, "a") as handle:
+            handle.write("\n\n" + profile_tail(self.config, partition))
+        os.chmod(profile, 0o640)
+        if os.getuid() == 0:
+            os.chown(profile, -1, info.st_gid)
+        env = self.environment(partition)
+        bin_directory = os.path.join(release, "bin")
+        try:
+            bootstraps = [n for n in os.listdir(bin_directory) if n.startswith("bootstrap")]
+        except OSError:
+            bootstraps = []
+        if len(bootstraps) > 1:
+            raise PartitionFailed("More than one bootstrap candidate found.")
+        if bootstraps:
+            bootstrap = os.path.join(bin_directory, bootstraps[0])
+            result = yield processes.run(self.reactor, _with_shebang(bootstrap), path, env,
+                                         uid=info.st_uid, gid=info.st_gid)
+            if not result.ok:
+                raise PartitionFailed("Failed to bootstrap buildout in %r.:\n%s\n" % (
+                    path, result.tail(ERROR_TAIL)))
+            binary = os.path.join(path, "sbin", "buildout")
+        else:
+            binary = os.path.join(bin_directory, "buildout")
+        result = yield processes.run(self.reactor, _with_shebang(binary) + ["-U"], path, env,
+                                     timeout=self.config.partition_timeout,
+                                     uid=info.st_uid, gid=info.st_gid)
+        if not result.ok:
+            how = "timed out" if result.timed_out else "exit code %s" % result.exit_code
+            raise PartitionFailed("Failed to run buildout profile in directory %r (%s):\n%s\n" % (
+                path, how, result.tail(ERROR_TAIL)))
+        delay_file = os.path.join(path, ".slapos-retention-lock-delay")
+        if not os.path.exists(delay_file):
+            with open(delay_file, "w") as handle:
+                handle.write(str(_retention_delay(partition)))
+
+    @defer.inlineCallbacks
+    def start(self, partition):
+        """Write the partition's supervisord group, apply it and start it."""
+        pid, path = partition.partition_id, self.path(partition.partition_id)
+        info = os.stat(path)
+        self.supervisor.write_partition(pid, path, info.st_uid, info.st_gid)
+        yield self.supervisor.update()
+        yield self.supervisor.start_partition(pid)
+
+    @defer.inlineCallbacks
+    def _related_instances(self, pid):
+        transaction = os.path.join(self.path(pid), ".slapos-request-transaction-" + pid)
+        text = _read(transaction)
+        if text is None:
+            return
+        titles = [line for line in text.splitlines() if line]
+        yield self._report(self.client.partition_related_instances, pid, titles)
+        _remove(transaction)
+
+    @defer.inlineCallbacks
+    def _report(self, call, *args):
+        try:
+            yield call(*args)
+        except MasterUnreachable:
+            raise
+        except SlapClientError as error:
+            self.log.warn("report ignored by the master: {error}", error=error)
+
+
+def _retention_delay(partition):
+    try:
+        return float(partition.filter.get("retention_delay", 0) or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _with_shebang(script):
+    """Run ``script`` through the interpreter its ``#!`` line names (as slapgrid does)."""
+    try:
+        with open(script, "rb") as handle:
+            first = handle.readline().decode("utf-8", "replace")
+    except OSError:
+        return [script]
+    if first.startswith("#!"):
+        return first[2:].split() + [script]
+    return [script]

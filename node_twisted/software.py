@@ -1,0 +1,159 @@
+"""Software releases: a buildout per release in ``software_root/<md5(url)>`` (spec section 5.2).
+
+Releases are built as asynchronous subprocesses, at most ``software_build_concurrency`` at once.
+A built release has a ``.completed`` marker and costs nothing on later cycles. The master hears
+``building``, then ``available`` or ``error`` (with the buildout output's tail); a release it
+wants destroyed is removed and reported ``destroyed``.
+"""
+
+import hashlib
+import os
+import shutil
+import time
+
+from twisted.internet import defer, threads
+from twisted.logger import Logger
+
+from node_twisted import processes
+from node_twisted.slap_client import MasterUnreachable, SlapClientError
+
+ERROR_TAIL = 4000
+
+
+def software_path(config, url):
+    """Where the release at ``url`` is built."""
+    return os.path.join(config.software_root, hashlib.md5(url.encode("utf-8")).hexdigest())
+
+
+class BuildFailed(Exception):
+    """A buildout step failed; the message is what the master is told."""
+
+
+def _profile(url, config):
+    """The release directory's ``buildout.cfg``: extend the release's profile."""
+    def multiline(value):
+        return "\n\t".join(value.strip().splitlines())
+
+    return ("[buildout]\nextends = %s\nshared-part-list = %s\nbuild-time-part-list = %s\n\n"
+            % (url, multiline(config.shared_part_list), multiline(config.build_time_part_list)))
+
+
+class SoftwareInstaller:
+    """Builds and removes the releases supplied to this computer."""
+
+    log = Logger()
+
+    def __init__(self, reactor, config, client):
+        self.reactor = reactor
+        self.config = config
+        self.client = client
+        self.semaphore = defer.DeferredSemaphore(config.software_build_concurrency)
+
+    @defer.inlineCallbacks
+    def process(self, releases):
+        """Handle every ``(url, requested_state)``; a dict url → outcome.
+
+        Outcomes: ``unchanged``, ``available``, ``error``, ``destroyed``. Raises
+        :class:`MasterUnreachable` when the master went away meanwhile (after every build ended).
+        """
+        urls = [url for url, _ in releases]
+        calls = [self.semaphore.run(self._one, url, state) for url, state in releases]
+        results = yield defer.DeferredList(calls, consumeErrors=True)
+        outcomes, unreachable = {}, None
+        for url, (success, value) in zip(urls, results):
+            if success:
+                outcomes[url] = value
+            elif value.check(MasterUnreachable):
+                unreachable = value.value
+                outcomes[url] = "offline"
+            else:
+                self.log.failure("software release {url} failed", value, url=url)
+                outcomes[url] = "error"
+        if unreachable is not None:
+            raise unreachable
+        return outcomes
+
+    @defer.inlineCallbacks
+    def _one(self, url, state):
+        path = software_path(self.config, url)
+        if state == "destroyed":
+            if os.path.lexists(path):
+                self.log.info("removing software release {url} from {path}", url=url, path=path)
+                yield threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(),
+                                                shutil.rmtree, path, ignore_errors=True)
+            yield self._report(self.client.software_destroyed, url)
+            return "destroyed"
+        if state != "available":
+            self.log.warn("software release {url}: unknown requested state {state!r}", url=url,
+                          state=state)
+            return "unchanged"
+        if os.path.exists(os.path.join(path, ".completed")):
+            return "unchanged"
+        yield self._report(self.client.software_building, url)
+        try:
+            yield self.build(url, path)
+        except BuildFailed as failure:
+            self.log.error("software release {url} failed to build", url=url)
+            yield self._report(self.client.software_error, url, str(failure)[-ERROR_TAIL:])
+            return "error"
+        yield self.client.software_available(url)
+        with open(os.path.join(path, ".completed"), "w") as handle:
+            handle.write(time.asctime())
+        self.log.info("software release {url} built in {path}", url=url, path=path)
+        return "available"
+
+    @defer.inlineCallbacks
+    def _report(self, call, *args):
+        """A report whose refusal (404 on slapproxy or for an unknown supply) is only logged."""
+        try:
+            yield call(*args)
+        except MasterUnreachable:
+            raise
+        except SlapClientError as error:
+            self.log.warn("report ignored by the master: {error}", error=error)
+
+    def builder(self):
+        """(uid, gid) builds run as: ``software_root``'s owner when root runs the node and
+        another user owns it (root mode), else (None, None): the node's own user."""
+        if os.getuid() != 0:
+            return None, None
+        info = os.stat(self.config.software_root)
+        if info.st_uid == 0:
+            return None, None
+        return info.st_uid, info.st_gid
+
+    @defer.inlineCallbacks
+    def build(self, url, path):
+        """Bootstrap (when ``bin/buildout`` is missing), then run buildout in ``path``."""
+        uid, gid = self.builder()
+        os.makedirs(os.path.join(path, "extends-cache"), mode=0o755, exist_ok=True)
+        profile = os.path.join(path, "buildout.cfg")
+        if not os.path.exists(profile):
+            with open(profile, "w") as handle:
+                handle.write(_profile(url, self.config))
+        if uid is not None:
+            for name in (path, os.path.join(path, "extends-cache"), profile):
+                os.chown(name, uid, gid)
+        env = processes.clean_environment(path)
+        binary = os.path.join(path, "bin", "buildout")
+        if not os.path.exists(binary):
+            result = yield processes.run(
+                self.reactor, [self.config.buildout, "-c", profile,
+                               "buildout:directory=" + path, "bootstrap"], path, env,
+                uid=uid, gid=gid)
+            if not result.ok:
+                raise BuildFailed("Failed to bootstrap buildout in %s (%s):\n%s" % (
+                    path, _how(result), result.tail(ERROR_TAIL)))
+        result = yield processes.run(
+            self.reactor, [binary, "-U", "buildout:extends-cache=%s/extends-cache" % path,
+                           "buildout:directory=" + path, "-N", "-c", profile], path, env,
+            uid=uid, gid=gid)
+        if not result.ok:
+            raise BuildFailed("Failed to run buildout profile in directory %s (%s):\n%s" % (
+                path, _how(result), result.tail(ERROR_TAIL)))
+
+
+def _how(result):
+    if result.timed_out:
+        return "timed out"
+    return "exit code %s" % result.exit_code

@@ -1,0 +1,161 @@
+"""A slapgate node agent (``node_twisted``) set up for one test: files, configuration, cleanup.
+
+The node runs rootless in a short temporary directory (supervisord's unix socket path is short),
+with the test software release of ``tests/node_sr/`` copied there and ``@NODE_SR@`` substituted,
+as tests/test_slap_node_upstream.py does. Buildout is the upstream venv's (``make upstream``:
+zc.buildout 6 with slapos.core 1.26.1, whose ``slapos.slap`` the release's recipe imports);
+supervisord is this venv's. The cleanup stops supervisord and every process left in the tree.
+"""
+
+import os
+import shutil
+import signal
+import tempfile
+import time
+
+from twisted.internet import defer, reactor
+from twisted.internet.task import deferLater
+
+from node_twisted import config as node_config
+from node_twisted.agent import NodeAgent
+from tests.upstream import ROOT, upstream_python
+
+NODE_SR = os.path.join(ROOT, "tests", "node_sr")
+COMPUTER = "COMP-0"
+PARTITIONS = 3
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class AgentNode:
+    """One node's directory, configuration and agent."""
+
+    def __init__(self, testcase, master_url, extra_slapos="", definition=True, extra_format="",
+                 buildout=None, users=None):
+        upstream_python(testcase)  # skips (fails under CI) without the upstream venv
+        self.testcase = testcase
+        self.base = tempfile.mkdtemp(prefix="sg-agent-")
+        testcase.addCleanup(shutil.rmtree, self.base, ignore_errors=True)
+        testcase.addCleanup(self.stop_everything)
+        self.software_root = os.path.join(self.base, "soft")
+        self.instance_root = os.path.join(self.base, "inst")
+        self.sr_dir = os.path.join(self.base, "sr")
+        self.sr = os.path.join(self.sr_dir, "software.cfg")
+        self.copy_release(self.sr_dir)
+        lines = [
+            "[slapos]",
+            "computer_id = %s" % COMPUTER,
+            "master_url = %s" % master_url,
+            "software_root = %s" % self.software_root,
+            "instance_root = %s" % self.instance_root,
+            "buildout = %s" % (buildout or os.path.join(ROOT, ".venv-upstream", "bin", "buildout")),
+            "promise_timeout = 5",
+            "root_check = False",
+            extra_slapos,
+            "",
+            "[slapformat]",
+            "partition_amount = %d" % PARTITIONS,
+            "computer_xml = %s" % os.path.join(self.base, "computer.xml"),
+            "alter_user = false",
+            "alter_network = false",
+            "create_tap = false",
+            extra_format,
+        ]
+        if definition:
+            path = os.path.join(self.base, "definition.cfg")
+            lines.append("input_definition_file = %s" % path)
+            with open(path, "w") as handle:
+                handle.write("[computer]\naddress = 127.0.0.1/255.255.255.255\n")
+                for i in range(PARTITIONS):
+                    handle.write("\n[partition_%d]\naddress = 127.0.1.%d/255.255.255.255\n"
+                                 "pathname = slappart%d\nnetwork_interface =\n" % (i, i + 1, i))
+                    if users:
+                        handle.write("user = %s\n" % users[i])
+        self.config_path = os.path.join(self.base, "slapos.cfg")
+        with open(self.config_path, "w") as handle:
+            handle.write("\n".join(lines) + "\n")
+        self.config = node_config.load(self.config_path)
+        self.agent = NodeAgent(reactor, self.config)
+
+    def copy_release(self, directory):
+        """A copy of tests/node_sr in ``directory``, ``@NODE_SR@`` substituted; its profile."""
+        shutil.copytree(NODE_SR, directory,
+                        ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+        profile = os.path.join(directory, "software.cfg")
+        with open(profile) as handle:
+            text = handle.read()
+        with open(profile, "w") as handle:
+            handle.write(text.replace("@NODE_SR@", directory))
+        return profile
+
+    def partition(self, i):
+        """The directory of partition ``slappart<i>``."""
+        return os.path.join(self.instance_root, "slappart%d" % i)
+
+    @defer.inlineCallbacks
+    def cycle(self, expect=None):
+        """Run one agent cycle; fails the test on an unexpected exit code."""
+        result = yield self.agent.run_cycle()
+        if expect is not None and result.exit_code != expect:
+            self.testcase.fail("cycle exited %s (expected %s): %r" % (result.exit_code, expect,
+                                                                      result))
+        return result
+
+    def supervisord_pid(self):
+        """supervisord's pid from its pid file, or None."""
+        return supervisord_pid(self.instance_root)
+
+    def stop_everything(self):
+        """Stop supervisord (and its programs), then any process still working in our tree."""
+        return stop_tree(self.base, self.instance_root)
+
+    def processes_in_tree(self):
+        """Processes whose working directory is inside this node's directory."""
+        return processes_in_tree(self.base)
+
+
+def supervisord_pid(instance_root):
+    """The pid in supervisord's pid file under ``instance_root``, or None."""
+    try:
+        with open(os.path.join(instance_root, "var", "run", "supervisord.pid")) as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def processes_in_tree(base):
+    """Processes whose working directory is ``base`` or inside it."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                cwd = os.readlink("/proc/%s/cwd" % entry)
+            except OSError:
+                continue
+            if cwd == base or cwd.startswith(base + os.sep):
+                found.append(int(entry))
+    return found
+
+
+@defer.inlineCallbacks
+def stop_tree(base, instance_root):
+    """SIGTERM (then SIGKILL) supervisord of ``instance_root`` and every process in ``base``."""
+    pids = [pid for pid in [supervisord_pid(instance_root)] if pid]
+    pids.extend(processes_in_tree(base))
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 2.0)):
+        alive = [pid for pid in set(pids) if _alive(pid)]
+        for pid in alive:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while [pid for pid in alive if _alive(pid)] and time.monotonic() < deadline:
+            yield deferLater(reactor, 0.1, lambda: None)
+        pids = [pid for pid in alive if _alive(pid)] + processes_in_tree(base)

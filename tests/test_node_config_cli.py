@@ -1,0 +1,183 @@
+"""``slapgate node``: its slapos.cfg reading, its command line (one cycle, bad configuration) and
+``slapgate master --node`` (the local node ``make run`` attaches)."""
+
+import os
+import sys
+
+from twisted.internet import defer, protocol, reactor
+from twisted.internet.task import deferLater
+from twisted.internet.utils import getProcessOutputAndValue
+from twisted.trial import unittest
+
+from gateway.server import local_admin
+from node_twisted import config as node_config
+from node_twisted import local
+from tests.fixtures import start_test_master
+from tests.node_agent_fixtures import COMPUTER, AgentNode, stop_tree
+
+MINIMAL = """\
+[slapos]
+computer_id = COMP-9
+master_url = http://127.0.0.1:1/
+software_root = /srv/soft
+instance_root = /srv/inst
+"""
+
+
+class ConfigTests(unittest.TestCase):
+    """Upstream's keys are read; bad values give a clear ConfigError."""
+
+    def test_upstream_keys_are_read_and_unknown_ones_ignored(self):
+        config = node_config.parse(MINIMAL + """\
+promise_timeout = 7
+partition_timeout =
+maximum_periodicity = 3600
+pidfile_software = /ignored
+[slapformat]
+partition_amount = 4
+alter_user = False
+ipv4_local_network = 10.0.0.0/16
+[networkcache]
+download-cache-url = http://example.invalid/
+""")
+        self.assertEqual((config.computer_id, config.promise_timeout, config.partition_timeout,
+                          config.maximum_periodicity), ("COMP-9", 7, None, 3600))
+        self.assertEqual((config.format.partition_amount, config.format.alter_user,
+                          config.format.ipv4_local_network), (4, False, "10.0.0.0/16"))
+        self.assertEqual(config.supervisord_socket, "/srv/inst/sv.sock")
+
+    def test_bad_configurations_are_refused_with_a_message(self):
+        cases = {
+            "[slapos]\ncomputer_id = C\n": "master_url is required",
+            MINIMAL + "promise_timeout = soon\n": "promise_timeout must be an integer",
+            MINIMAL + "key_file = /k\n": "key_file and cert_file go together",
+            MINIMAL + "[slapformat]\nalter_user = yes\n": "alter_user must be true or false",
+            MINIMAL + "[slapformat]\nipv4_local_network = 10.0.0/99\n": "ipv4_local_network",
+            MINIMAL + "software_build_concurrency = 0\n": "at least 1",
+            "not an ini file": "no section headers",
+        }
+        for text, message in cases.items():
+            with self.assertRaises(node_config.ConfigError) as caught:
+                node_config.parse(text)
+            self.assertIn(message, str(caught.exception))
+        with self.assertRaises(node_config.ConfigError) as caught:
+            node_config.load("/nonexistent/slapos.cfg")
+        self.assertIn("cannot read", str(caught.exception))
+
+
+class CommandLineTests(unittest.TestCase):
+    """``slapgate node --cfg FILE --once`` as a subprocess."""
+
+    timeout = 120
+
+    def slapgate(self, *arguments):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        return getProcessOutputAndValue(sys.executable, ["-m", "gateway.cli", *arguments],
+                                        env=env, path=os.getcwd(), reactor=reactor)
+
+    @defer.inlineCallbacks
+    def test_once_formats_the_computer_and_exits_zero(self):
+        running = start_test_master(self, insecure_loopback=True)
+        node = AgentNode(self, running.urls()[0] + "slap/")
+        out, err, code = yield self.slapgate("node", "--cfg", node.config_path, "--once")
+        self.assertEqual(code, 0, (out + err).decode())
+        information = running.master.call("computer.information",
+                                          local_admin(),
+                                          reference=COMPUTER)
+        self.assertEqual(len(information.partitions), 3)
+        self.assertIn(b"node cycle: exit 0", out)
+        yield node.stop_everything()
+
+    @defer.inlineCallbacks
+    def test_once_without_a_master_exits_three_offline(self):
+        node = AgentNode(self, "http://127.0.0.1:9/")  # discard port: connection refused
+        out, err, code = yield self.slapgate("node", "--cfg", node.config_path, "--once")
+        self.assertEqual(code, 3, (out + err).decode())
+        self.assertIn(b"master unreachable", out)
+
+    @defer.inlineCallbacks
+    def test_a_master_refusing_the_node_exits_one_without_a_traceback(self):
+        running = start_test_master(self)  # no insecure_loopback: SLAP callers are refused
+        node = AgentNode(self, running.urls()[0] + "slap/")
+        out, err, code = yield self.slapgate("node", "--cfg", node.config_path, "--once")
+        self.assertEqual(code, 1, (out + err).decode())
+        self.assertIn(b"the master refused: HTTP 401", out)
+        self.assertNotIn(b"Traceback", out + err)
+
+    @defer.inlineCallbacks
+    def test_bad_configuration_exits_two_with_a_message(self):
+        path = self.mktemp()
+        with open(path, "w") as handle:
+            handle.write("[slapos]\ncomputer_id = C\n")
+        out, err, code = yield self.slapgate("node", "--cfg", path, "--once")
+        self.assertEqual(code, 2)
+        self.assertIn(b"configuration error", err)
+        self.assertIn(b"master_url is required", err)
+        self.assertNotIn(b"Traceback", err)
+
+
+class LocalNodeTests(unittest.TestCase):
+    """``slapgate master --node`` (what ``make run`` starts): a master with its node attached."""
+
+    timeout = 180
+
+    @defer.inlineCallbacks
+    def test_master_with_a_local_node_formats_it_and_stops_on_sigterm(self):
+        import shutil
+        import tempfile
+
+        from protocols import slap_marshal
+        from tests.fixtures import http_client
+        from tests.upstream import _free_port, upstream_python
+
+        upstream_python(self)
+        base = tempfile.mkdtemp(prefix="sg-local-")
+        self.addCleanup(shutil.rmtree, base, ignore_errors=True)
+        port = _free_port()
+        url = "http://127.0.0.1:%d/slap/" % port
+        cfg = local.write_once(os.path.join(base, "node"), url, "/nonexistent/buildout")
+        self.assertEqual(local.write_once(os.path.join(base, "node"), url, "/x"), cfg)
+        ended = defer.Deferred()
+        process = reactor.spawnProcess(
+            _Ended(ended), sys.executable,
+            [sys.executable, "-m", "gateway.cli", "master", "--listen", "127.0.0.1:%d" % port,
+             "--db", os.path.join(base, "m.sqlite"), "--state-dir", os.path.join(base, "state"),
+             "--insecure-loopback", "--node", cfg],
+            env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
+            path=os.getcwd())
+        self.addCleanup(stop_tree, base, os.path.join(base, "node", "inst"))
+        self.addCleanup(lambda: ended.called or process.signalProcess("KILL"))
+        client = http_client(self)
+        deadline = reactor.seconds() + 60
+        partitions = []
+        while len(partitions) != local.PARTITIONS:
+            self.assertLess(reactor.seconds(), deadline, "the local node was not formatted")
+            yield deferLater(reactor, 0.2, lambda: None)
+            try:
+                response = yield client.get(url + "getFullComputerInformation?computer_id="
+                                            + local.COMPUTER)
+                body = yield response.content()
+            except Exception:
+                continue
+            if response.code == 200:
+                computer = slap_marshal.loads(body)
+                partitions = computer.attributes["_computer_partition_list"]
+        process.signalProcess("TERM")
+        output, code = yield ended
+        self.assertEqual(code, 0, output)
+        self.assertIn("node agent attached", output)
+
+
+class _Ended(protocol.ProcessProtocol):
+    def __init__(self, done):
+        self.done = done
+        self.output = []
+
+    def outReceived(self, data):
+        self.output.append(data)
+
+    errReceived = outReceived
+
+    def processEnded(self, reason):
+        self.done.callback((b"".join(self.output).decode("utf-8", "replace"),
+                            reason.value.exitCode))
