@@ -3,7 +3,7 @@
 A partition is processed when its ``timestamp`` differs from the one in its ``.timestamp`` file or
 its periodicity has passed; otherwise it costs one look at its promises' anomaly when started
 (and nothing when stopped). Processing copies the release's ``instance.cfg`` into the partition's
-``buildout.cfg`` with slapgrid's tail (``[slap-connection]`` and friends), runs buildout as an
+``buildout.cfg`` with the connection tail recipes read (``[slap-connection]`` and friends), runs buildout as an
 asynchronous subprocess, writes the partition's supervisord group, starts or stops it, runs the
 promises and reports ``started``, ``stopped`` or the error.
 """
@@ -24,45 +24,8 @@ from node_twisted.software import software_path
 REQUIRED_PERMISSION = 0o750
 ERROR_TAIL = 4000
 
-# The tail slapgrid appends to every partition's profile (slapos.core 1.26.1, byte for byte).
-PROFILE_TAIL = """\
-# This is beginning of zc.buildout profile's tail added by slapgrid
-[buildout]
-# put buildout generated binaries in specific directory
-bin-directory = ${buildout:directory}/sbin
-
-# protect software and run parts offline
-offline = true
-
-[slap-connection]
-computer-id = %(computer_id)s
-partition-id = %(partition_id)s
-server-url = %(server_url)s
-software-release-url = %(software_release_url)s
-key-file = %(key_file)s
-cert-file = %(cert_file)s
-shared-part-list =
-  %(shared_part_list)s
-build-time-part-list =
-  %(build_time_part_list)s
-requested-state = %(requested_state)s
-
-[slap_connection]
-# Kept for backward compatiblity
-computer_id = %(computer_id)s
-partition_id = %(partition_id)s
-server_url = %(server_url)s
-software_release_url = %(software_release_url)s
-key_file = %(key_file)s
-cert_file = %(cert_file)s
-
-[storage-configuration]
-storage-home = %(storage_home)s
-
-[network-information]
-global-ipv4-network = %(global_ipv4_network_prefix)s
-# This is end of zc.buildout profile's tail added by slapgrid
-"""
+TAIL_BEGIN = "# slapgate node: the connection tail appended to the instance profile"
+TAIL_END = "# slapgate node: end of the connection tail"
 
 
 class PartitionFailed(Exception):
@@ -102,24 +65,60 @@ class Partition:
         return None if value is None else str(value)
 
 
-def profile_tail(config, partition):
-    """slapgrid's tail for ``partition`` (values substituted)."""
+def tail_sections(config, partition):
+    """The sections and values of the tail a partition's profile gets (spec section 5.3).
+
+    They are what release recipes read: ``[slap-connection]`` (and the older ``[slap_connection]``
+    spelling), ``[storage-configuration]``, ``[network-information]``, and ``[buildout]``
+    settings that keep generated scripts in ``sbin`` and the instance run offline.
+    """
     repository = config.certificate_repository_path
     key_file = os.path.join(repository, partition.partition_id + ".key") if repository else ""
     cert_file = os.path.join(repository, partition.partition_id + ".crt") if repository else ""
-    return PROFILE_TAIL % {
-        "computer_id": config.computer_id,
-        "partition_id": partition.partition_id,
-        "server_url": config.master_url,
-        "software_release_url": partition.software_release_url,
-        "key_file": key_file,
-        "cert_file": cert_file,
-        "requested_state": partition.requested_state,
-        "storage_home": config.instance_storage_home,
-        "global_ipv4_network_prefix": config.ipv4_global_network,
-        "shared_part_list": "  ".join(config.shared_part_list.strip().splitlines(True)),
-        "build_time_part_list": "  ".join(config.build_time_part_list.strip().splitlines(True)),
-    }
+    connection = (("computer", config.computer_id), ("partition", partition.partition_id),
+                  ("server", config.master_url),
+                  ("software_release", partition.software_release_url),
+                  ("key_file", key_file), ("cert_file", cert_file))
+    return (
+        ("buildout", (("bin-directory", "${buildout:directory}/sbin"), ("offline", "true"))),
+        ("slap-connection", tuple(
+            (_dashed(name), value) for name, value in _connection_keys(connection)) + (
+            ("shared-part-list", _lines(config.shared_part_list)),
+            ("build-time-part-list", _lines(config.build_time_part_list)),
+            ("requested-state", partition.requested_state))),
+        ("slap_connection", _connection_keys(connection)),
+        ("storage-configuration", (("storage-home", config.instance_storage_home),)),
+        ("network-information", (("global-ipv4-network", config.ipv4_global_network),)),
+    )
+
+
+def _connection_keys(connection):
+    names = {"computer": "computer_id", "partition": "partition_id", "server": "server_url",
+             "software_release": "software_release_url"}
+    return tuple((names.get(name, name), value) for name, value in connection)
+
+
+def _dashed(name):
+    return name.replace("_", "-")
+
+
+def _lines(text):
+    """A multi-line buildout value: one item per indented line."""
+    items = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return "".join("\n  " + item for item in items)
+
+
+def profile_tail(config, partition):
+    """The tail for ``partition``: the sections of :func:`tail_sections` as buildout text."""
+    lines = [TAIL_BEGIN]
+    for section, values in tail_sections(config, partition):
+        values = [(key, "" if value is None else str(value)) for key, value in values]
+        lines.append("[%s]" % section)
+        lines.extend(("%s =%s" % (key, value)) if value.startswith("\n")
+                     else ("%s = %s" % (key, value)).rstrip() for key, value in values)
+        lines.append("")
+    lines.append(TAIL_END)
+    return "\n".join(lines) + "\n"
 
 
 def _read(path):

@@ -1,7 +1,7 @@
 """A slapgate node agent (``node_twisted``) set up for one test: files, configuration, cleanup.
 
 The node runs rootless in a short temporary directory (supervisord's unix socket path is short),
-with the test software release of ``tests/node_sr/`` copied there and ``@NODE_SR@`` substituted,
+with the test software release of ``tests/node_sr/`` copied there (``tests/node_harness.copy_release``),
 as tests/test_slap_node_upstream.py does. Buildout is the upstream venv's (``make upstream``:
 zc.buildout 6 with slapos.core 1.26.1, whose ``slapos.slap`` the release's recipe imports);
 supervisord is this venv's. The cleanup stops supervisord and every process left in the tree.
@@ -18,6 +18,7 @@ from twisted.internet.task import deferLater
 
 from node_twisted import config as node_config
 from node_twisted.agent import NodeAgent
+from tests.node_harness import copy_release
 from tests.upstream import ROOT, upstream_python
 
 NODE_SR = os.path.join(ROOT, "tests", "node_sr")
@@ -83,16 +84,9 @@ class AgentNode:
         self.config = node_config.load(self.config_path)
         self.agent = NodeAgent(reactor, self.config)
 
-    def copy_release(self, directory):
-        """A copy of tests/node_sr in ``directory``, ``@NODE_SR@`` substituted; its profile."""
-        shutil.copytree(NODE_SR, directory,
-                        ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
-        profile = os.path.join(directory, "software.cfg")
-        with open(profile) as handle:
-            text = handle.read()
-        with open(profile, "w") as handle:
-            handle.write(text.replace("@NODE_SR@", directory))
-        return profile
+    def copy_release(self, directory, source=NODE_SR):
+        """A copy of the release in ``source`` (tests/node_sr) in ``directory``; its profile."""
+        return copy_release(source, directory)
 
     def partition(self, i):
         """The directory of partition ``slappart<i>``."""
