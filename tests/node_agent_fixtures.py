@@ -38,7 +38,7 @@ class AgentNode:
     """One node's directory, configuration and agent."""
 
     def __init__(self, testcase, master_url, extra_slapos="", definition=True, extra_format="",
-                 buildout=None, users=None):
+                 buildout=None, users=None, release=NODE_SR):
         upstream_python(testcase)  # skips (fails under CI) without the upstream venv
         self.testcase = testcase
         self.base = tempfile.mkdtemp(prefix="sg-agent-")
@@ -48,7 +48,7 @@ class AgentNode:
         self.instance_root = os.path.join(self.base, "inst")
         self.sr_dir = os.path.join(self.base, "sr")
         self.sr = os.path.join(self.sr_dir, "software.cfg")
-        self.copy_release(self.sr_dir)
+        self.copy_release(self.sr_dir, release)
         lines = [
             "[slapos]",
             "computer_id = %s" % COMPUTER,

@@ -109,6 +109,7 @@ class MemcachedDemoScenario:
     """The demo's steps against a master in this process; the node is reached through hooks."""
 
     timeout = 900
+    node_runs_as_root = False  # the upstream node runs as an unprivileged user
 
     # -- the node: override these three for another node agent --
 
@@ -214,8 +215,8 @@ class MemcachedDemoScenario:
         ip, tcp_port = seen["connection"]["ip"], int(seen["connection"]["tcp_port"])
         wrapper = os.path.join(self.partition_directory(PARTITION), "etc", "service", "memcached")
         with open(wrapper) as handle:
-            self.assertEqual(handle.read(), "#!/bin/sh\nexec %s -l %s -p %d -U 0 -m 16\n" % (
-                MEMCACHED, ADDRESS, port))
+            self.assertEqual(handle.read(), "#!/bin/sh\nexec %s -l %s -p %d -U 0 -m 16%s\n" % (
+                MEMCACHED, ADDRESS, port, " -u root" if self.node_runs_as_root else ""))
         self.assertEqual(len(memcached_processes(port)), 1)
         promise = os.path.join(self.partition_directory(PARTITION), "etc", "promise",
                                "memcached-port")
@@ -295,3 +296,27 @@ class MemcachedDemoScenario:
 
 class MemcachedDemoOnUpstreamNodeTests(MemcachedDemoScenario, unittest.TestCase):
     """The demo with the upstream node: ``slapos node software``, ``instance``, ``report``."""
+
+
+class MemcachedDemoOnSlapgateNodeTests(MemcachedDemoScenario, unittest.TestCase):
+    """The demo with slapgate's own node agent (``node_twisted``): one agent cycle per step.
+
+    The agent runs rootless in the test's process, so as whoever runs the tests (root in CI).
+    """
+
+    node_runs_as_root = os.geteuid() == 0
+
+    @defer.inlineCallbacks
+    def start_node(self, master_url):
+        from tests.node_agent_fixtures import AgentNode
+
+        self.node = AgentNode(self, master_url, release=MEMCACHED_SR)
+        yield self.node.agent.format_if_needed()
+        return self.node.sr
+
+    @defer.inlineCallbacks
+    def run_node_cycle(self, deploy_fails=False):
+        yield self.node.cycle(expect=1 if deploy_fails else 0)
+
+    def partition_directory(self, reference):
+        return os.path.join(self.node.instance_root, reference)

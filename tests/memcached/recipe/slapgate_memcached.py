@@ -115,8 +115,10 @@ class Instance:
 
         wrapper = os.path.join(directory, "etc", "service", "memcached")
         # -U 0: no UDP listener (memcached's UDP is an amplification risk and unused here).
-        _write(wrapper, "#!/bin/sh\nexec %s -l %s -p %d -U 0 -m %d\n" % (
-            self.options["binary"], ip, port, memory))
+        # memcached refuses to start as root without -u: a rootless node run by root keeps it so.
+        as_root = " -u root" if os.geteuid() == 0 else ""
+        _write(wrapper, "#!/bin/sh\nexec %s -l %s -p %d -U 0 -m %d%s\n" % (
+            self.options["binary"], ip, port, memory, as_root))
         promise = os.path.join(directory, "etc", "promise", "memcached-port")
         _write(promise, PROMISE % {"python": sys.executable, "ip": ip, "port": port})
 
