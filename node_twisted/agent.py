@@ -11,6 +11,7 @@ import dataclasses
 import os
 
 from twisted.internet import defer, task
+from twisted.python import failure
 from twisted.logger import Logger
 
 from node_twisted import format as node_format
@@ -26,6 +27,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_PROMISE = 2
 EXIT_OFFLINE = 3
+MAX_WATCH = 60  # seconds: the longest wait watchComputer accepts
 
 
 @dataclasses.dataclass
@@ -70,7 +72,8 @@ class NodeAgent:
         self.destroyer = PartitionDestroyer(reactor, config, self.client, self.supervisor,
                                             self.deployer)
         self.usage = UsageReporter(reactor, config, self.client, self.deployer)
-        self._loop = None
+        self._running = False
+        self._done = None
 
     @defer.inlineCallbacks
     def format_if_needed(self):
@@ -146,10 +149,65 @@ class NodeAgent:
             result.problems.append("supervisord: %s" % error)
 
     def run_forever(self):
-        """Run cycles every ``cycle_interval`` seconds until :meth:`stop`; a Deferred."""
-        self._loop = task.LoopingCall(self._cycle_logged)
-        self._loop.clock = self.reactor
-        return self._loop.start(self.config.cycle_interval, now=True)
+        """Run cycles until :meth:`stop`; a Deferred that fires when the loop ends.
+
+        Between cycles the agent waits for its computer's revision to move (slapgate's
+        ``watchComputer``), at most ``cycle_interval`` seconds, so a change on the master is acted
+        on within about a second; against a master without that call it sleeps
+        ``cycle_interval``. The revision is read before each cycle, so a change made while the
+        cycle ran starts the next one at once (as do the cycle's own reports; the following
+        cycle finds nothing to do and reports nothing).
+        """
+        self._running = True
+        self._done = defer.Deferred()
+        self.reactor.callLater(0, self._loop_once)
+        return self._done
+
+    @defer.inlineCallbacks
+    def _loop_once(self):
+        try:
+            revision = yield self._revision(None, 0)
+            yield self._cycle_logged()
+            interval = self.config.cycle_interval if self._running else 0
+            if revision is None and self._running:
+                # The computer may have been unknown before this cycle formatted it.
+                revision = yield self._revision(None, 0)
+            if revision is not None and interval:
+                moved = yield self._revision(revision, interval)
+                if moved is not None or not self._running:
+                    interval = 0
+            if interval:
+                yield self._sleep(interval)
+        except Exception as error:  # never let the loop die
+            self.log.failure("node loop", failure.Failure(error))
+            yield self._sleep(self.config.cycle_interval)
+        if self._running:
+            self.reactor.callLater(0, self._loop_once)
+        elif not self._done.called:
+            self._done.callback(None)
+
+    @defer.inlineCallbacks
+    def _revision(self, known, timeout):
+        """The master's revision of this computer (see SlapClient.watch); None when unknown.
+
+        None also when the master does not serve the watch (or does not know the computer yet):
+        asked again at the next cycle, it costs one 404 per cycle against an upstream master.
+        """
+        self._watching = self.client.watch(known, min(timeout, MAX_WATCH))
+        try:
+            revision = yield self._watching
+        except (SlapClientError, defer.CancelledError):
+            return None  # the cycle will say what is wrong with the master
+        finally:
+            self._watching = None
+        return revision
+
+    def _sleep(self, seconds):
+        if not self._running:
+            return defer.succeed(None)
+        self._sleeping = task.deferLater(self.reactor, seconds, lambda: None)
+        self._sleeping.addErrback(lambda f: f.trap(defer.CancelledError))
+        return self._sleeping
 
     @defer.inlineCallbacks
     def _cycle_logged(self):
@@ -159,6 +217,11 @@ class NodeAgent:
                       instances=result.instances, destroyed=result.destroyed)
 
     def stop(self):
-        """Stop the loop after the running cycle."""
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
+        """Stop the loop after the running cycle (a sleep between cycles ends at once)."""
+        self._running = False
+        watching = getattr(self, "_watching", None)
+        if watching is not None and not watching.called:
+            watching.cancel()
+        sleeping = getattr(self, "_sleeping", None)
+        if sleeping is not None and not sleeping.called:
+            sleeping.cancel()

@@ -60,6 +60,12 @@ class _ClientCertificatePolicy:
         return self.options
 
 
+class _QuietClientFactory(client._HTTP11ClientFactory):
+    """The pool's connection factory without a log line for every connection it opens."""
+
+    noisy = False
+
+
 class SlapClient:
     """The SLAP calls a node makes, each returning a Deferred."""
 
@@ -70,6 +76,7 @@ class SlapClient:
         self.computer_id = computer_id
         self.timeout = timeout
         pool = client.HTTPConnectionPool(reactor, persistent=False)
+        pool._factory = _QuietClientFactory  # no "Starting factory" line per request
         if urlsplit(self.base).scheme == "https":
             policy = _ClientCertificatePolicy(key_file, cert_file)
             self.agent = client.Agent(reactor, contextFactory=policy, pool=pool,
@@ -78,7 +85,7 @@ class SlapClient:
             self.agent = client.Agent(reactor, pool=pool, connectTimeout=timeout)
 
     @defer.inlineCallbacks
-    def _request(self, method, path, fields, partition=None):
+    def _request(self, method, path, fields, partition=None, wait=0):
         url = urljoin(self.base, path)
         headers = http_headers.Headers({b"Accept": [b"*/*"], b"User-Agent": [USER_AGENT]})
         body = None
@@ -94,7 +101,7 @@ class SlapClient:
                     % (self.computer_id, partition)).encode("utf-8"))
         try:
             call = self.agent.request(method, url.encode("utf-8"), headers, body)
-            call.addTimeout(self.timeout, self.reactor)
+            call.addTimeout(self.timeout + wait, self.reactor)
             response = yield call
             data = yield read_body(response)
         except defer.TimeoutError:
@@ -139,6 +146,26 @@ class SlapClient:
         if not isinstance(computer, slap_marshal.SlapObject) or computer.class_name != "Computer":
             raise MasterRefused(200, b"the computer information is not a Computer")
         return computer
+
+    @defer.inlineCallbacks
+    def watch(self, revision=None, timeout=0):
+        """The computer's revision, once it differs from ``revision`` (slapgate's watchComputer).
+
+        Waits at most ``timeout`` seconds. None when the master does not serve the call (an
+        upstream master): the caller then falls back to polling.
+        """
+        fields = {"computer_id": self.computer_id, "timeout": "%g" % timeout}
+        if revision is not None:
+            fields["revision"] = str(revision)
+        try:
+            call = self._request(b"GET", "watchComputer", fields, wait=timeout)
+            data = yield call
+        except NotFound:
+            return None
+        try:
+            return int(data.strip())
+        except ValueError:
+            return None
 
     def load_computer_configuration(self, xml):
         """Post what ``format`` laid out, as marshal XML (``loadComputerConfigurationFromXML``)."""
