@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, text
 
 from slap_core import models
+from slap_core.passwords import hash_password
 from slap_core.storage import Storage
 
 RELEASES = {
@@ -284,10 +285,11 @@ ORDER = ("person", "software_release", "computer", "partition", "partition_addre
 BATCH = 5000
 
 
-def generate(database, nodes=100, partitions=100):
+def generate(database, nodes=100, partitions=100, admin_password=None):
     """Create a fresh, migrated slapgate database at ``database`` holding the fleet.
 
-    Returns counts of the rows inserted by table and the seconds taken (migration excluded).
+    ``admin_password`` gives the ``admin`` person (the owner of everything) a password, for the
+    adaptors that log in with HTTP Basic. Returns counts of the rows inserted by table and the seconds taken (migration excluded).
     """
     path = Path(database)
     if path.exists():
@@ -298,7 +300,9 @@ def generate(database, nodes=100, partitions=100):
     started = time.perf_counter()
     clock = time.time()
     rows = _Rows()
-    rows.add("person", login="admin", password_hash=None, full_name="", email="",
+    rows.add("person", login="admin",
+             password_hash=hash_password(admin_password) if admin_password else None,
+             full_name="", email="",
              roles=["admin"], created_at=clock)
     release_ids = {url: rows.add("software_release", url=url, product_id=None, version="",
                                  created_at=clock) for url in RELEASES.values()}

@@ -23,21 +23,15 @@ import platform
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from bench import fleet
-
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
-UPSTREAM = ROOT / ".venv-upstream" / "bin"
-HOST = "127.0.0.1"
+from bench.harness import (BENCH, HOST, ROOT, UPSTREAM, BenchError, Server, fetch, free_port,
+                           run_wrk, upstream_env)
 SERVERS = ("bare twisted.web", "slapproxy", "slapgate")
 
 CHECK_POLL = r"""
@@ -57,116 +51,6 @@ for path in sys.argv[1:]:
     }
 json.dump(result, sys.stdout)
 """
-
-
-class BenchError(Exception):
-    """The benchmark cannot go on; the message says why."""
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def upstream_env():
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/")}
-
-
-class Server:
-    """A server subprocess in its own session, its output in a log file."""
-
-    def __init__(self, name, argv, log_path, cwd, env=None):
-        self.name, self.argv, self.log_path, self.cwd, self.env = name, argv, log_path, cwd, env
-        self.process = None
-
-    def start(self):
-        log = open(self.log_path, "wb")
-        try:
-            self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, cwd=self.cwd,
-                                            env=self.env, start_new_session=True)
-        finally:
-            log.close()
-        return self
-
-    def log_tail(self, size=3000):
-        try:
-            return Path(self.log_path).read_bytes()[-size:].decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def wait_ready(self, url, deadline=60):
-        """Poll ``url`` until it answers 200; BenchError if the process ends or time runs out."""
-        give_up = time.monotonic() + deadline
-        while time.monotonic() < give_up:
-            if self.process.poll() is not None:
-                raise BenchError("%s exited (%s) before answering:\n%s"
-                                 % (self.name, self.process.returncode, self.log_tail()))
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, socket.timeout):
-                pass
-            time.sleep(0.2)
-        raise BenchError("%s did not answer %s within %d s:\n%s"
-                         % (self.name, url, deadline, self.log_tail()))
-
-    def stop(self):
-        if self.process is None or self.process.poll() is not None:
-            return
-        for signum, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
-            try:
-                os.killpg(self.process.pid, signum)
-            except ProcessLookupError:
-                return
-            try:
-                self.process.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        try:  # anything its children left in the group
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
-def fetch(url):
-    """(status, content type, body) of a GET."""
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response:
-            return response.status, response.headers.get("Content-Type"), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers.get("Content-Type"), error.read()
-
-
-def run_wrk(url, connections, seconds, log):
-    """Run wrk once; returns the figures of bench/report.lua's line (latencies in ms)."""
-    argv = ["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--timeout", "30s",
-            "--latency", "-s", str(BENCH / "report.lua"), url]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
-    log.write("$ %s\n%s%s\n" % (shlex.join(argv), done.stdout, done.stderr))
-    log.flush()
-    if done.returncode != 0:
-        raise BenchError("wrk failed (%d): %s" % (done.returncode, done.stderr or done.stdout))
-    line = [ln for ln in done.stdout.splitlines() if ln.startswith("WRKJSON ")]
-    if not line:
-        raise BenchError("wrk printed no figures:\n" + done.stdout)
-    raw = json.loads(line[-1][len("WRKJSON "):])
-    seconds_measured = raw["duration_us"] / 1e6
-    errors = raw["connect"] + raw["read"] + raw["write"] + raw["status"] + raw["timeout"]
-    return {
-        "requests": raw["requests"],
-        "rps": raw["requests"] / seconds_measured if seconds_measured else 0.0,
-        "p50": raw["p50_us"] / 1000.0,
-        "p99": raw["p99_us"] / 1000.0,
-        "max": raw["max_us"] / 1000.0,
-        "mb_s": raw["bytes"] / seconds_measured / 1e6 if seconds_measured else 0.0,
-        "errors": errors,
-        "error_detail": {k: raw[k] for k in ("connect", "read", "write", "status", "timeout")
-                         if raw[k]},
-    }
 
 
 PROFILE_GROUPS = (  # (label, substrings of a collapsed stack that put a sample in the group)
