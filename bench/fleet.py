@@ -347,6 +347,20 @@ def generate(database, nodes=100, partitions=100, admin_password=None, chunk=250
     return counts, time.perf_counter() - started
 
 
+def count_rows(database):
+    """The counts ``generate`` returns, read back from an SQLite fleet (it may have changed)."""
+    import sqlite3
+
+    with sqlite3.connect(database) as connection:
+        counts = {name: connection.execute('SELECT count(*) FROM "%s"' % name).fetchone()[0]
+                  for name in ORDER}
+        counts["busy_partition"] = connection.execute(
+            "SELECT count(*) FROM partition WHERE instance_id IS NOT NULL").fetchone()[0]
+        counts["shared_instance"] = connection.execute(
+            "SELECT count(*) FROM software_instance WHERE shared").fetchone()[0]
+    return counts
+
+
 def _count(counts, rows):
     for name in ORDER:
         counts[name] += len(rows.rows.get(name, []))

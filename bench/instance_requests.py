@@ -82,13 +82,18 @@ def _proxy_for_requests(run, partitions):
     return proxy, url
 
 
-def measure(run, nodes, partitions, connections, proxy_partitions):
-    """Requests that allocate on both masters; (markdown lines, figures for the targets)."""
-    database = run.work / "requests.sqlite"
-    counts, seconds = fleet.generate(database, nodes, partitions)
+def measure(run, nodes, partitions, connections, proxy_partitions, database=None):
+    """Requests that allocate on both masters; (markdown lines, figures for the targets).
+
+    ``database``: that fleet already written (by the growth part), else one is written.
+    """
+    if database is None:
+        database = run.work / "requests.sqlite"
+        fleet.generate(database, nodes, partitions)
+    counts = fleet.count_rows(database)
     free = counts["partition"] - counts["busy_partition"]
-    print("bench: request fleet: %d nodes, %d instances, %d free partitions, written in %.1f s"
-          % (nodes, counts["software_instance"], free, seconds), flush=True)
+    print("bench: request fleet: %d nodes, %d instances, %d free partitions"
+          % (nodes, counts["software_instance"], free), flush=True)
     release = fleet.RELEASES["kvm"]
     parameters = fleet.node_plan(0, partitions)["trees"][1]["instances"][0]["parameters"]
     body = request_body(release, parameters)
