@@ -175,6 +175,10 @@ class _Writer:
 
     def write(self, value):
         kind = type(value)
+        if kind is str:  # most of a poll: first
+            self.parts.append(_cached_string_element(value) if len(value) <= _CACHED_LENGTH
+                              else _string_element(value))
+            return
         # Only containers and objects are registered, so only they can be references.
         known = self.seen.get(id(value)) if kind in _REGISTERED else None
         if known is not None:
