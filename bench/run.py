@@ -277,6 +277,8 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up before each")
     parser.add_argument("--growth", default="1,100,1000",
                         help="fleet sizes (nodes) of the growth part on SQLite (default 1,100,1000)")
+    parser.add_argument("--growth-connections", default="1,50",
+                        help="concurrent connections of the growth part (default 1,50)")
     parser.add_argument("--postgres-nodes", type=int, default=10000,
                         help="nodes of the growth part's PostgreSQL fleet (0: none; default 10000)")
     parser.add_argument("--request-nodes", type=int, default=1000,
@@ -292,7 +294,9 @@ def main(argv=None):
     parts = [part.strip() for part in args.parts.split(",") if part.strip()]
     connections = [int(c) for c in args.connections.split(",") if c.strip()]
     sizes = [int(n) for n in args.growth.split(",") if n.strip()]
-    if not all(0 < c <= 1000 for c in connections) or not 1 <= args.duration <= 120:
+    growth_connections = [int(c) for c in args.growth_connections.split(",") if c.strip()]
+    if not all(0 < c <= 1000 for c in connections + growth_connections) \
+            or not 1 <= args.duration <= 120:
         parser.error("connections 1..1000, duration 1..120 s")
     if set(parts) - set(PARTS) or not parts:
         parser.error("--parts takes some of %s" % ", ".join(PARTS))
@@ -348,7 +352,7 @@ def main(argv=None):
                     print("bench: growth fleet %d nodes (%d instances) written in %.1f s"
                           % (nodes, counts["software_instance"], seconds), flush=True)
             lines, found["growth"] = growth.measure(
-                run, sizes, args.partitions, connections, args.postgres_nodes,
+                run, sizes, args.partitions, growth_connections, args.postgres_nodes,
                 databases=fleets)
             found["growth"]["postgres_partitions"] = args.postgres_nodes * args.partitions
             sections.append(lines)
