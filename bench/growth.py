@@ -42,16 +42,17 @@ def measure_fleet(run, label, database, nodes, partitions, connections):
     return results
 
 
-def measure(run, sizes, partitions, connections, postgres_nodes=0, databases=None):
+def measure(run, sizes, partitions, connections, postgres_nodes=0, databases=None,
+            written=None):
     """Every fleet of ``sizes`` on SQLite, then ``postgres_nodes`` on PostgreSQL (0: none).
 
-    ``databases`` maps a size to an SQLite fleet already written (the poll's). Returns (markdown
-    lines, figures for the targets).
+    ``databases`` maps a size to an SQLite fleet already written, ``written`` a size to the
+    seconds that took. Returns (markdown lines, figures for the targets).
     """
     rows, figures = [], {}
     for nodes in sizes:
         database = (databases or {}).get(nodes)
-        seconds = None
+        seconds = (written or {}).get(nodes)
         if database is None:
             database = run.work / ("growth-%d.sqlite" % nodes)
             counts, seconds = fleet.generate(database, nodes, partitions)
@@ -98,7 +99,7 @@ def measure(run, sizes, partitions, connections, postgres_nodes=0, databases=Non
     for label, nodes, seconds, results in rows:
         r = results[max(connections)]
         lines.append("| %s | %s | %d | %.1f | %.1f | %.0f%% |" % (
-            label, "%.0f s" % seconds if seconds is not None else "(the poll's)", r["polled"],
+            label, "%.1f s" % seconds if seconds is not None else "?", r["polled"],
             r["p50"], r["p99"], 100 * r["rps"] / first if first else float("nan")))
     figures["rows"] = rows
     return lines, figures

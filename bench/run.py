@@ -389,16 +389,18 @@ def main(argv=None):
         if gate is not None:
             run.stop(gate)
         fleets = {args.nodes: database} if database.exists() else {}
+        written = {args.nodes: seconds} if database.exists() else {}
         if "growth" in parts:
             for nodes in sizes:
                 if nodes not in fleets:
                     fleets[nodes] = work / ("fleet-%d.sqlite" % nodes)
                     counts, seconds = fleet.generate(fleets[nodes], nodes, args.partitions)
+                    written[nodes] = seconds
                     print("bench: growth fleet %d nodes (%d instances) written in %.1f s"
                           % (nodes, counts["software_instance"], seconds), flush=True)
             lines, found["growth"] = growth.measure(
                 run, sizes, args.partitions, growth_connections, args.postgres_nodes,
-                databases=fleets)
+                databases=fleets, written=written)
             found["growth"]["postgres_partitions"] = args.postgres_nodes * args.partitions
             sections.append(lines)
         if "request" in parts:
