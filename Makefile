@@ -83,9 +83,11 @@ test: install system-packages upstream node
 trial: install system-packages upstream node
 	$(PY) -m twisted.trial --temp-directory=_trial_temp tests
 
-# The node-poll benchmark (issue 8): slapgate vs upstream slapproxy vs bare twisted.web, with wrk,
-# on 127.0.0.1; writes docs/performance.md. BENCH_ARGS="--duration 5" etc. (python -m bench.run -h).
-bench: install upstream
+# The benchmarks (issue 8): slapgate vs upstream slapproxy vs bare twisted.web, with wrk, on
+# 127.0.0.1 (node poll, the same read over every adaptor, growth up to 10,000 nodes on PostgreSQL,
+# requests that allocate); writes docs/performance.md. Subsets and sizes with BENCH_ARGS, e.g.
+# BENCH_ARGS="--parts poll,read --duration 5" or "--postgres-nodes 0" (python -m bench.run -h).
+bench: install system-packages upstream
 	@command -v wrk >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk; }
 	@$(VENV)/bin/py-spy --version >/dev/null 2>&1 || $(PY) -m pip install --quiet py-spy
 	$(PY) -m bench.run $(BENCH_ARGS)

@@ -121,7 +121,27 @@ def _compare_keys(a, b):
 _ITEM_ORDER = functools.cmp_to_key(lambda x, y: _compare_keys(x[0], y[0]))
 _FIRST = operator.itemgetter(0)
 _NEEDS_ESCAPING = re.compile("[&<>\r]")
+# Text that needs neither escaping nor a check: printable ASCII, tab, line feed.
+_PLAIN_TEXT = re.compile("[\t\n\x20-\x25\x27-\x3b\x3d\x3f-\x7e]*")
 _REGISTERED = frozenset({list, set, dict, SlapObject})
+
+
+def _string_element(value):
+    """``<string>`` of ``value``, escaped; MarshalError for characters XML cannot carry."""
+    if _PLAIN_TEXT.fullmatch(value) is None:
+        bad = xml_text.first_unserializable(value)
+        if bad is not None:
+            raise MarshalError(xml_text.describe_unserializable(value, bad))
+        if _NEEDS_ESCAPING.search(value) is not None:
+            value = xml_text.escape_text(escape_markup(value))
+    return "<string>%s</string>" % value
+
+
+# A poll repeats the same keys and values across its partitions and from one poll to the next:
+# the element of each distinct short string is kept (make bench: a third of an uncached poll went
+# to these checks). Long strings are rarely repeated and would fill the memory.
+_CACHED_LENGTH = 256
+_cached_string_element = functools.lru_cache(maxsize=32768)(_string_element)
 
 
 class _Writer:
@@ -141,12 +161,8 @@ class _Writer:
         self.parts.append("<%s>%s</%s>" % (tag, text, tag))
 
     def string(self, value):
-        bad = xml_text.first_unserializable(value)
-        if bad is not None:
-            raise MarshalError(xml_text.describe_unserializable(value, bad))
-        if _NEEDS_ESCAPING.search(value) is not None:
-            value = xml_text.escape_text(escape_markup(value))
-        self.parts.append("<string>%s</string>" % value)
+        self.parts.append(_cached_string_element(value) if len(value) <= _CACHED_LENGTH
+                          else _string_element(value))
 
     def children(self, open_tag, tag, values):
         if not values:
@@ -159,6 +175,10 @@ class _Writer:
 
     def write(self, value):
         kind = type(value)
+        if kind is str:  # most of a poll: first
+            self.parts.append(_cached_string_element(value) if len(value) <= _CACHED_LENGTH
+                              else _string_element(value))
+            return
         # Only containers and objects are registered, so only they can be references.
         known = self.seen.get(id(value)) if kind in _REGISTERED else None
         if known is not None:

@@ -5,13 +5,26 @@ in the same transaction: on PostgreSQL's read committed as on SQLite's snapshot,
 after the revision are at least as new as it, so an answer is never filed under a revision newer
 than its data. A hit hands back the very same ComputerInformation object, which adaptors may
 use as the key of their own encoded answer. Answers are shared: callers must not change them.
+
+``SLAPGATE_POLL_CACHE_SIZE`` (an environment variable, default 512 computers) sizes the caches;
+0 turns them off, so that ``make bench`` can measure what a poll costs without them.
 """
 
+import os
 import threading
 import weakref
 from collections import OrderedDict
 
 DEFAULT_SIZE = 512
+
+
+def configured_size():
+    """The cache size ``SLAPGATE_POLL_CACHE_SIZE`` asks for, else DEFAULT_SIZE."""
+    value = os.environ.get("SLAPGATE_POLL_CACHE_SIZE", "")
+    try:
+        return max(0, int(value)) if value.strip() else DEFAULT_SIZE
+    except ValueError:
+        return DEFAULT_SIZE
 
 
 class PollCache:
@@ -63,5 +76,5 @@ def cache_for(session):
     with _CACHES_LOCK:
         cache = _CACHES.get(pool)
         if cache is None:
-            cache = _CACHES[pool] = PollCache()
+            cache = _CACHES[pool] = PollCache(configured_size())
         return cache

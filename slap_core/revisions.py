@@ -1,8 +1,8 @@
 """Per-computer revisions: ``computer.revision`` moves with what the computer's poll shows.
 
-Every flush of a write transaction looks at the rows it changed and bumps, in the same
+Every flush of a write transaction notes the rows it changed; before the commit, in the same
 transaction, the revision of each computer whose poll answer (``computer.information``) may show
-them: the computer itself, its partitions and their addresses, its supplies, the instances on its
+them is bumped: the computer itself, its partitions and their addresses, its supplies, the instances on its
 partitions, the shared instances hosted there, and every instance of a tree whose root or tree row
 changed (a root's state is imposed on its whole tree, wherever its instances run). The poll cache
 (:mod:`slap_core.poll_cache`) and the node's watch rely on it: a revision that did not move means
@@ -41,58 +41,68 @@ def _identity(state):
     return state.identity[0] if state.identity else None
 
 
+class _Pending:
+    """What a transaction's flushes changed, resolved to computers once, before its commit."""
+
+    def __init__(self):
+        self.computers, self.partitions, self.instances, self.trees = set(), set(), set(), set()
+        self.tree_rows = set()
+
+    def collect(self, objects):
+        """Note the ids ``objects`` (ORM instances being flushed) touch; no SQL."""
+        for obj in objects:
+            state = inspect(obj)
+            if isinstance(obj, Computer):
+                self.computers.add(_identity(state) or state.dict.get("id"))
+            elif isinstance(obj, (Partition, Supply)):
+                self.computers |= _values(state, "computer_id")
+                if isinstance(obj, Partition):
+                    self.partitions.add(_identity(state))
+            elif isinstance(obj, PartitionAddress):
+                self.partitions |= _values(state, "partition_id")
+            elif isinstance(obj, SoftwareInstance):
+                self.instances.add(_identity(state) or state.dict.get("id"))
+                self.instances |= _values(state, "host_instance_id")
+                self.trees |= _values(state, "tree_id")
+            elif isinstance(obj, InstanceTree):
+                self.trees.add(_identity(state) or state.dict.get("id"))
+                self.tree_rows.add(_identity(state))
+        return self
+
+    def resolve(self, session):
+        """Ids of the computers whose poll may show these changes."""
+        computers, partitions, instances, trees = (
+            self.computers - {None}, self.partitions - {None}, self.instances - {None},
+            self.trees - {None})
+        if not (partitions or instances or trees):
+            return computers
+        execute = session.connection().execute
+        # Only trees whose root changed impose something on instances elsewhere; an instance's
+        # own change stays on its own partition (and its host's), which ``instances`` covers.
+        if trees:
+            roots = set(execute(select(InstanceTree.id).where(
+                InstanceTree.id.in_(trees),
+                or_(InstanceTree.root_instance_id.in_(instances or {-1}),
+                    InstanceTree.id.in_(self.tree_rows - {None})))).scalars())
+        else:
+            roots = set()
+        conditions = []
+        if partitions:
+            conditions.append(Partition.id.in_(partitions))
+        if instances:
+            conditions.append(Partition.instance_id.in_(instances))
+        if roots:
+            conditions.append(Partition.instance_id.in_(
+                select(SoftwareInstance.id).where(SoftwareInstance.tree_id.in_(roots))))
+        if not conditions:
+            return computers
+        return computers | set(execute(select(Partition.computer_id).where(or_(*conditions))
+                                       .distinct()).scalars())
+
+
 def changed_computers(session, objects):
     """Ids of the computers whose poll may show a change of ``objects`` (ORM instances)."""
-    computers, partitions, instances, trees = set(), set(), set(), set()
-    for obj in objects:
-        state = inspect(obj)
-        if isinstance(obj, Computer):
-            computers.add(_identity(state) or state.dict.get("id"))
-        elif isinstance(obj, (Partition, Supply)):
-            computers |= _values(state, "computer_id")
-            if isinstance(obj, Partition):
-                partitions.add(_identity(state))
-        elif isinstance(obj, PartitionAddress):
-            partitions |= _values(state, "partition_id")
-        elif isinstance(obj, SoftwareInstance):
-            instances.add(_identity(state) or state.dict.get("id"))
-            instances |= _values(state, "host_instance_id")
-            trees |= _values(state, "tree_id")
-        elif isinstance(obj, InstanceTree):
-            trees.add(_identity(state) or state.dict.get("id"))
-    computers.discard(None)
-    partitions.discard(None)
-    instances.discard(None)
-    if not (partitions or instances or trees):
-        return computers
-    execute = session.connection().execute
-    # Only trees whose root changed impose something on instances elsewhere; an instance's own
-    # change stays on its own partition (and its host's), which ``instances`` covers.
-    if trees:
-        roots = set(execute(select(InstanceTree.id).where(
-            InstanceTree.id.in_(trees),
-            or_(InstanceTree.root_instance_id.in_(instances or {-1}),
-                InstanceTree.id.in_(_changed_tree_rows(session))))).scalars())
-    else:
-        roots = set()
-    conditions = []
-    if partitions:
-        conditions.append(Partition.id.in_(partitions))
-    if instances:
-        conditions.append(Partition.instance_id.in_(instances))
-    if roots:
-        conditions.append(Partition.instance_id.in_(
-            select(SoftwareInstance.id).where(SoftwareInstance.tree_id.in_(roots))))
-    if not conditions:
-        return computers
-    computers |= set(execute(select(Partition.computer_id).where(or_(*conditions))
-                             .distinct()).scalars())
-    return computers
-
-
-def _changed_tree_rows(session):
-    return {_identity(inspect(obj)) for obj in chain(session.new, session.dirty, session.deleted)
-            if isinstance(obj, InstanceTree)} - {None}
+    return _Pending().collect(objects).resolve(session)
 
 
 def bump(session, computer_ids):
@@ -104,15 +114,36 @@ def bump(session, computer_ids):
             .execution_options(synchronize_session=False))
 
 
+_PENDING = "slapgate_revision_changes"
+
+
 def _after_flush(session, flush_context):
     objects = [obj for obj in chain(session.new, session.dirty, session.deleted)
                if isinstance(obj, (Computer, Partition, PartitionAddress, Supply,
                                    SoftwareInstance, InstanceTree))]
     if objects:
-        bump(session, changed_computers(session, objects))
+        pending = session.info.get(_PENDING)
+        if pending is None:
+            pending = session.info[_PENDING] = _Pending()
+        pending.collect(objects)
+
+
+def _before_commit(session):
+    # The flushes of the transaction only noted their changes; the queries that find the
+    # computers, and the bump, run once here (a request flushes four times: make bench).
+    session.flush()
+    pending = session.info.pop(_PENDING, None)
+    if pending is not None:
+        bump(session, pending.resolve(session))
+
+
+def _after_rollback(session):
+    session.info.pop(_PENDING, None)
 
 
 def track(session_class):
-    """Bump revisions on every flush of sessions of ``session_class``."""
-    if not event.contains(session_class, "after_flush", _after_flush):
-        event.listen(session_class, "after_flush", _after_flush)
+    """Bump revisions, once per transaction, for what every flush of ``session_class`` changed."""
+    for name, listener in (("after_flush", _after_flush), ("before_commit", _before_commit),
+                           ("after_rollback", _after_rollback)):
+        if not event.contains(session_class, name, listener):
+            event.listen(session_class, name, listener)

@@ -6,6 +6,7 @@ SQLite (a file, WAL journal) is the embedded default; PostgreSQL through psycopg
 
 import logging
 import random
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -87,6 +88,10 @@ class Storage:
         self._write_engine = self.engine.execution_options(slapgate_write=True)
         # Services operations find in ``session.info`` (the certificate authority).
         self.session_info = {}
+        # SQLite runs one write transaction at a time: this process's writers queue on a lock
+        # instead of polling the file lock in SQLite's busy handler, whose growing sleeps gave
+        # waiting requests seconds of latency under load (make bench: requests at 10 concurrent).
+        self._sqlite_writer = threading.RLock() if self.is_sqlite else None
 
     @contextmanager
     def transaction(self, write=True):
@@ -94,6 +99,16 @@ class Storage:
 
         An exception with a true ``keep_changes`` attribute commits first, then propagates.
         """
+        if write and self._sqlite_writer is not None:
+            with self._sqlite_writer:
+                with self._transaction(write) as session:
+                    yield session
+        else:
+            with self._transaction(write) as session:
+                yield session
+
+    @contextmanager
+    def _transaction(self, write):
         session = SlapSession(self._write_engine if write else self.engine,
                               expire_on_commit=False, info=dict(self.session_info))
         try:

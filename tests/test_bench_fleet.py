@@ -16,7 +16,7 @@ class FleetGeneratorTests(unittest.TestCase):
         directory = os.path.abspath(self.mktemp())
         os.makedirs(directory)
         self.database = os.path.join(directory, "fleet.sqlite")
-        self.counts, _ = fleet.generate(self.database, nodes=2, partitions=10)
+        self.counts, _ = fleet.generate(self.database, nodes=2, partitions=10, chunk=1)
         self.master = Master(self.database)
         self.addCleanup(self.master.close)
 
@@ -58,3 +58,26 @@ class FleetGeneratorTests(unittest.TestCase):
 
     def test_refuses_an_existing_database(self):
         self.assertRaises(FileExistsError, fleet.generate, self.database, 1, 1)
+
+
+class PostgresFleetTests(unittest.TestCase):
+    """The same fleet loaded with COPY into PostgreSQL (a throwaway cluster), read back."""
+
+    def test_copy_loads_a_fleet_slapgate_serves(self):
+        from slap_core.principals import User
+        from tests.postgres import start_postgres
+
+        url = start_postgres(self)
+        counts, _ = fleet.generate(url, nodes=3, partitions=10, chunk=2)
+        self.assertEqual((counts["computer"], counts["partition"], counts["busy_partition"]),
+                         (3, 30, 27))
+        master = Master(url)
+        self.addCleanup(master.close)
+        info = master.call("computer.information", ComputerAgent("COMP-2"), reference="COMP-2")
+        plan = fleet.node_plan(2, 10)
+        self.assertEqual(sorted(p.title for p in info.partitions if p.instance),
+                         sorted(i["title"] for t in plan["trees"] for i in t["instances"]))
+        # the sequences follow the copied ids: a request creates new rows
+        view = master.call("instance.request", User("admin", {"admin"}), title="extra",
+                           software_release=fleet.RELEASES["kvm"])
+        self.assertTrue(view.allocated)

@@ -2,6 +2,8 @@
 answer equals one computed afresh, and a computer the change does not touch keeps its answer.
 """
 
+import os
+
 from slap_core.poll_cache import PollCache, cache_for
 from slap_core.principals import ComputerAgent
 from tests.fixtures import SR, MasterTestCase
@@ -115,3 +117,26 @@ class PollCacheUnitTests(MasterTestCase):
         cache.put(3, 1, "c")
         self.assertIsNone(cache.get(1, 5))  # least recently used went
         self.assertEqual((cache.get(2, 1), cache.get(3, 1)), ("b", "c"))
+
+
+class PollCacheSizeTests(MasterTestCase):
+    """SLAPGATE_POLL_CACHE_SIZE sizes the cache; 0 (what the benchmark's uncached poll uses)
+    makes every poll a fresh computation."""
+
+    def test_the_environment_sizes_the_cache(self):
+        from slap_core.poll_cache import configured_size
+
+        for value, size in (("", 512), ("0", 0), ("7", 7), ("-3", 0), ("many", 512)):
+            self.patch(os, "environ", {"SLAPGATE_POLL_CACHE_SIZE": value})
+            self.assertEqual(configured_size(), size)
+
+    def test_size_zero_computes_every_poll(self):
+        self.make_computer("COMP-A", partitions=2)
+        with self.master.storage.transaction(write=False) as session:
+            cache = cache_for(session)
+        self.patch(cache, "size", 0)
+        cache.clear()
+        first = self.call("computer.information", ComputerAgent("COMP-A"), reference="COMP-A")
+        second = self.call("computer.information", ComputerAgent("COMP-A"), reference="COMP-A")
+        self.assertIsNot(first, second)
+        self.assertEqual(first, second)

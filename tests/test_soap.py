@@ -689,3 +689,24 @@ class OperationsTableTests(unittest.TestCase):
             soap_md = handle.read()
         for name in served.values():
             self.assertIn("| %s |" % name, soap_md)
+
+
+class SpyneGarbageCollectionTests(unittest.TestCase):
+    """spyne's once-a-second full gc.collect() after a call is off in the master."""
+
+    def test_no_collection_after_a_call(self):
+        import gc
+
+        import spyne.const
+        from spyne.context import MethodContext
+
+        self.assertEqual(spyne.const.MIN_GC_INTERVAL, float("inf"))
+        collected = []
+        self.patch(gc, "collect", lambda *args: collected.append(args))
+        from spyne.server.wsgi import WsgiApplication
+
+        from protocols.soap_api import build_application
+
+        context = MethodContext(WsgiApplication(build_application()), MethodContext.SERVER)
+        context.close()
+        self.assertEqual(collected, [])
