@@ -1,8 +1,8 @@
 """The same read, ``instance.get`` of one instance, over every adaptor of one slapgate master.
 
 SLAP (upstream's JSON API, ``slapos.get.v0.software_instance``, the caller believed on loopback),
-XML-RPC (``/xmlrpc``, ``instance.get`` with HTTP Basic) and SOAP (``/soap``, ``instanceGet`` with
-HTTP Basic) ask the same core operation for the same instance; each figure is given as a share of
+XML-RPC (``/xmlrpc``, ``instance.get`` with HTTP Basic), SOAP (``/soap``, ``instanceGet`` with
+HTTP Basic) and REST (``GET /api/instances/<reference>``, HTTP Basic) ask the same core operation for the same instance; each figure is given as a share of
 the fastest adaptor's requests/s. HTTP Basic logins are remembered by the master (one scrypt per
 minute), so the figures compare the adaptors, not password hashing.
 """
@@ -47,11 +47,14 @@ def soap_read(reference, login, password):
             "body": body}
 
 
-# HOOK (REST adaptor, being built on another branch): once /rest serves instance.get, add
-# ("REST", rest_read) here with rest_read(reference, login, password) returning the GET request
-# as the functions above do (e.g. {"method": "GET", "path": "/rest/instances/<reference>",
-# "headers": {"Authorization": _basic(login, password)}}); the table and ratios follow.
-ADAPTORS = (("SLAP (JSON API)", slap_read), ("XML-RPC", xmlrpc_read), ("SOAP", soap_read))
+def rest_read(reference, login, password):
+    """REST ``GET /api/instances/{reference}``."""
+    return {"method": "GET", "path": "/api/instances/%s" % reference,
+            "headers": {"Authorization": _basic(login, password)}}
+
+
+ADAPTORS = (("SLAP (JSON API)", slap_read), ("XML-RPC", xmlrpc_read), ("SOAP", soap_read),
+            ("REST", rest_read))
 
 
 def measure(run, base_url, reference, title, login, password, connections):
@@ -75,8 +78,7 @@ def measure(run, base_url, reference, title, login, password, connections):
         "",
         "- one slapgate master on the poll's fleet; SLAP: `POST /slap/slapos.get.v0.software_instance`"
         " (JSON); XML-RPC: `POST /xmlrpc` `instance.get` (HTTP Basic); SOAP: `POST /soap`"
-        " `instanceGet` (HTTP Basic); REST: not served on this branch yet (hook in"
-        " bench/adaptor_reads.py)",
+        " `instanceGet` (HTTP Basic); REST: `GET /api/instances/<reference>` (HTTP Basic)",
         "",
         RESULT_HEADER[0] % "concurrent / adaptor", RESULT_HEADER[1],
     ]
