@@ -43,8 +43,13 @@ def login_key(login, password):
     return login, hashlib.sha256(password.encode("utf-8")).digest()
 
 
-class LocalPasswordAuthenticator:
-    """HTTP Basic against local users (``person.check_password``), cached for ``ttl`` seconds."""
+class BasicAuthenticator:
+    """HTTP Basic credentials checked by a subclass, successful logins remembered for ``ttl`` s.
+
+    Subclasses give :meth:`check` (blocking: login, password -> User, or a SlapError) and may
+    give :meth:`check_deferred` (the same from the reactor; by default ``check`` in the pool).
+    No credentials give Anonymous; malformed ones are Unauthenticated.
+    """
 
     def __init__(self, calls, ttl=60.0, clock=time.monotonic, max_entries=10000):
         self.calls = calls
@@ -52,6 +57,14 @@ class LocalPasswordAuthenticator:
         self.clock = clock
         self.max_entries = max_entries
         self._cache = {}
+
+    def check(self, login, password):
+        """The User these credentials stand for, blocking; raises a SlapError otherwise."""
+        raise NotImplementedError
+
+    def check_deferred(self, login, password):
+        """Deferred :meth:`check`, from the reactor thread."""
+        return self.calls.run(self.check, login, password)
 
     def principal(self, request):
         """Deferred principal of ``request``."""
@@ -62,17 +75,13 @@ class LocalPasswordAuthenticator:
         if not isinstance(parsed, tuple):
             return defer.succeed(parsed)
         login, password, key = parsed
-        result = self.calls.call("person.check_password", Anonymous(), login=login,
-                                 password=password)
-        result.addCallback(self._remember, key)
-        return result
+        return self.check_deferred(login, password).addCallback(self._remember, key)
 
     def principal_blocking(self, header):
         """The principal for an ``Authorization`` header value (bytes, str or None), blocking.
 
-        For adaptors that already run in a thread (the WSGI-served SOAP adaptor): checks the
-        password with ``Master.call`` directly and shares the cache with :meth:`principal`.
-        Raises Unauthenticated for wrong or malformed credentials.
+        For adaptors that already run in a thread (the WSGI-served SOAP adaptor); shares the
+        cache with :meth:`principal`. Raises Unauthenticated for wrong or malformed credentials.
         """
         if isinstance(header, str):
             header = header.encode("latin-1")
@@ -80,9 +89,7 @@ class LocalPasswordAuthenticator:
         if not isinstance(parsed, tuple):
             return parsed
         login, password, key = parsed
-        person = self.calls.master.call("person.check_password", Anonymous(), login=login,
-                                        password=password)
-        return self._remember(person, key)
+        return self._remember(self.check(login, password), key)
 
     def _parse(self, header):
         """Anonymous, a cached User, or (login, password, cache key) to check; may raise."""
@@ -95,12 +102,30 @@ class LocalPasswordAuthenticator:
             return cached[1]
         return credentials + (key,)
 
-    def _remember(self, person, key):
-        user = User(person.login, roles=set(person.roles) or {"user"})
-        if len(self._cache) >= self.max_entries:
-            self._cache.clear()
-        self._cache[key] = (self.clock() + self.ttl, user)
+    def _remember(self, user, key):
+        if self.ttl > 0:
+            if len(self._cache) >= self.max_entries:
+                self._cache.clear()
+            self._cache[key] = (self.clock() + self.ttl, user)
         return user
+
+
+class LocalPasswordAuthenticator(BasicAuthenticator):
+    """HTTP Basic against local users (``person.check_password``), cached for ``ttl`` seconds."""
+
+    def check(self, login, password):
+        """The local user, if the password is theirs (``Master.call`` directly: from a thread)."""
+        return _user(self.calls.master.call("person.check_password", Anonymous(), login=login,
+                                            password=password))
+
+    def check_deferred(self, login, password):
+        """The same through CoreCalls (the thread pool)."""
+        return self.calls.call("person.check_password", Anonymous(), login=login,
+                               password=password).addCallback(_user)
+
+
+def _user(person):
+    return User(person.login, roles=set(person.roles) or {"user"})
 
 
 def peer_certificate(request):

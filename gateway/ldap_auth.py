@@ -11,11 +11,9 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from twisted.internet import defer
-
-from gateway.auth import basic_credentials, login_key
+from gateway.auth import BasicAuthenticator
 from slap_core import errors
-from slap_core.principals import Anonymous, User
+from slap_core.principals import User
 
 ROLES = ("admin", "operator", "user")
 
@@ -169,52 +167,14 @@ def _first(entry, attribute):
     return str(values[0]) if values else ""
 
 
-class LdapAuthenticator:
+class LdapAuthenticator(BasicAuthenticator):
     """HTTP Basic against the directory: the same interface as LocalPasswordAuthenticator."""
 
     def __init__(self, calls, settings, clock=time.monotonic, max_entries=10000):
-        self.calls = calls
+        super().__init__(calls, settings.cache_ttl, clock, max_entries)
         self.directory = LdapDirectory(settings)
-        self.ttl = settings.cache_ttl
-        self.clock = clock
-        self.max_entries = max_entries
-        self._cache = {}
 
-    def principal(self, request):
-        """Deferred principal of ``request`` (the directory is asked in the thread pool)."""
-        try:
-            parsed = self._parse(request.getHeader(b"authorization"))
-        except errors.SlapError as error:
-            return defer.fail(error)
-        if not isinstance(parsed, tuple):
-            return defer.succeed(parsed)
-        return self.calls.run(self._check, *parsed)
-
-    def principal_blocking(self, header):
-        """The principal for an ``Authorization`` header value, blocking (from a thread)."""
-        if isinstance(header, str):
-            header = header.encode("latin-1")
-        parsed = self._parse(header)
-        if not isinstance(parsed, tuple):
-            return parsed
-        return self._check(*parsed)
-
-    def _parse(self, header):
-        """Anonymous, a cached User, or (login, password, cache key) to check; may raise."""
-        credentials = basic_credentials(header)
-        if credentials is None:
-            return Anonymous()
-        key = login_key(*credentials)
-        cached = self._cache.get(key)
-        if cached is not None and cached[0] > self.clock():
-            return cached[1]
-        return credentials + (key,)
-
-    def _check(self, login, password, key):
+    def check(self, login, password):
+        """The directory's person with their roles (blocking: the pool runs it)."""
         canonical, _name, _mail, roles = self.directory.authenticate(login, password)
-        user = User(canonical, roles=roles)
-        if self.ttl > 0:
-            if len(self._cache) >= self.max_entries:
-                self._cache.clear()
-            self._cache[key] = (self.clock() + self.ttl, user)
-        return user
+        return User(canonical, roles=roles)

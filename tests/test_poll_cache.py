@@ -6,7 +6,7 @@ import os
 
 from slap_core.poll_cache import PollCache, cache_for
 from slap_core.principals import ComputerAgent
-from tests.fixtures import SR, MasterTestCase
+from tests.fixtures import MasterTestCase
 
 SR2 = "http://sr.example.invalid/other.cfg"
 
