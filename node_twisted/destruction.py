@@ -14,7 +14,7 @@ from twisted.internet import defer, threads
 from twisted.logger import Logger
 
 from node_twisted import processes
-from node_twisted.slap_client import MasterUnreachable, SlapClientError
+from node_twisted.slap_client import MasterUnreachable, SlapClientError, tolerated_report
 
 DELAY_FILE = ".slapos-retention-lock-delay"
 DATE_FILE = ".slapos-retention-lock-date"
@@ -114,11 +114,5 @@ class PartitionDestroyer:
         self.log.info("partition {pid} destroyed", pid=pid)
         return "destroyed"
 
-    @defer.inlineCallbacks
     def _report(self, call, *args):
-        try:
-            yield call(*args)
-        except MasterUnreachable:
-            raise
-        except SlapClientError as error:
-            self.log.warn("report ignored by the master: {error}", error=error)
+        return tolerated_report(self.log, call, *args)

@@ -18,7 +18,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from node_twisted import processes, promises
-from node_twisted.slap_client import MasterUnreachable, SlapClientError
+from node_twisted.slap_client import MasterUnreachable, SlapClientError, tolerated_report
 from node_twisted.software import software_path
 
 REQUIRED_PERMISSION = 0o750
@@ -363,14 +363,8 @@ class PartitionDeployer:
         yield self._report(self.client.partition_related_instances, pid, titles)
         _remove(transaction)
 
-    @defer.inlineCallbacks
     def _report(self, call, *args):
-        try:
-            yield call(*args)
-        except MasterUnreachable:
-            raise
-        except SlapClientError as error:
-            self.log.warn("report ignored by the master: {error}", error=error)
+        return tolerated_report(self.log, call, *args)
 
 
 def _retention_delay(partition):

@@ -60,6 +60,18 @@ class _ClientCertificatePolicy:
         return self.options
 
 
+@defer.inlineCallbacks
+def tolerated_report(log, call, *args):
+    """Make a report whose refusal by the master (a 404 on slapproxy, an unknown supply) is only
+    logged; an unreachable master still raises :class:`MasterUnreachable`."""
+    try:
+        yield call(*args)
+    except MasterUnreachable:
+        raise
+    except SlapClientError as error:
+        log.warn("report ignored by the master: {error}", error=error)
+
+
 class _QuietClientFactory(client._HTTP11ClientFactory):
     """The pool's connection factory without a log line for every connection it opens."""
 

@@ -15,7 +15,7 @@ from twisted.internet import defer, threads
 from twisted.logger import Logger
 
 from node_twisted import processes
-from node_twisted.slap_client import MasterUnreachable, SlapClientError
+from node_twisted.slap_client import MasterUnreachable, tolerated_report
 
 ERROR_TAIL = 4000
 
@@ -102,15 +102,8 @@ class SoftwareInstaller:
         self.log.info("software release {url} built in {path}", url=url, path=path)
         return "available"
 
-    @defer.inlineCallbacks
     def _report(self, call, *args):
-        """A report whose refusal (404 on slapproxy or for an unknown supply) is only logged."""
-        try:
-            yield call(*args)
-        except MasterUnreachable:
-            raise
-        except SlapClientError as error:
-            self.log.warn("report ignored by the master: {error}", error=error)
+        return tolerated_report(self.log, call, *args)
 
     def builder(self):
         """(uid, gid) builds run as: ``software_root``'s owner when root runs the node and
