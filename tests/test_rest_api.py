@@ -588,6 +588,33 @@ class CertificateAndRevisionTests(RestTestCase):
         self.assertEqual((status, none_left), (200, []))
 
     @defer.inlineCallbacks
+    def test_certificate_error_paths(self):
+        yield self.fleet()
+        yield self.problem(401, "GET", "/certificates", auth=False)
+        yield self.problem(401, "POST", "/certificates", body={"kind": "user"}, auth=False)
+        yield self.problem(404, "POST", "/certificates",
+                           body={"kind": "computer", "computer": "COMP-9"})
+        yield self.problem(404, "GET", "/certificates?computer=COMP-9")
+        yield self.problem(422, "GET", "/certificates?colour=blue")
+        yield self.problem(422, "POST", "/certificates", body={"kind": "user", "stray": 1})
+        yield self.problem(404, "POST", "/computers/COMP-9/certificate-revocations")
+        yield self.problem(422, "POST", "/certificate-checks",
+                           body={"serial": "not-hex", "common_name": "x"}, auth=False)
+        yield self.problem(401, "POST", "/certificate-checks",
+                           body={"serial": "abcdef", "common_name": "x"}, auth=False)
+        yield self.problem(405, "PUT", "/revoked-certificates")
+        # a plain user may issue their own certificate, not one for somebody else
+        yield self.api("POST", "/people", {"login": "carol", "password": "carol-pw"})
+        status, _, mine = yield self.api("POST", "/certificates", {"kind": "user"},
+                                         auth=("carol", "carol-pw"))
+        self.assertEqual((status, mine["login"]), (201, "carol"))
+        yield self.problem(403, "POST", "/certificates", body={"kind": "user", "login": "admin"},
+                           auth=("carol", "carol-pw"))
+        yield self.problem(403, "POST", "/certificates",
+                           body={"kind": "computer", "computer": "COMP-0"},
+                           auth=("carol", "carol-pw"))
+
+    @defer.inlineCallbacks
     def test_a_computer_revision_moves_with_its_changes(self):
         yield self.fleet()
         status, _, before = yield self.api("GET", "/computers/COMP-0/revision")
@@ -597,3 +624,6 @@ class CertificateAndRevisionTests(RestTestCase):
         status, _, after = yield self.api("GET", "/computers/COMP-0/revision")
         self.assertGreater(after["revision"], before["revision"])
         yield self.problem(404, "GET", "/computers/COMP-9/revision")
+        yield self.problem(401, "GET", "/computers/COMP-0/revision", auth=False)
+        yield self.api("POST", "/people", {"login": "carol", "password": "carol-pw"})
+        yield self.problem(403, "GET", "/computers/COMP-0/revision", auth=("carol", "carol-pw"))
