@@ -9,29 +9,18 @@ supervisord is this venv's. The cleanup stops supervisord and every process left
 
 import os
 import shutil
-import signal
 import tempfile
-import time
 
 from twisted.internet import defer, reactor
-from twisted.internet.task import deferLater
 
 from node_twisted import config as node_config
 from node_twisted.agent import NodeAgent
-from tests.node_harness import copy_release
+from tests.node_harness import copy_release, processes_in_tree, stop_tree, supervisord_pid
 from tests.upstream import ROOT, upstream_python
 
 NODE_SR = os.path.join(ROOT, "tests", "node_sr")
 COMPUTER = "COMP-0"
 PARTITIONS = 3
-
-
-def _alive(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 class AgentNode:
@@ -112,44 +101,3 @@ class AgentNode:
     def processes_in_tree(self):
         """Processes whose working directory is inside this node's directory."""
         return processes_in_tree(self.base)
-
-
-def supervisord_pid(instance_root):
-    """The pid in supervisord's pid file under ``instance_root``, or None."""
-    try:
-        with open(os.path.join(instance_root, "var", "run", "supervisord.pid")) as handle:
-            return int(handle.read().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def processes_in_tree(base):
-    """Processes whose working directory is ``base`` or inside it."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
-            try:
-                cwd = os.readlink("/proc/%s/cwd" % entry)
-            except OSError:
-                continue
-            if cwd == base or cwd.startswith(base + os.sep):
-                found.append(int(entry))
-    return found
-
-
-@defer.inlineCallbacks
-def stop_tree(base, instance_root):
-    """SIGTERM (then SIGKILL) supervisord of ``instance_root`` and every process in ``base``."""
-    pids = [pid for pid in [supervisord_pid(instance_root)] if pid]
-    pids.extend(processes_in_tree(base))
-    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 2.0)):
-        alive = [pid for pid in set(pids) if _alive(pid)]
-        for pid in alive:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + wait
-        while [pid for pid in alive if _alive(pid)] and time.monotonic() < deadline:
-            yield deferLater(reactor, 0.1, lambda: None)
-        pids = [pid for pid in alive if _alive(pid)] + processes_in_tree(base)

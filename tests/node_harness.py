@@ -109,7 +109,7 @@ json.dump({"software": [[s.getURI(), s.getState()] for s in computer.getSoftware
 LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(,\d+)? (\S+ )?[A-Z]+ ")
 
 
-class _Collect(protocol.ProcessProtocol):
+class CollectOutput(protocol.ProcessProtocol):
     """Collects a process's output; fires ``done`` with (text, exit code)."""
 
     def __init__(self, done):
@@ -230,7 +230,7 @@ partition_has_ipv6_range = false
     def run_raw(self, argv, timeout, as_root=False):
         """Spawn ``argv`` through the reactor; (output, exit code); killed after ``timeout`` s."""
         done = defer.Deferred()
-        collector = _Collect(done)
+        collector = CollectOutput(done)
         kwargs = {} if as_root or self.uid is None else {"uid": self.uid, "gid": self.gid}
         transport = reactor.spawnProcess(collector, argv[0], argv, env=self.environment(),
                                          path=self.base, **kwargs)
@@ -305,41 +305,9 @@ partition_has_ipv6_range = false
                 states[fields[0]] = fields[1]
         return states
 
-    @defer.inlineCallbacks
     def stop_everything(self):
         """Stop supervisord (and so its programs), then any process still running in our tree."""
-        pidfile = os.path.join(self.instance_root, "var", "run", "supervisord.pid")
-        pids = []
-        try:
-            with open(pidfile) as handle:
-                pids.append(int(handle.read().strip()))
-        except (OSError, ValueError):
-            pass
-        pids.extend(self._processes_in_tree())
-        for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 2.0)):
-            alive = [pid for pid in set(pids) if _alive(pid)]
-            for pid in alive:
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
-            deadline = time.monotonic() + wait
-            while [pid for pid in alive if _alive(pid)] and time.monotonic() < deadline:
-                yield deferLater(reactor, 0.1, lambda: None)
-            pids = [pid for pid in alive if _alive(pid)] + self._processes_in_tree()
-
-    def _processes_in_tree(self):
-        """Processes whose working directory is inside this node's temp directory."""
-        found = []
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    cwd = os.readlink("/proc/%s/cwd" % entry)
-                except OSError:
-                    continue
-                if cwd == self.base or cwd.startswith(self.base + os.sep):
-                    found.append(int(entry))
-        return found
+        return stop_tree(self.base, self.instance_root)
 
 
 def _alive(pid):
@@ -349,5 +317,46 @@ def _alive(pid):
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def supervisord_pid(instance_root):
+    """The pid in supervisord's pid file under ``instance_root``, or None."""
+    try:
+        with open(os.path.join(instance_root, "var", "run", "supervisord.pid")) as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def processes_in_tree(base):
+    """Processes whose working directory is ``base`` or inside it."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                cwd = os.readlink("/proc/%s/cwd" % entry)
+            except OSError:
+                continue
+            if cwd == base or cwd.startswith(base + os.sep):
+                found.append(int(entry))
+    return found
+
+
+@defer.inlineCallbacks
+def stop_tree(base, instance_root):
+    """SIGTERM (then SIGKILL) supervisord of ``instance_root`` and every process in ``base``."""
+    pids = [pid for pid in [supervisord_pid(instance_root)] if pid]
+    pids.extend(processes_in_tree(base))
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 2.0)):
+        alive = [pid for pid in set(pids) if _alive(pid)]
+        for pid in alive:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + wait
+        while [pid for pid in alive if _alive(pid)] and time.monotonic() < deadline:
+            yield deferLater(reactor, 0.1, lambda: None)
+        pids = [pid for pid in alive if _alive(pid)] + processes_in_tree(base)
 
 

@@ -4,7 +4,7 @@
 import os
 import sys
 
-from twisted.internet import defer, protocol, reactor
+from twisted.internet import defer, reactor
 from twisted.internet.task import deferLater
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial import unittest
@@ -13,7 +13,8 @@ from gateway.server import local_admin
 from node_twisted import config as node_config
 from node_twisted import local
 from tests.fixtures import start_test_master
-from tests.node_agent_fixtures import COMPUTER, AgentNode, stop_tree
+from tests.node_agent_fixtures import COMPUTER, AgentNode
+from tests.node_harness import CollectOutput, stop_tree
 
 MINIMAL = """\
 [slapos]
@@ -139,7 +140,7 @@ class LocalNodeTests(unittest.TestCase):
         self.assertEqual(local.write_once(os.path.join(base, "node"), url, "/x"), cfg)
         ended = defer.Deferred()
         process = reactor.spawnProcess(
-            _Ended(ended), sys.executable,
+            CollectOutput(ended), sys.executable,
             [sys.executable, "-m", "gateway.cli", "master", "--listen", "127.0.0.1:%d" % port,
              "--db", os.path.join(base, "m.sqlite"), "--state-dir", os.path.join(base, "state"),
              "--insecure-loopback", "--node", cfg],
@@ -166,18 +167,3 @@ class LocalNodeTests(unittest.TestCase):
         output, code = yield ended
         self.assertEqual(code, 0, output)
         self.assertIn("node agent attached", output)
-
-
-class _Ended(protocol.ProcessProtocol):
-    def __init__(self, done):
-        self.done = done
-        self.output = []
-
-    def outReceived(self, data):
-        self.output.append(data)
-
-    errReceived = outReceived
-
-    def processEnded(self, reason):
-        self.done.callback((b"".join(self.output).decode("utf-8", "replace"),
-                            reason.value.exitCode))
