@@ -75,31 +75,20 @@ def tail_sections(config, partition):
     repository = config.certificate_repository_path
     key_file = os.path.join(repository, partition.partition_id + ".key") if repository else ""
     cert_file = os.path.join(repository, partition.partition_id + ".crt") if repository else ""
-    connection = (("computer", config.computer_id), ("partition", partition.partition_id),
-                  ("server", config.master_url),
-                  ("software_release", partition.software_release_url),
+    connection = (("computer_id", config.computer_id), ("partition_id", partition.partition_id),
+                  ("server_url", config.master_url),
+                  ("software_release_url", partition.software_release_url),
                   ("key_file", key_file), ("cert_file", cert_file))
     return (
         ("buildout", (("bin-directory", "${buildout:directory}/sbin"), ("offline", "true"))),
-        ("slap-connection", tuple(
-            (_dashed(name), value) for name, value in _connection_keys(connection)) + (
+        ("slap-connection", tuple((key.replace("_", "-"), value) for key, value in connection) + (
             ("shared-part-list", _lines(config.shared_part_list)),
             ("build-time-part-list", _lines(config.build_time_part_list)),
             ("requested-state", partition.requested_state))),
-        ("slap_connection", _connection_keys(connection)),
+        ("slap_connection", connection),
         ("storage-configuration", (("storage-home", config.instance_storage_home),)),
         ("network-information", (("global-ipv4-network", config.ipv4_global_network),)),
     )
-
-
-def _connection_keys(connection):
-    names = {"computer": "computer_id", "partition": "partition_id", "server": "server_url",
-             "software_release": "software_release_url"}
-    return tuple((names.get(name, name), value) for name, value in connection)
-
-
-def _dashed(name):
-    return name.replace("_", "-")
 
 
 def _lines(text):

@@ -100,11 +100,6 @@ class _Pending:
                                        .distinct()).scalars())
 
 
-def changed_computers(session, objects):
-    """Ids of the computers whose poll may show a change of ``objects`` (ORM instances)."""
-    return _Pending().collect(objects).resolve(session)
-
-
 def bump(session, computer_ids):
     """Move the revision of each computer of ``computer_ids`` (in the current transaction)."""
     if computer_ids:

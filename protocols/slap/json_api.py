@@ -335,7 +335,7 @@ def software_instance_connection_parameter(call):
     connection = call.body["connection_parameter_dict"]
     yield call.core("instance.set_connection", caller, computer=computer, partition=partition,
                     connection=_texts(connection),
-                    **({"slave_reference": shared} if shared else {}))
+                    slave_reference=shared)
     return ack("Updated")
 
 
@@ -344,7 +344,7 @@ def software_instance_error(call):
     caller, computer, partition, shared = yield call.placed()
     yield call.core("instance.report_error", caller, computer=computer, partition=partition,
                     message=call.body["message"],
-                    **({"slave_reference": shared} if shared else {}))
+                    slave_reference=shared)
     return ack("Error reported")
 
 
@@ -363,7 +363,7 @@ def software_instance_title(call):
     caller, computer, partition, shared = yield call.placed()
     yield call.core("instance.rename", caller, computer=computer, partition=partition,
                     new_name=call.body["title"],
-                    **({"slave_reference": shared} if shared else {}))
+                    slave_reference=shared)
     return ack("Renamed")
 
 
