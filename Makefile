@@ -85,9 +85,10 @@ trial: install system-packages upstream node
 
 # The benchmarks (issue 8): slapgate vs upstream slapproxy vs bare twisted.web, with wrk, on
 # 127.0.0.1 (node poll, the same read over every adaptor, growth up to 10,000 nodes on PostgreSQL,
-# requests that allocate); writes docs/performance.md. Subsets and sizes with BENCH_ARGS, e.g.
-# BENCH_ARGS="--parts poll,read --duration 5" or "--postgres-nodes 0" (python -m bench.run -h).
-bench: install system-packages upstream
+# requests that allocate, slapgate's node agent against upstream `slapos node` deploying memcached);
+# writes docs/performance.md. Subsets and sizes with BENCH_ARGS, e.g. BENCH_ARGS="--parts poll,read
+# --duration 5", "--postgres-nodes 0" or "--parts node --node-partitions 50" (python -m bench.run -h).
+bench: install system-packages upstream node
 	@command -v wrk >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk; }
 	@$(VENV)/bin/py-spy --version >/dev/null 2>&1 || $(PY) -m pip install --quiet py-spy
 	$(PY) -m bench.run $(BENCH_ARGS)

@@ -228,7 +228,7 @@ class Node:
                             "--cfg", self.config], timeout)
 
     def instance_cycle(self, timeout=1200):
-        """The cycle that deploys instances: slapgate's whole cycle, upstream's ``node instance``."""
+        """The deploying cycle: slapgate's whole cycle, upstream's ``node instance``."""
         if self.agent == "slapgate":
             return self.cycle(timeout)
         return self.upstream("instance", timeout)
@@ -402,12 +402,17 @@ def _median(values):
     return statistics.median(values) if values else float("nan")
 
 
-def measure(run, partitions=200, upstream_partitions=20, repetitions=3, delays=3, bound=900):
+def measure(run, partitions=200, upstream_partitions=20, repetitions=3, delays=3,
+            seconds_per_instance=30):
     """The node part: markdown lines and its figures.
 
     slapgate's agent is measured at ``partitions`` and, side by side with upstream's node, at
     ``upstream_partitions`` (the same size for both; equal sizes make one comparison).
     """
+    if not os.access(UPSTREAM_NODE / "bin" / "slapos", os.X_OK):
+        raise BenchError("upstream node missing: %s (make node)" % UPSTREAM_NODE)
+    if not os.access("/usr/bin/memcached", os.X_OK):
+        raise BenchError("/usr/bin/memcached missing (make system-packages)")
     work = run.work
     os.chmod(work, 0o711)  # the upstream node's user reaches its directory through it
     sizes = sorted({partitions, upstream_partitions})
@@ -426,7 +431,8 @@ def measure(run, partitions=200, upstream_partitions=20, repetitions=3, delays=3
             big.prepare()
         # 1. request to green, the small computers first
         for node in nodes:
-            figures["green"][(node.agent, node.partitions)] = to_green(node, bound)
+            figures["green"][(node.agent, node.partitions)] = to_green(
+                node, 300 + seconds_per_instance * node.partitions)
         # 2. no-change cycles, alternating at the common size; slapgate's alone at its size
         idle = no_change([small["slapgate"], small["upstream"]], repetitions)
         if big is not None:

@@ -12,7 +12,9 @@ number of concurrent connections, each part selectable with ``--parts``:
 - ``growth``: the uncached poll on 1, 100, 1,000 nodes (SQLite) and 10,000 nodes (1M partitions,
   PostgreSQL), every node polled in turn (bench/growth.py);
 - ``request``: SLAP requestComputerPartition that allocates, on the 1,000-node fleet (100k
-  instances) and on slapproxy (bench/instance_requests.py).
+  instances) and on slapproxy (bench/instance_requests.py);
+- ``node``: slapgate's node agent against upstream ``slapos node`` deploying the memcached demo:
+  request to all promises green, the no-change cycle, change to action (bench/node_agents.py).
 
 It prints each table with its ratios and writes them, with the command, the machine and where
 each issue 8 target stands, to ``docs/performance.md``. Every process it started is stopped at
@@ -33,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import adaptor_reads, fleet, growth, instance_requests
+from bench import adaptor_reads, fleet, growth, instance_requests, node_agents
 from bench.harness import (BENCH, HOST, ROOT, UPSTREAM, BenchError, Run, Server, fetch,
                            free_port, run_wrk, slapgate_master, upstream_env)
 
@@ -263,7 +265,7 @@ def standing(poll=None, connections=(), request=None, reads=None, growth_figures
     return lines
 
 
-PARTS = ("poll", "read", "growth", "request")
+PARTS = ("poll", "read", "growth", "request", "node")
 
 # What profiling these benchmarks changed in slapgate, and where the remaining time goes: kept
 # here so that every report written carries it.
@@ -330,6 +332,12 @@ def main(argv=None):
                         help="nodes of slapgate's fleet for requests (default 1000: 100k instances)")
     parser.add_argument("--proxy-partitions", type=int, default=5000,
                         help="free partitions of slapproxy's computer for requests")
+    parser.add_argument("--node-partitions", type=int, default=200,
+                        help="partitions (memcached instances) of slapgate's node (default 200)")
+    parser.add_argument("--node-upstream-partitions", type=int, default=20,
+                        help="partitions of both nodes measured side by side (default 20)")
+    parser.add_argument("--node-repetitions", type=int, default=3,
+                        help="no-change cycles and changes measured per node (default 3)")
     parser.add_argument("--output", default=str(ROOT / "docs" / "performance.md"))
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
     parser.add_argument("--profile", type=int, default=10, metavar="SECONDS",
@@ -340,6 +348,9 @@ def main(argv=None):
     connections = [int(c) for c in args.connections.split(",") if c.strip()]
     sizes = [int(n) for n in args.growth.split(",") if n.strip()]
     growth_connections = [int(c) for c in args.growth_connections.split(",") if c.strip()]
+    if not (1 <= args.node_upstream_partitions <= 1000 and 1 <= args.node_partitions <= 1000
+            and 1 <= args.node_repetitions <= 50):
+        parser.error("node partitions 1..1000, node repetitions 1..50")
     if not all(0 < c <= 1000 for c in connections + growth_connections) \
             or not 1 <= args.duration <= 120:
         parser.error("connections 1..1000, duration 1..120 s")
@@ -407,6 +418,11 @@ def main(argv=None):
             lines, found["request"] = instance_requests.measure(
                 run, args.request_nodes, args.partitions, connections, args.proxy_partitions,
                 database=fleets.get(args.request_nodes))
+            sections.append(lines)
+        if "node" in parts:
+            lines, found["node"] = node_agents.measure(
+                run, args.node_partitions, args.node_upstream_partitions, args.node_repetitions,
+                args.node_repetitions)
             sections.append(lines)
         for server in run.servers:
             if server.process.poll() is not None:

@@ -7,7 +7,6 @@ import json
 import sys
 
 from gateway import config as master_config
-from gateway.ca import CertificateAuthorityError
 from gateway.version import VERSION
 from node_twisted import cli as node_cli
 from node_twisted import config as node_config
@@ -296,11 +295,14 @@ def run_master(args):
 def main(argv=None):
     """Entry point of the ``slapgate`` console script."""
     args = _parser().parse_args(argv)
+    if args.command == "node":
+        # before the master's imports (the CA, SQLAlchemy): a node cycle starts faster
+        return node_cli.run(args)
+    from gateway.ca import CertificateAuthorityError
+
     try:
         if args.command == "master":
             return run_master(args)
-        if args.command == "node":
-            return node_cli.run(args)
         result = _admin_call(args)
     except master_config.ConfigError as error:
         print("slapgate: configuration error: %s" % error, file=sys.stderr)

@@ -23,6 +23,9 @@ from node_twisted.software import software_path
 
 REQUIRED_PERMISSION = 0o750
 ERROR_TAIL = 4000
+# Unchanged partitions whose promises run at the same time (no-change cycle: 200 partitions
+# checked one after the other took 200 promise start-ups end to end).
+CHECK_CONCURRENCY = 4
 
 TAIL_BEGIN = "# slapgate node: the connection tail appended to the instance profile"
 TAIL_END = "# slapgate node: end of the connection tail"
@@ -126,7 +129,7 @@ def _remove(path):
 
 
 class PartitionDeployer:
-    """Processes every partition of the computer, one after the other."""
+    """Processes the computer's partitions: those with work in turn, then the unchanged ones."""
 
     log = Logger()
 
@@ -167,15 +170,31 @@ class PartitionDeployer:
         when the master went away.
         """
         outcomes, unreachable = {}, None
-        for partition in partitions:
-            if not os.path.isdir(self.path(partition.partition_id)):
-                continue
+        partitions = [p for p in partitions if os.path.isdir(self.path(p.partition_id))]
+        unchanged = [p for p in partitions
+                     if p.software_release_url is not None and self.up_to_date(p)]
+        # Partitions with work first, one after the other and in their order: a change on the
+        # master waits for no unchanged partition's promises. Then the unchanged ones, whose
+        # promises run CHECK_CONCURRENCY partitions at a time.
+        for partition in [p for p in partitions if p not in unchanged]:
             try:
                 outcomes[partition.partition_id] = yield self.process_one(partition,
                                                                           restart_running)
             except MasterUnreachable as error:
                 unreachable = error
                 outcomes[partition.partition_id] = "offline"
+        semaphore = defer.DeferredSemaphore(CHECK_CONCURRENCY)
+        checks = yield defer.DeferredList(
+            [semaphore.run(self.process_one, p, restart_running) for p in unchanged],
+            consumeErrors=True)
+        for partition, (ok, result) in zip(unchanged, checks):
+            if ok:
+                outcomes[partition.partition_id] = result
+            elif result.check(MasterUnreachable):
+                unreachable = result.value
+                outcomes[partition.partition_id] = "offline"
+            else:
+                result.raiseException()
         if unreachable is not None:
             raise unreachable
         return outcomes
