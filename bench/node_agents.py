@@ -80,8 +80,9 @@ def _alive(pid):
         return False
 
 
-def _processes(base, network):
-    """Pids working inside ``base``, or memcached listening on 127.<network>.*."""
+def _processes(base, listening):
+    """Pids working inside ``base``, or memcached listening on one of ``listening`` (host, port).
+    """
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
@@ -92,10 +93,10 @@ def _processes(base, network):
                 argv = handle.read().decode(errors="replace").split("\0")
         except OSError:
             continue
-        listens = argv[argv.index("-l") + 1] if "-l" in argv[:-1] else ""
+        option = lambda name: argv[argv.index(name) + 1] if name in argv[:-1] else ""
         if cwd == base or cwd.startswith(base + os.sep) or (
                 os.path.basename(argv[0]) == "memcached"
-                and listens.startswith("127.%d." % network)):
+                and (option("-l"), option("-p")) in listening):
             found.append(int(entry))
     return found
 
@@ -300,7 +301,9 @@ class Node:
                             .read_text().strip()))
         except (OSError, ValueError):
             pass
-        pids += _processes(self.base, NETWORK[self.agent])
+        listening = {(address(self.agent, i), str(port))
+                     for i, port in enumerate(self.ports or ())}
+        pids += _processes(self.base, listening)
         for sig, wait in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
             alive = [pid for pid in set(pids) if _alive(pid)]
             for pid in alive:
@@ -311,8 +314,7 @@ class Node:
             deadline = time.monotonic() + wait
             while [pid for pid in alive if _alive(pid)] and time.monotonic() < deadline:
                 time.sleep(0.1)
-            pids = [pid for pid in alive if _alive(pid)] + _processes(self.base,
-                                                                       NETWORK[self.agent])
+            pids = [pid for pid in alive if _alive(pid)] + _processes(self.base, listening)
         self.log.close()
         if self.master is not None:
             self.run.stop(self.master)
@@ -403,7 +405,7 @@ def _median(values):
 
 
 def measure(run, partitions=200, upstream_partitions=20, repetitions=3, delays=3,
-            seconds_per_instance=30):
+            seconds_per_instance=30, command=None):
     """The node part: markdown lines and its figures.
 
     slapgate's agent is measured at ``partitions`` and, side by side with upstream's node, at
@@ -445,17 +447,19 @@ def measure(run, partitions=200, upstream_partitions=20, repetitions=3, delays=3
     finally:
         for node in reversed(nodes):
             node.close()
-    return report(figures, partitions, upstream_partitions, repetitions, delays), figures
+    return report(figures, partitions, upstream_partitions, repetitions, delays,
+                  command), figures
 
 
-def report(figures, partitions, upstream_partitions, repetitions, delays):
-    """The node section of docs/performance.md."""
+def report(figures, partitions, upstream_partitions, repetitions, delays, command=None):
+    """The node section of docs/performance.md (``command``: how it was run)."""
     n = upstream_partitions
     green, idle, delay = figures["green"], figures["idle"], figures["delay"]
     ours, theirs = ("slapgate", n), ("upstream", n)
     lines = [
         "## Node agents: `slapgate node` against upstream `slapos node`",
         "",
+    ] + (["- command: `%s`" % command] if command else []) + [
         "- release: the memcached demo (tests/memcached/), one memcached per partition on a port"
         " of its own (-m 16), partitions on loopback addresses; each node against a slapgate"
         " master of its own; the release supplied and built before anything is timed",
@@ -559,7 +563,8 @@ def main(argv=None):
     print("bench: working in %s" % work, flush=True)
     try:
         lines, _ = measure(run, args.partitions, args.upstream_partitions, args.repetitions,
-                           args.delays)
+                           args.delays, command="python -m bench.node_agents " + " ".join(
+                               argv if argv is not None else sys.argv[1:]))
         print("\n".join(lines))
         return 0
     except BenchError as error:

@@ -422,7 +422,7 @@ def main(argv=None):
         if "node" in parts:
             lines, found["node"] = node_agents.measure(
                 run, args.node_partitions, args.node_upstream_partitions, args.node_repetitions,
-                args.node_repetitions)
+                args.node_repetitions, command=command)
             sections.append(lines)
         for server in run.servers:
             if server.process.poll() is not None:
