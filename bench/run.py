@@ -290,6 +290,12 @@ CHANGES = [
     "- revisions (slap_core/revisions.py): a write's flushes only note what they changed; the"
     " computers to bump are found with one set of queries before the commit instead of after"
     " each of a request's four flushes (about 10% of a request).",
+    "- node agent (node_twisted/instance.py): partitions with work are processed before the"
+    " unchanged ones, so a change waits for no other partition's promises (the last of 200"
+    " partitions was reached after 199 promise checks); the unchanged partitions' promises run"
+    " four partitions at a time instead of one after the other.",
+    "- `slapgate node` (gateway/cli.py) no longer imports the master's CA and SQLAlchemy: 0.6"
+    " to 1 s of imports less for each `--once` cycle on the loaded bench machine.",
     "",
     "Where the time still goes:",
     "",
@@ -309,6 +315,11 @@ CHANGES = [
     " instance for unplaced ones in a write transaction: 76 ms at 100k instances on SQLite,"
     " more at 1M; a likely part of the uncached poll's p99 at 1 concurrent (p50 is 10-17 ms)."
     " A pending-instance index or flag would make it O(pending); not done.",
+    "- node agent: a partition's deployment is the release's own buildout run (a Python"
+    " start-up, the develop egg, two slap calls), then supervisord and the promise: both"
+    " agents pay it one partition after the other, so request-to-green grows with N at the"
+    " same per-instance cost. A `--once` cycle also pays Twisted's imports (about 0.3-0.8 s"
+    " of a no-change cycle on a loaded machine); the agent's loop does not.",
 ]
 
 
