@@ -13,7 +13,7 @@ and built before anything is timed. Three figures:
   two agents alternating;
 - **change to action**: one instance's ``memory-mb`` changed on the master, the time until its
   service wrapper holds the new value. slapgate's agent runs its loop (it waits on the master's
-  ``watchComputer``); upstream's node is run by cron every minute, so its delay is modelled as
+  ``watchComputer``), each change made once the loop is idle; upstream's node is run by cron every minute, so its delay is modelled as
   the wait for the next run (uniform over 60 s: 30 s median, 60 s at worst) plus the measured
   ``slapos node instance`` that acts on the change.
 
@@ -245,6 +245,28 @@ class Node:
         finally:
             log.close()
 
+    def cycles_done(self):
+        """How many cycles the loop logged as done."""
+        try:
+            return Path(self.base, "loop.log").read_text(errors="replace").count("cycle done")
+        except OSError:
+            return 0
+
+    def wait_idle(self, quiet, deadline=600):
+        """Until a cycle of the loop ended after this call and none for ``quiet`` s since."""
+        known = self.cycles_done()
+        ended, give_up = None, time.monotonic() + deadline
+        while time.monotonic() < give_up:
+            if self.loop.poll() is not None:
+                raise BenchError("the slapgate node loop exited (%s)" % self.loop.returncode)
+            done = self.cycles_done()
+            if done != known:
+                known, ended = done, time.monotonic()
+            elif ended is not None and time.monotonic() - ended >= quiet:
+                return
+            time.sleep(0.1)
+        raise BenchError("the slapgate node loop did not settle within %d s" % deadline)
+
     def stop_loop(self):
         loop = getattr(self, "loop", None)
         if loop is not None and loop.poll() is None:
@@ -364,17 +386,18 @@ def no_change(nodes, repetitions):
     return times
 
 
-def change_delay(node, repetitions, which=None):
+def change_delay(node, repetitions, quiet=3.0, which=None):
     """Seconds from one instance's parameter change on the master to its new wrapper.
 
-    slapgate: the agent's loop runs meanwhile. upstream: ``node instance`` right after the
-    change (the acting run; the cron wait is added by the report).
+    slapgate: the agent's loop runs meanwhile, each change made once it is idle (waiting on the
+    master: no cycle ended for ``quiet`` seconds after one did). upstream: ``node instance``
+    right after the change (the acting run; the cron wait is added by the report).
     """
     which = node.partitions - 1 if which is None else which
     delays = []
     if node.agent == "slapgate":
         node.start_loop()
-        time.sleep(3)  # its first cycle (nothing to do) and the watch in place
+        node.wait_idle(quiet)
     try:
         for repetition in range(repetitions):
             memory = 17 + repetition
@@ -391,7 +414,7 @@ def change_delay(node, repetitions, which=None):
                 time.sleep(0.02)
             delays.append(time.monotonic() - started)
             if node.agent == "slapgate":
-                time.sleep(2)  # let the cycle end (its reports, the next watch)
+                node.wait_idle(quiet)  # the cycle's end, and the one its own reports start
     finally:
         node.stop_loop()
     print("bench: node %s (%d): change to action median %.2f s over %d (%s)"
@@ -443,7 +466,9 @@ def measure(run, partitions=200, upstream_partitions=20, repetitions=3, delays=3
             figures["idle"][(node.agent, node.partitions)] = seconds
         # 3. change to action (the last partition: the cycle goes through all before it)
         for node in nodes:
-            figures["delay"][(node.agent, node.partitions)] = change_delay(node, delays)
+            # idle: no cycle ended for longer than a no-change cycle takes
+            quiet = 2 + 1.5 * _median(figures["idle"][(node.agent, node.partitions)])
+            figures["delay"][(node.agent, node.partitions)] = change_delay(node, delays, quiet)
     finally:
         for node in reversed(nodes):
             node.close()
@@ -511,7 +536,8 @@ def report(figures, partitions, upstream_partitions, repetitions, delays, comman
         "",
         "`memory-mb` of the last partition's instance changed on the master (re-requested through"
         " XML-RPC), until its service wrapper holds the new value; %d times. slapgate's agent"
-        " runs its loop (woken by `watchComputer`); upstream's node runs from cron every %d s, so"
+        " runs its loop (woken by `watchComputer`), each change made once it is idle; upstream's"
+        " node runs from cron every %d s, so"
         " its delay is the wait for the next run (uniform: %d s median, %d s worst) plus the"
         " measured `slapos node instance` run that acts."
         % (delays, CRON_INTERVAL, CRON_INTERVAL / 2, CRON_INTERVAL),
