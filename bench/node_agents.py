@@ -42,7 +42,10 @@ NODE_USER = "slapgate-node"
 COMPUTER = "COMP-BENCH"
 CRON_INTERVAL = 60.0  # seconds: upstream's `slapos node instance` cron line runs every minute
 AGENTS = ("slapgate", "upstream")
-NETWORK = {"slapgate": 33, "upstream": 44}  # 127.<this>.x.y: each node's partition addresses
+# 127.<this>.x.y: each node's partition addresses (SLAPGATE_BENCH_NODE_NETWORKS="55,66" moves
+# them, for a second run beside a first)
+NETWORK = dict(zip(AGENTS, (int(n) for n in os.environ.get(
+    "SLAPGATE_BENCH_NODE_NETWORKS", "33,44").split(","))))
 
 
 def address(agent, i):
