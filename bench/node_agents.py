@@ -587,6 +587,11 @@ def main(argv=None):
     parser.add_argument("--delays", type=int, default=3)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
+
+    def terminate(signum, frame):  # SIGTERM: stop what was started, as bench.run does
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
     work = Path(tempfile.mkdtemp(prefix="sg-nodebench-"))
     run = Run(work, 1, 0)
     print("bench: working in %s" % work, flush=True)
