@@ -78,9 +78,14 @@ def certificate_files(config, partition_id):
 
 def _write_if_changed(path, text, mode, uid, gid):
     """Replace the file at ``path`` by ``text`` (mode ``mode``, owned by uid/gid when given)
-    unless it already holds it; whether it was written. A new file is renamed into place, so a
-    reader never sees half a key."""
+    unless it already holds it (then only its mode and owner are put right); whether it was
+    written. A new file is renamed into place, so a reader never sees half a key."""
     if _read(path) == text:
+        info = os.stat(path)
+        if stat.S_IMODE(info.st_mode) != mode:
+            os.chmod(path, mode)
+        if uid is not None and (info.st_uid, info.st_gid) != (uid, gid):
+            os.chown(path, uid, gid)
         return False
     temporary = "%s.%d.tmp" % (path, os.getpid())
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)

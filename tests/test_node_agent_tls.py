@@ -7,8 +7,12 @@ test release's recipe (tests/node_sr) calls the master *as its partition* with t
 in this process on 127.0.0.1, buildout, supervisord.
 """
 
+import hashlib
 import os
+import shutil
 import stat
+import subprocess
+import tempfile
 
 import requests
 from twisted.internet import defer, threads
@@ -62,15 +66,16 @@ class NodeAgentOverHttpsTests(unittest.TestCase):
         write_credentials(self.pki, "computer", view)
         return view.serial
 
-    def node(self):
-        """An agent node configured for HTTPS with the files of :meth:`credentials`."""
+    def node(self, **options):
+        """An agent node configured for HTTPS with the files of :meth:`credentials`
+        (``options`` go to AgentNode)."""
         extra = "\n".join([
             "key_file = %s" % os.path.join(self.pki, "computer.key"),
             "cert_file = %s" % os.path.join(self.pki, "computer.crt"),
             "master_ca_file = %s" % self.ca_file,
             "certificate_repository_path = %s" % os.path.join(self.pki, "partition_pki"),
         ])
-        return AgentNode(self, self.url, extra_slapos=extra)
+        return AgentNode(self, self.url, extra_slapos=extra, **options)
 
     def https(self, method, path, cert, **options):
         """A request to the master in a thread (verifying it against its CA)."""
@@ -203,6 +208,69 @@ class NodeAgentOverHttpsTests(unittest.TestCase):
         self.assertIn("TLS handshake with the master failed", result.problems[-1])
         self.assertIn("certificate verify failed", result.problems[-1])
         self.assertFalse(self.call("computer.information", reference=COMPUTER).partitions)
+
+    @defer.inlineCallbacks
+    def test_root_mode_partition_certificates_belong_to_the_partition_user(self):
+        import pwd
+
+        from tests.node_harness import NODE, require_node
+
+        if os.getuid() != 0:
+            raise unittest.SkipTest("root mode needs root")
+        require_node(self)  # its interpreter is outside /root, reachable by the users made here
+        users = ("sgtlspart", "sgtlspart2", "sgtlssoft")
+
+        def remove_users():
+            for name in users:
+                subprocess.run(["userdel", name], capture_output=True, check=False)
+
+        remove_users()
+        self.addCleanup(remove_users)
+        # The repository must be reachable by the partition users: not under the trial tree.
+        self.pki = tempfile.mkdtemp(prefix="sg-pki-")
+        os.chmod(self.pki, 0o755)
+        self.addCleanup(shutil.rmtree, self.pki, ignore_errors=True)
+        self.credentials(COMPUTER)
+        node = self.node(buildout=os.path.join(NODE, "bin", "buildout"),
+                         extra_format="alter_user = true\nsoftware_user = sgtlssoft",
+                         users=["sgtlspart", "sgtlspart", "sgtlspart2"])
+        os.chmod(node.base, 0o755)
+        yield node.cycle(expect=0)
+        soft, part = pwd.getpwnam("sgtlssoft"), pwd.getpwnam("sgtlspart")
+
+        def share_sources(uid):
+            # the release's recipe is developed in its source tree by whoever runs buildout
+            for directory, names, files in os.walk(node.sr_dir):
+                for name in [directory] + [os.path.join(directory, n) for n in names + files]:
+                    os.chown(name, uid, soft.pw_gid)
+                    os.chmod(name, os.stat(name).st_mode | stat.S_IRWXG)
+
+        share_sources(0)
+        self.call("supply.supply", url=node.sr, computer=COMPUTER)
+        result = yield node.cycle(expect=0)
+        self.assertEqual(result.software, {node.sr: "available"})
+        self.assertTrue(os.path.exists(os.path.join(
+            node.software_root, hashlib.md5(node.sr.encode()).hexdigest(), ".completed")))
+        share_sources(part.pw_uid)
+        self.call("instance.request", title="myinst", software_release=node.sr,
+                  parameters={"name": "alice"}, sla={"computer_guid": COMPUTER})
+        for _ in range(4):
+            yield node.cycle()
+            found = {view.title: view for view in self.call("instance.list")}
+            if "child0" in found and found["myinst"].connection.get("child-greeting") == \
+                    "hello child":
+                break
+        # The recipe, run as sgtlspart, read its partition's key and called the master with it.
+        self.assertEqual(found["myinst"].connection, {
+            "greeting": "hello alice", "partition": "slappart0", "child-greeting": "hello child"})
+        repository = os.path.join(self.pki, "partition_pki")
+        owners = {name: (pwd.getpwuid(info.st_uid).pw_name, stat.S_IMODE(info.st_mode))
+                  for name, info in ((n, os.stat(os.path.join(repository, n)))
+                                     for n in os.listdir(repository))}
+        self.assertEqual(owners, {"slappart0.key": ("sgtlspart", 0o600),
+                                  "slappart0.crt": ("sgtlspart", 0o644),
+                                  "slappart1.key": ("sgtlspart", 0o600),
+                                  "slappart1.crt": ("sgtlspart", 0o644)})
 
 
 class ProfileTailCertificateTests(unittest.TestCase):
