@@ -328,7 +328,8 @@ class SlapClient:
 
     @defer.inlineCallbacks
     def partition_certificate(self, partition):
-        """The partition's ``{"certificate": PEM, "key": PEM}`` (getComputerPartitionCertificate)."""
+        """The partition's key and certificate, ``{"certificate": PEM, "key": PEM}``
+        (``getComputerPartitionCertificate``)."""
         data = yield self.get("getComputerPartitionCertificate", computer_id=self.computer_id,
                               computer_partition_id=partition)
         try:

@@ -61,7 +61,7 @@ class NodeAgentOverHttpsTests(unittest.TestCase):
         return self.master.call(name, ADMIN, **arguments)
 
     def credentials(self, computer):
-        """Issue a certificate of ``computer`` into ``computer.key``/``computer.crt``; its serial."""
+        """Issue a certificate of ``computer`` into ``computer.key``/``.crt``; its serial."""
         view = self.call("certificate.issue", kind="computer", computer=computer)
         write_credentials(self.pki, "computer", view)
         return view.serial
@@ -280,3 +280,41 @@ class ProfileTailCertificateTests(unittest.TestCase):
         self.assertEqual(node_instance.certificate_files(
             type("C", (), {"certificate_repository_path": "/srv/pki"})(), "slappart2"),
             ("/srv/pki/slappart2.key", "/srv/pki/slappart2.crt"))
+
+
+class HttpsConfigurationTests(unittest.TestCase):
+    """The HTTPS keys of ``[slapos]`` and their errors."""
+
+    BASE = ("[slapos]\ncomputer_id = C\nsoftware_root = /s\ninstance_root = /i\n"
+            "master_url = %s\n")
+
+    def test_master_ca_file_is_read_for_an_https_master_only(self):
+        from node_twisted import config as node_config
+
+        settings = node_config.parse(self.BASE % "https://m:8443/slap/" + (
+            "key_file = /k.key\ncert_file = /c.crt\nmaster_ca_file = /ca.crt\n"
+            "certificate_repository_path = /pki\n"))
+        self.assertEqual((settings.key_file, settings.cert_file, settings.master_ca_file,
+                          settings.certificate_repository_path),
+                         ("/k.key", "/c.crt", "/ca.crt", "/pki"))
+        with self.assertRaises(node_config.ConfigError) as error:
+            node_config.parse(self.BASE % "http://m:8080/slap/" + "master_ca_file = /ca.crt\n")
+        self.assertIn("master_ca_file", str(error.exception))
+
+    def test_unreadable_credentials_are_a_configuration_error(self):
+        import argparse
+        import contextlib
+        import io
+
+        from node_twisted import cli as node_cli
+
+        path = os.path.abspath(self.mktemp())
+        with open(path, "w") as handle:
+            handle.write(self.BASE % "https://127.0.0.1:1/slap/" + (
+                "key_file = /nonexistent/computer.key\ncert_file = /nonexistent/computer.crt\n"))
+        errors = io.StringIO()
+        with contextlib.redirect_stderr(errors):
+            code = node_cli.run(argparse.Namespace(cfg=path, once=True))
+        self.assertEqual(code, 2)
+        self.assertIn("configuration error: cannot read the certificate "
+                      "/nonexistent/computer.crt", errors.getvalue())
