@@ -205,14 +205,17 @@ class CertificateAuthority:
     def tls_options(self, hosts):
         """Twisted TLS options: our server certificate; client certificates asked, not required.
 
-        A client certificate, when sent, must chain to this CA or the handshake fails; whether it
-        still stands for someone is decided per request (``certificate.authenticate``).
+        A client certificate, when sent, must chain to this CA or the handshake fails; once the
+        options are given a CRL (``gateway.tls_revocation``) a revoked one fails it too. Whether
+        it still stands for someone is also decided per request (``certificate.authenticate``).
         """
         from OpenSSL import crypto
         from twisted.internet import ssl
 
+        from gateway.tls_revocation import CrlCheckingOptions
+
         key, certificate = self.server_certificate(hosts)
-        return ssl.CertificateOptions(
+        return CrlCheckingOptions(
             privateKey=crypto.PKey.from_cryptography_key(key),
             certificate=crypto.X509.from_cryptography(certificate),
             verify=True,

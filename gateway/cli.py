@@ -265,7 +265,14 @@ def run_master(args):
         log.critical("slapgate master cannot start: {error}", error=error)
         return EXIT_ERROR
     if node_settings is not None:
-        node_cli.attach(reactor, node_settings)
+        from node_twisted.slap_client import CredentialsError
+
+        try:
+            node_cli.attach(reactor, node_settings)
+        except CredentialsError as error:
+            log.critical("slapgate: node configuration error: {error}", error=error)
+            running.stop()
+            return EXIT_USAGE
         print("slapgate master: node agent attached (%s)" % args.node, flush=True)
     login, password = running.credentials
     for url in running.urls():

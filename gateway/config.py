@@ -22,7 +22,9 @@ class MasterConfig:
     ``allocation_interval``: seconds between passes placing waiting instances (0: never);
     ``listen_tls``: ``HOST:PORT`` addresses served over HTTPS with the master's certificate,
     asking for (not requiring) client certificates of its CA; ``certificate_days``: how long the
-    client certificates the CA issues are valid. The CA itself lives in ``<state_dir>/ca``.
+    client certificates the CA issues are valid; ``crl_refresh_interval``: seconds between two
+    reads of the revoked certificates for the TLS handshake's CRL (revocations made by another
+    process; this one's apply at once). The CA itself lives in ``<state_dir>/ca``.
     ``ldap``: :class:`gateway.ldap_auth.LdapSettings` from an ``[ldap]`` section (logins are
     then checked against that directory instead of local users); ``oidc``:
     :class:`gateway.oidc.OidcSettings` from an ``[oidc]`` section (the provider's bearer tokens
@@ -38,6 +40,7 @@ class MasterConfig:
     allocation_interval: float = 10.0
     listen_tls: list = field(default_factory=list)
     certificate_days: int = 365
+    crl_refresh_interval: float = 10.0
     ldap: object = None
     oidc: object = None
 
@@ -77,6 +80,11 @@ def load(path=None, **overrides):
                                                          config.certificate_days)
             except ValueError:
                 raise ConfigError("certificate_days is a number of days") from None
+            try:
+                config.crl_refresh_interval = section.getfloat(
+                    "crl_refresh_interval", config.crl_refresh_interval)
+            except ValueError:
+                raise ConfigError("crl_refresh_interval is a number of seconds") from None
             config.database = section.get("database", config.database)
             config.state_dir = section.get("state_dir", config.state_dir)
             config.admin_login = section.get("admin_login", config.admin_login)
@@ -110,6 +118,8 @@ def load(path=None, **overrides):
         parse_listen(address)
     if config.certificate_days < 1:
         raise ConfigError("certificate_days is at least 1")
+    if config.crl_refresh_interval <= 0:
+        raise ConfigError("crl_refresh_interval is a positive number of seconds")
     if config.thread_pool_size < 1:
         raise ConfigError("thread_pool_size is at least 1")
     if config.insecure_loopback:

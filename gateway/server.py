@@ -11,6 +11,7 @@ from gateway.ca import CertificateAuthority
 from gateway.config import parse_listen
 from gateway.core_calls import CoreCalls
 from gateway.site import build_site
+from gateway.tls_revocation import RevocationList
 from gateway.version import VERSION
 from protocols.slap import LoopbackCallers
 from slap_core import errors
@@ -65,7 +66,7 @@ class RunningMaster:
     """A master serving on its ports; ``stop()`` closes them and the database."""
 
     def __init__(self, master, site, ports, credentials, allocation=None, tls_ports=(),
-                 authority=None):
+                 authority=None, revocations=None):
         self.master = master
         self.site = site
         self.ports = list(ports) + list(tls_ports)
@@ -73,6 +74,8 @@ class RunningMaster:
         self.credentials = credentials
         self.allocation = allocation
         self.authority = authority
+        # (RevocationList, its LoopingCall) when serving TLS
+        self.revocations = revocations
 
     def urls(self):
         """The base URL of every listening port (``https://`` for the TLS ones)."""
@@ -93,6 +96,12 @@ class RunningMaster:
         """Stop listening and allocating, then release the database."""
         if self.allocation is not None and self.allocation.running:
             self.allocation.stop()
+        if self.revocations is not None:
+            revocation_list, refresh = self.revocations
+            if refresh.running:
+                refresh.stop()
+            if revocation_list.pending is not None:
+                yield revocation_list.pending
         watcher = getattr(self.site, "watcher", None)
         if watcher is not None:
             watcher.stop()
@@ -128,9 +137,19 @@ def start_master(reactor, config):
     for address in config.listen:
         host, port = parse_listen(address)
         ports.append(reactor.listenTCP(port, site, interface=host))
-    tls_ports = []
+    tls_ports, revocations = [], None
     if config.listen_tls:
         options = authority.tls_options([parse_listen(a)[0] for a in config.listen_tls])
+        # Revoked client certificates fail the handshake: the CRL is in the TLS context, read
+        # again at once after a revocation here, and every crl_refresh_interval seconds for
+        # other processes'.
+        revocation_list = RevocationList(master, authority, options)
+        revocation_list.refresh()
+        master.add_listener(revocation_list.operation_done)
+        refresh = task.LoopingCall(revocation_list.refresh_in_thread, calls)
+        refresh.clock = reactor
+        refresh.start(config.crl_refresh_interval, now=False)
+        revocations = (revocation_list, refresh)
         for address in config.listen_tls:
             host, port = parse_listen(address)
             tls_ports.append(reactor.listenSSL(port, site, options, interface=host))
@@ -139,7 +158,8 @@ def start_master(reactor, config):
         allocation = task.LoopingCall(allocate_pending, calls, local_admin(config.admin_login))
         allocation.clock = reactor
         allocation.start(config.allocation_interval, now=False)
-    running = RunningMaster(master, site, ports, credentials, allocation, tls_ports, authority)
+    running = RunningMaster(master, site, ports, credentials, allocation, tls_ports, authority,
+                            revocations)
     for url in running.urls():
         log.info("slapgate {version} master listening on {url}", version=VERSION, url=url)
     return running

@@ -65,7 +65,8 @@ class NodeAgent:
         self.reactor = reactor
         self.config = config
         self.client = client or SlapClient(reactor, config.master_url, config.computer_id,
-                                           config.key_file, config.cert_file)
+                                           config.key_file, config.cert_file,
+                                           ca_file=config.master_ca_file)
         self.supervisor = Supervisor(reactor, config)
         self.software = SoftwareInstaller(reactor, config, self.client)
         self.deployer = PartitionDeployer(reactor, config, self.client, self.supervisor)

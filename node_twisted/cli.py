@@ -39,15 +39,16 @@ def run(args):
     from twisted.logger import Logger, globalLogBeginner, textFileLogObserver
 
     from node_twisted.agent import NodeAgent
+    from node_twisted.slap_client import CredentialsError
 
     try:
         settings = node_config.load(args.cfg)
-    except node_config.ConfigError as error:
+        agent = NodeAgent(reactor, settings)
+    except (node_config.ConfigError, CredentialsError) as error:
         print("slapgate node: configuration error: %s" % error, file=sys.stderr)
         return EXIT_USAGE
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
     log = Logger(namespace="slapgate.node")
-    agent = NodeAgent(reactor, settings)
     outcome = {"code": 0}
 
     @defer.inlineCallbacks

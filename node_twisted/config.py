@@ -60,6 +60,7 @@ class NodeConfig:
     instance_root: str
     key_file: str | None = None
     cert_file: str | None = None
+    master_ca_file: str | None = None
     certificate_repository_path: str | None = None
     buildout: str = dataclasses.field(default_factory=lambda: _tool_path("buildout"))
     supervisord: str = dataclasses.field(default_factory=lambda: _tool_path("supervisord"))
@@ -147,12 +148,14 @@ def parse(text, source="<string>"):
         raise ConfigError("[slapos] key_file and cert_file go together")
     if settings.get("master_url", "").startswith("https:") and not settings.get("key_file"):
         raise ConfigError("[slapos] an https master_url needs key_file and cert_file")
-    if options.get("master_ca_file", "").strip():
-        raise ConfigError("[slapos] master_ca_file is not supported (as upstream)")
+    if settings.get("master_ca_file") and not settings.get("master_url", "").startswith("https:"):
+        raise ConfigError("[slapos] master_ca_file is for an https master_url")
     if settings.get("software_build_concurrency") == 0:
         raise ConfigError("[slapos] software_build_concurrency must be at least 1")
-    for key in ("software_root", "instance_root"):
-        settings[key] = os.path.abspath(settings[key])
+    for key in ("software_root", "instance_root", "key_file", "cert_file", "master_ca_file",
+                "certificate_repository_path"):
+        if settings.get(key):
+            settings[key] = os.path.abspath(os.path.expanduser(settings[key]))
     format_options = dict(parser.items("slapformat")) if parser.has_section("slapformat") else {}
     format_settings = _convert("slapformat", FormatConfig, format_options)
     network = format_settings.get("ipv4_local_network")

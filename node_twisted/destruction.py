@@ -3,7 +3,8 @@
 A destroyed partition is stopped and reported stopped; then, unless its retention lock holds it
 (``.slapos-retention-lock-delay`` days from the first destruction request), its ``sbin/destroy``
 runs, every file inside its directory is deleted (the directory stays, ready for another
-instance), its supervisord group goes, and it is reported destroyed so the master frees it.
+instance) and its key and certificate in ``certificate_repository_path``, its supervisord group
+goes, and it is reported destroyed so the master frees it.
 """
 
 import os
@@ -102,6 +103,7 @@ class PartitionDestroyer:
                 self.log.warn("partition {pid}: sbin/destroy failed: {tail}", pid=pid,
                               tail=result.tail(500))
         yield threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), wipe, path)
+        self.deployer.remove_certificate(pid)
         self.supervisor.remove_partition(pid)
         try:
             yield self.client.partition_destroyed(pid)

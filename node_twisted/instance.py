@@ -68,6 +68,43 @@ class Partition:
         return None if value is None else str(value)
 
 
+def certificate_files(config, partition_id):
+    """(key file, certificate file) of a partition in ``certificate_repository_path``, named as
+    upstream slapgrid names them (``<partition>.key``, ``<partition>.crt``); ("", "") without a
+    repository."""
+    repository = config.certificate_repository_path
+    if not repository:
+        return "", ""
+    return (os.path.join(repository, partition_id + ".key"),
+            os.path.join(repository, partition_id + ".crt"))
+
+
+def _write_if_changed(path, text, mode, uid, gid):
+    """Replace the file at ``path`` by ``text`` (mode ``mode``, owned by uid/gid when given)
+    unless it already holds it (then only its mode and owner are put right); whether it was
+    written. A new file is renamed into place, so a reader never sees half a key."""
+    if _read(path) == text:
+        info = os.stat(path)
+        if stat.S_IMODE(info.st_mode) != mode:
+            os.chmod(path, mode)
+        if uid is not None and (info.st_uid, info.st_gid) != (uid, gid):
+            os.chown(path, uid, gid)
+        return False
+    temporary = "%s.%d.tmp" % (path, os.getpid())
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+        os.chmod(temporary, mode)
+        if uid is not None:
+            os.chown(temporary, uid, gid)
+        os.rename(temporary, path)
+    except BaseException:
+        _remove(temporary)
+        raise
+    return True
+
+
 def tail_sections(config, partition):
     """The sections and values of the tail a partition's profile gets (spec section 5.3).
 
@@ -75,9 +112,7 @@ def tail_sections(config, partition):
     spelling), ``[storage-configuration]``, ``[network-information]``, and ``[buildout]``
     settings that keep generated scripts in ``sbin`` and the instance run offline.
     """
-    repository = config.certificate_repository_path
-    key_file = os.path.join(repository, partition.partition_id + ".key") if repository else ""
-    cert_file = os.path.join(repository, partition.partition_id + ".crt") if repository else ""
+    key_file, cert_file = certificate_files(config, partition.partition_id)
     connection = (("computer_id", config.computer_id), ("partition_id", partition.partition_id),
                   ("server_url", config.master_url),
                   ("software_release_url", partition.software_release_url),
@@ -291,9 +326,40 @@ class PartitionDeployer:
             home, {"SLAPGRID_INSTANCE_ROOT": self.config.instance_root})
 
     @defer.inlineCallbacks
+    def update_certificate(self, partition):
+        """Fetch the partition's key and certificate into ``certificate_repository_path`` (as
+        slapgrid does before each deployment); nothing without a repository.
+
+        The key is mode 0600, the certificate 0644; as root both belong to the partition's user,
+        who runs its buildout and services. Files are rewritten only when the master hands out
+        another pair.
+        """
+        key_file, cert_file = certificate_files(self.config, partition.partition_id)
+        if not key_file:
+            return
+        pair = yield self.client.partition_certificate(partition.partition_id)
+        uid = gid = None
+        if os.getuid() == 0:
+            info = os.stat(self.path(partition.partition_id))
+            uid, gid = info.st_uid, info.st_gid
+        os.makedirs(self.config.certificate_repository_path, mode=0o755, exist_ok=True)
+        for text, path, mode in ((pair["key"], key_file, 0o600),
+                                 (pair["certificate"], cert_file, 0o644)):
+            if _write_if_changed(path, text, mode, uid, gid):
+                self.log.info("partition {pid}: wrote {path}", pid=partition.partition_id,
+                              path=path)
+
+    def remove_certificate(self, partition_id):
+        """Delete the partition's key and certificate from the repository (on destruction)."""
+        for path in certificate_files(self.config, partition_id):
+            if path:
+                _remove(path)
+
+    @defer.inlineCallbacks
     def install(self, partition):
-        """Write the partition's profile and run its buildout."""
+        """Fetch the partition's certificate, write its profile and run its buildout."""
         path = self.path(partition.partition_id)
+        yield self.update_certificate(partition)
         release = software_path(self.config, partition.software_release_url)
         link = os.path.join(path, "software_release")
         if os.path.islink(link) and os.readlink(link) != release:

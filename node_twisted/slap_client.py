@@ -4,12 +4,17 @@ Requests go through ``twisted.web.client.Agent``; replies and form fields are (d
 project's own marshaller (``protocols.slap_marshal``) and instance XML (``protocols.instance_xml``).
 Statuses map as upstream's ``ConnectionHelper`` maps them: 404 is :class:`NotFound`, 408
 :class:`NotReady`, 5xx and connection failures :class:`MasterUnreachable` (the node goes offline
-and keeps its instances running), any other non-2xx :class:`MasterRefused`.
+and keeps its instances running), any other non-2xx :class:`MasterRefused`. Over HTTPS the node
+presents its computer certificate and, given ``master_ca_file``, checks the master's certificate
+against that CA (upstream's library does not); a failed TLS handshake (our certificate revoked or
+of another CA, the master's not matching the CA) is :class:`HandshakeFailed`, a refusal.
 """
 
 import io
+import os
 from urllib.parse import urlencode, urljoin, urlsplit
 
+from OpenSSL import SSL
 from twisted.internet import defer, ssl
 from twisted.web import client, http_headers, iweb
 from zope.interface import implementer
@@ -40,24 +45,105 @@ class NotReady(SlapClientError):
 class MasterRefused(SlapClientError):
     """The master answered another non-2xx status (400, 401, 403, ...)."""
 
-    def __init__(self, status, body):
-        super().__init__("HTTP %d: %s" % (status, body[:500].decode("utf-8", "replace")))
+    def __init__(self, status, body, hint=""):
+        super().__init__("HTTP %d: %s%s" % (status, body[:500].decode("utf-8", "replace"), hint))
         self.status = status
+
+
+class HandshakeFailed(SlapClientError):
+    """The TLS handshake with the master failed: a refusal of our certificate, or theirs."""
+
+
+class CredentialsError(SlapClientError):
+    """The node's key, certificate or CA file cannot be read."""
+
+
+def _read_pem(path, what):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise CredentialsError("cannot read the %s %s: %s" % (what, path, error.strerror)) \
+            from None
+
+
+def _stamp(path):
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size, info.st_ino
 
 
 @implementer(iweb.IPolicyForHTTPS)
 class _ClientCertificatePolicy:
-    """TLS with the node's certificate; the master's is not verified (as upstream's client)."""
+    """TLS with the node's certificate; the master's is checked against ``ca_file`` when given
+    (hostname included), else not at all (as upstream's client).
 
-    def __init__(self, key_file, cert_file):
-        with open(key_file, "rb") as handle:
-            key = handle.read()
-        with open(cert_file, "rb") as handle:
-            certificate = handle.read()
-        self.options = ssl.PrivateCertificate.loadPEM(certificate + b"\n" + key).options()
+    The files are read again when they change, so a renewed or corrected certificate is used
+    from the next connection on without restarting the node.
+    """
+
+    def __init__(self, key_file, cert_file, ca_file=None):
+        self.files = (key_file, cert_file, ca_file)
+        self.stamps = None
+        self._load()
+
+    def _load(self):
+        key_file, cert_file, ca_file = self.files
+        stamps = tuple(_stamp(path) if path else None for path in self.files)
+        if stamps == self.stamps:
+            return
+        pem = _read_pem(cert_file, "certificate") + b"\n" + _read_pem(key_file, "key")
+        try:
+            certificate = ssl.PrivateCertificate.loadPEM(pem)
+            authority = ssl.Certificate.loadPEM(_read_pem(ca_file, "master CA file")) \
+                if ca_file else None
+        except (SSL.Error, ValueError) as error:
+            raise CredentialsError("unusable key_file/cert_file/master_ca_file (%s, %s, %s): %s"
+                                   % (key_file, cert_file, ca_file, _ssl_reasons(error))) from None
+        self.certificate, self.authority = certificate, authority
+        subject = certificate.getSubject()
+        self.subject = "%s %s" % (subject.organizationalUnitName or "certificate",
+                                  subject.commonName or "?")
+        self.unchecked = None if authority else certificate.options()
+        self.stamps = stamps
 
     def creatorForNetloc(self, hostname, port):
-        return self.options
+        """The TLS connection creator for ``hostname``."""
+        self._load()
+        if self.authority is None:
+            return self.unchecked
+        return ssl.optionsForClientTLS(hostname.decode("ascii"), trustRoot=self.authority,
+                                       clientCertificate=self.certificate)
+
+
+def _ssl_reasons(error):
+    """The reasons an OpenSSL error gives, as one line."""
+    details = error.args[0] if error.args else None
+    if isinstance(details, list) and details and all(isinstance(d, tuple) for d in details):
+        return "; ".join(str(d[-1]) for d in details if d[-1]) or str(error)
+    return str(error) or type(error).__name__
+
+
+def _tls_problem(error):
+    """The TLS failure inside a connection or response error, as text; None when not TLS."""
+    seen, pending = set(), [error]
+    while pending:
+        current = pending.pop()
+        current = getattr(current, "value", current)  # a Failure
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, SSL.Error):
+            return _ssl_reasons(current)
+        if type(current).__name__ == "VerificationError":  # service_identity: wrong host name
+            return "the master's certificate does not name this host: %s" % (current,)
+        pending.extend(getattr(current, "reasons", None) or [])
+        pending.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+        pending.append(current.__cause__)
+        pending.append(current.__context__)
+    return None
 
 
 @defer.inlineCallbacks
@@ -82,16 +168,17 @@ class SlapClient:
     """The SLAP calls a node makes, each returning a Deferred."""
 
     def __init__(self, reactor, master_url, computer_id, key_file=None, cert_file=None,
-                 timeout=60):
+                 timeout=60, ca_file=None):
         self.reactor = reactor
         self.base = master_url if master_url.endswith("/") else master_url + "/"
         self.computer_id = computer_id
         self.timeout = timeout
+        self.policy = None
         pool = client.HTTPConnectionPool(reactor, persistent=False)
         pool._factory = _QuietClientFactory  # no "Starting factory" line per request
         if urlsplit(self.base).scheme == "https":
-            policy = _ClientCertificatePolicy(key_file, cert_file)
-            self.agent = client.Agent(reactor, contextFactory=policy, pool=pool,
+            self.policy = _ClientCertificatePolicy(key_file, cert_file, ca_file)
+            self.agent = client.Agent(reactor, contextFactory=self.policy, pool=pool,
                                       connectTimeout=timeout)
         else:
             self.agent = client.Agent(reactor, pool=pool, connectTimeout=timeout)
@@ -119,7 +206,15 @@ class SlapClient:
         except defer.TimeoutError:
             raise MasterUnreachable("%s %s: no answer in %d s" % (
                 method.decode(), url, self.timeout)) from None
+        except CredentialsError:
+            raise
         except Exception as error:  # connection refused, reset, DNS, TLS...
+            problem = _tls_problem(error)
+            if problem is not None:
+                raise HandshakeFailed(
+                    "%s %s: TLS handshake with the master failed: %s (is the node's certificate "
+                    "revoked or of another CA, or the master's not of master_ca_file?)"
+                    % (method.decode(), url, problem)) from None
             raise MasterUnreachable("%s %s: %s" % (method.decode(), url, error)) from None
         status = response.code
         if 200 <= status < 300:
@@ -131,7 +226,10 @@ class SlapClient:
             raise NotReady("%s %s: not ready" % (method.decode(), path))
         if status in UNREACHABLE_STATUSES or status >= 500:
             raise MasterUnreachable("%s %s: HTTP %d" % (method.decode(), path, status))
-        raise MasterRefused(status, data)
+        hint = ""
+        if status in (401, 403) and self.policy is not None:
+            hint = " (this node presents the certificate of %s)" % self.policy.subject
+        raise MasterRefused(status, data, hint)
 
     def get(self, path, **fields):
         """GET ``path`` with ``fields`` as the query; the body (bytes)."""
@@ -227,6 +325,22 @@ class SlapClient:
     def partition_error(self, partition, log):
         """Report the partition failed to deploy, with the message."""
         return self._partition_post("softwareInstanceError", partition, error_log=log)
+
+    @defer.inlineCallbacks
+    def partition_certificate(self, partition):
+        """The partition's key and certificate, ``{"certificate": PEM, "key": PEM}``
+        (``getComputerPartitionCertificate``)."""
+        data = yield self.get("getComputerPartitionCertificate", computer_id=self.computer_id,
+                              computer_partition_id=partition)
+        try:
+            pair = slap_marshal.loads(data)
+        except slap_marshal.MarshalError as error:
+            raise MasterRefused(200, b"unreadable partition certificate: "
+                                + str(error).encode()) from None
+        if not isinstance(pair, dict) or not all(
+                isinstance(pair.get(name), str) and pair[name] for name in ("certificate", "key")):
+            raise MasterRefused(200, b"the partition certificate is not a certificate and key")
+        return pair
 
     def partition_related_instances(self, partition, titles):
         """Tell the master which instances the partition requested during its run."""

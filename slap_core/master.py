@@ -17,6 +17,7 @@ class Master:
     ``slap_core.views``, lists, dicts). It blocks: the gateway calls it from the thread pool.
     ``authority`` (an :class:`slap_core.certificates.ICertificateAuthority`) signs the
     certificates the ``certificate.*`` operations issue; without one they answer Conflict.
+    Listeners (:meth:`add_listener`) hear the name of every write operation that committed.
     """
 
     def __init__(self, storage, authority=None):
@@ -24,6 +25,12 @@ class Master:
         self.operations = load_all()
         self.authority = authority
         self.storage.session_info["authority"] = authority
+        self.listeners = []
+
+    def add_listener(self, listener):
+        """Call ``listener(name)`` after each write operation commits, in the caller's thread,
+        before ``call`` returns; a listener's failure is logged, never raised."""
+        self.listeners.append(listener)
 
     def call(self, name, principal, **arguments):
         """Run operation ``name`` as ``principal``; raises a :class:`slap_core.errors.SlapError`."""
@@ -32,13 +39,20 @@ class Master:
         except KeyError:
             raise errors.NotFound("no operation named %r" % (name,)) from None
         try:
-            return self.storage.run(op.function, principal, write=op.writes, **arguments)
+            result = self.storage.run(op.function, principal, write=op.writes, **arguments)
         except TransientConflict as conflict:
             raise errors.Conflict("concurrent change, try again: %s" % conflict) from conflict
         except TypeError as error:
             if _is_signature_error(error, op.function):
                 raise errors.Invalid("bad arguments for %s: %s" % (name, error)) from None
             raise
+        if op.writes:
+            for listener in self.listeners:
+                try:
+                    listener(name)
+                except Exception:
+                    log.exception("listener %r failed after %s", listener, name)
+        return result
 
     def upgrade(self):
         """Bring the database schema to the newest revision."""

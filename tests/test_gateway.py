@@ -200,16 +200,22 @@ class ConfigTests(unittest.TestCase):
     def test_tls_settings_are_read_and_checked(self):
         path = self.mktemp()
         with open(path, "w") as handle:
-            handle.write("[master]\nlisten_tls = 0.0.0.0:8443 [::]:8443\ncertificate_days = 30\n")
+            handle.write("[master]\nlisten_tls = 0.0.0.0:8443 [::]:8443\ncertificate_days = 30\n"
+                         "crl_refresh_interval = 2.5\n")
         config = load(path)
-        self.assertEqual((config.listen_tls, config.certificate_days),
-                         (["0.0.0.0:8443", "[::]:8443"], 30))
+        self.assertEqual((config.listen_tls, config.certificate_days, config.crl_refresh_interval),
+                         (["0.0.0.0:8443", "[::]:8443"], 30, 2.5))
+        self.assertEqual(load(None).crl_refresh_interval, 10.0)
+        self.assertRaises(ConfigError, load, None, crl_refresh_interval=0)
         self.assertRaises(ConfigError, load, None, listen_tls=["nowhere"])
         self.assertRaises(ConfigError, load, None, certificate_days=0)
         self.assertRaises(ConfigError, load, None, insecure_loopback=True,
                           listen_tls=["0.0.0.0:8443"])
         with open(path, "w") as handle:
             handle.write("[master]\ncertificate_days = soon\n")
+        self.assertRaises(ConfigError, load, path)
+        with open(path, "w") as handle:
+            handle.write("[master]\ncrl_refresh_interval = often\n")
         self.assertRaises(ConfigError, load, path)
 
 

@@ -96,22 +96,149 @@ class TlsMasterTests(unittest.TestCase):
                                        "computer_partition_id": "slappart0"})
         self.assertEqual(posted.status_code, 403)
 
+    def kept_alive(self, cert):
+        """A requests Session with ``cert`` whose connection stays open between requests (closed
+        with the test); its get/post run in a thread."""
+        session = requests.Session()
+        session.cert, session.verify = cert, self.ca_file
+        session.trust_env = False
+        self.addCleanup(self.settle)
+        self.addCleanup(session.close)
+
+        def call(method, path, **options):
+            return threads.deferToThread(session.request, method, self.url + path, timeout=30,
+                                         **options)
+
+        return call
+
+    def settle(self):
+        """Let the master see the connections the test closed before the reactor is checked."""
+        from twisted.internet import reactor
+        from twisted.internet.task import deferLater
+
+        return deferLater(reactor, 0.2, lambda: None)
+
+    def revoke_elsewhere(self, serial, running=None):
+        """Revoke as ``slapgate admin cert revoke`` does: on the database, through another
+        Master. Without ``running`` (a master), the test master's periodic read of the list is
+        stopped so that the test decides when the handshake learns of it."""
+        from slap_core.master import Master
+
+        if running is None:
+            running = self.running
+            refresh = running.revocations[1]
+            if refresh.running:
+                refresh.stop()
+        other = Master(running.master.storage.url)
+        try:
+            other.call("certificate.revoke", ADMIN, serial=serial)
+        finally:
+            other.close()
+
+    def handshake(self, cert, tls12=False, url=None, ca_file=None):
+        """Open a TLS connection with ``cert`` and read from it without sending anything: None
+        when the master keeps it open, else the error (the master's alert). Over TLS 1.3 the
+        master judges the client certificate after the client's side of the handshake is done,
+        so its alert comes with the first read; over TLS 1.2 within the handshake. Sending a
+        request first would race the alert with a connection reset. Deferred, in a thread."""
+        import socket
+        import ssl
+
+        def connect():
+            context = ssl.create_default_context(cafile=ca_file or self.ca_file)
+            context.load_cert_chain(*cert)
+            if tls12:
+                context.maximum_version = ssl.TLSVersion.TLSv1_2
+            host, port = (url or self.url).split("/")[2].rsplit(":", 1)
+            with socket.create_connection((host, int(port)), timeout=10) as raw:
+                try:
+                    with context.wrap_socket(raw, server_hostname=host) as tls:
+                        tls.settimeout(0.5)
+                        try:
+                            tls.recv(1)
+                        except (socket.timeout, TimeoutError):
+                            return None  # the master waits for a request: accepted
+                except ssl.SSLError as error:
+                    return str(error)
+            return "closed"
+
+        return threads.deferToThread(connect)
+
     @defer.inlineCallbacks
-    def test_a_revoked_certificate_is_refused(self):
+    def assertHandshakeRevoked(self, cert):
+        """A new connection with ``cert`` fails with the master's "certificate revoked" alert,
+        over TLS 1.3 and 1.2."""
+        for tls12 in (False, True):
+            error = yield self.handshake(cert, tls12)
+            self.assertIsNotNone(error, "the handshake succeeded (tls12=%s)" % tls12)
+            self.assertIn("CERTIFICATE_REVOKED", error)
+
+    @defer.inlineCallbacks
+    def test_a_revoked_certificate_fails_the_handshake_and_is_refused_on_open_connections(self):
         cert = self.credentials("computer", "COMP-A", computer="COMP-A")
-        before = yield self.get("slap/getComputerStatus?computer_id=COMP-A", cert=cert)
+        serial = self.serial
+        valid = self.credentials("computer", "COMP-B", computer="COMP-B")
+        session = self.kept_alive(cert)
+        before = yield session("GET", "slap/getComputerStatus?computer_id=COMP-A")
         self.assertEqual(before.status_code, 200)
-        revoked = yield self.post("slap/revokeComputerCertificate", cert=cert,
-                                  data={"computer_id": "COMP-A"})
+        revoked = yield session("POST", "slap/revokeComputerCertificate",
+                                data={"computer_id": "COMP-A"})
         self.assertEqual(revoked.status_code, 200)
-        after = yield self.get("slap/getComputerStatus?computer_id=COMP-A", cert=cert)
+        # A new connection fails at the handshake: the CRL was renewed before the answer.
+        yield self.assertHandshakeRevoked(cert)
+        with self.assertRaises(requests.exceptions.SSLError):
+            yield self.get("slap/getComputerStatus?computer_id=COMP-A", cert=cert)
+        # The connection opened before still stands, but each request is looked up (second line).
+        after = yield session("GET", "slap/getComputerStatus?computer_id=COMP-A")
         self.assertEqual(after.status_code, 401)
         self.assertIn("revoked", after.text)
+        # Another certificate of the CA still works.
+        accepted = yield self.handshake(valid)
+        self.assertIsNone(accepted)
+        other = yield self.get("slap/getComputerStatus?computer_id=COMP-B", cert=valid)
+        self.assertEqual(other.status_code, 200)
         crl = yield self.get("ca/crl.pem")
         from cryptography import x509
         listed = x509.load_pem_x509_crl(crl.content)
-        self.assertIsNotNone(listed.get_revoked_certificate_by_serial_number(
-            int(self.serial, 16)))
+        self.assertIsNotNone(listed.get_revoked_certificate_by_serial_number(int(serial, 16)))
+
+    @defer.inlineCallbacks
+    def test_a_revocation_by_another_process_reaches_the_handshake_at_the_next_refresh(self):
+        cert = self.credentials("computer", "COMP-A", computer="COMP-A")
+        before = yield self.get("slap/getComputerStatus?computer_id=COMP-A", cert=cert)
+        self.assertEqual(before.status_code, 200)
+        self.revoke_elsewhere(self.serial)
+        answer = yield self.get("slap/getComputerStatus?computer_id=COMP-A", cert=cert)
+        self.assertEqual(answer.status_code, 401)  # the database lookup, until the refresh
+        revocations, _ = self.running.revocations
+        changed = yield threads.deferToThread(revocations.refresh)
+        self.assertTrue(changed)
+        yield self.assertHandshakeRevoked(cert)
+        unchanged = yield threads.deferToThread(revocations.refresh)
+        self.assertFalse(unchanged)
+
+    @defer.inlineCallbacks
+    def test_the_master_reads_the_revocation_list_every_crl_refresh_interval(self):
+        from twisted.internet import reactor
+        from twisted.internet.task import deferLater
+
+        running = start_test_master(self, listen_tls=["127.0.0.1:0"], allocation_interval=0,
+                                    crl_refresh_interval=0.2)
+        url, ca_file = running.https_urls()[0], str(running.master.authority.certificate_path)
+        running.master.call("computer.create", ADMIN, reference="COMP-C")
+        view = running.master.call("certificate.issue", ADMIN, kind="computer",
+                                   computer="COMP-C")
+        written = write_credentials(self.directory, "COMP-C", view)
+        cert = (written["cert_file"], written["key_file"])
+        accepted = yield self.handshake(cert, url=url, ca_file=ca_file)
+        self.assertIsNone(accepted)
+        self.revoke_elsewhere(view.serial, running)
+        for _ in range(50):
+            refused = yield self.handshake(cert, tls12=True, url=url, ca_file=ca_file)
+            if refused is not None:
+                break
+            yield deferLater(reactor, 0.1, lambda: None)
+        self.assertIn("CERTIFICATE_REVOKED", refused or "")
 
     @defer.inlineCallbacks
     def test_no_certificate_and_no_password_is_401_with_a_challenge(self):
@@ -223,11 +350,16 @@ class TlsMasterTests(unittest.TestCase):
             yield threads.deferToThread(self.zeep_call, cert, "computerInformation",
                                         reference="COMP-B")
         self.assertIn("forbidden", refused.exception.detail[0][0].text)
-        self.master.call("certificate.revoke", ADMIN, serial=self.serial)
+        # Revoked by another process, before the handshake knows: the per-request lookup
+        # answers with a fault.
+        self.revoke_elsewhere(self.serial)
         with self.assertRaises(zeep.exceptions.Fault) as revoked:
             yield threads.deferToThread(self.zeep_call, cert, "computerStatus",
                                         reference="COMP-A")
         self.assertIn("revoked", revoked.exception.message)
+        # Once the list is read again, a new connection fails at the handshake.
+        yield threads.deferToThread(self.running.revocations[0].refresh)
+        yield self.assertHandshakeRevoked(cert)
 
     @defer.inlineCallbacks
     def test_json_api_certificate_entry_points(self):
@@ -235,8 +367,10 @@ class TlsMasterTests(unittest.TestCase):
                                 software_release=SR, sla={"computer_guid": "COMP-A"})
         cert = self.credentials("computer", "COMP-A", computer="COMP-A")
 
-        def post(entry, body, cert=cert):
-            return self.post("slap/" + entry, cert=cert, json=body)
+        session = self.kept_alive(cert)
+
+        def post(entry, body):
+            return session("POST", "slap/" + entry, json=body)
 
         mine = yield post("slapos.get.v0.software_instance_certificate",
                           {"instance_guid": root.reference})
@@ -253,3 +387,4 @@ class TlsMasterTests(unittest.TestCase):
         self.assertEqual(removed.json()["type"], "success")
         refused = yield post("slapos.get.v0.compute_node_status", {"computer_guid": "COMP-A"})
         self.assertEqual((refused.status_code, refused.json()["status"]), (401, 401))
+        yield self.assertHandshakeRevoked(cert)
