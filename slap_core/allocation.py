@@ -104,8 +104,13 @@ def _candidates(session, instance):
             yield partition_id
 
 
-def allocate_partition(session, instance):
-    """Give ``instance`` a free partition; returns ``(partition, None)`` or ``(None, reason)``."""
+def take_partition(session, instance):
+    """Take a free partition for ``instance``: ``(partition id, None)`` or ``(None, reason)``.
+
+    Only ``instance.id``, ``sla``, ``release_id`` and ``tree_id`` are read, so the request path
+    passes the values it just inserted with Core statements. The partition row is updated with a
+    Core statement: the caller bumps its computer's revision.
+    """
     reason = refusal(instance.sla or {}, shared=False)
     if reason:
         return None, reason
@@ -120,11 +125,18 @@ def allocate_partition(session, instance):
                 .execution_options(synchronize_session=False)
             )
             if taken.rowcount == 1:
-                partition = session.get(Partition, partition_id, populate_existing=True)
-                return partition, None
+                return partition_id, None
         if not tried:
             break
     return None, "no free partition matches (release supplied, open computer, SLA)"
+
+
+def allocate_partition(session, instance):
+    """Give ``instance`` a free partition; returns ``(partition, None)`` or ``(None, reason)``."""
+    partition_id, reason = take_partition(session, instance)
+    if partition_id is None:
+        return None, reason
+    return session.get(Partition, partition_id, populate_existing=True), None
 
 
 def find_host(session, instance, software_type=None):
