@@ -9,7 +9,7 @@ flushes noted (a new instance shows on no poll until it has a partition).
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from slap_core.allocation import take_partition
 from slap_core.clock import next_timestamp, now
@@ -17,6 +17,31 @@ from slap_core.models import Computer, InstanceTree, Partition, PartitionAddress
 from slap_core.partition_views import effective_state, ip_lists
 from slap_core.revisions import note_computers
 from slap_core.views import InstanceView
+
+
+# Statements built once, on the tables (no ORM plugin): building them per request cost as much
+# as running them.
+_TREE = InstanceTree.__table__
+_INSTANCE = SoftwareInstance.__table__
+_INSERT_TREE = insert(_TREE)
+_INSERT_INSTANCE = insert(_INSTANCE)
+_SET_REFERENCE = update(_INSTANCE).where(_INSTANCE.c.id == bindparam("instance")).values(
+    reference=bindparam("new_reference"))
+_SET_ROOT = update(_TREE).where(_TREE.c.id == bindparam("tree")).values(
+    root_instance_id=bindparam("root"))
+_SET_PLACED = update(_INSTANCE).where(_INSTANCE.c.id == bindparam("instance")).values(
+    timestamp=bindparam("new_timestamp"), pending=False)
+_PARTITION_ROW = (
+    select(Partition.id, Partition.reference, Computer.reference, Computer.id)
+    .join(Computer, Partition.computer_id == Computer.id)
+    .where(Partition.id == bindparam("partition"))
+)
+_ADDRESSES = (
+    select(PartitionAddress.network_interface, PartitionAddress.address,
+           PartitionAddress.netmask, PartitionAddress.gateway, PartitionAddress.network)
+    .where(PartitionAddress.partition_id == bindparam("partition"))
+    .order_by(PartitionAddress.id)
+)
 
 
 @dataclass(frozen=True)
@@ -40,33 +65,31 @@ def insert_instance(session, *, scope, person, tree, requester, title, release, 
     """
     execute = session.connection().execute
     created_at = now()
-    tree_id = tree.id if tree is not None else execute(
-        insert(InstanceTree).values(owner_id=person.id, title=title, archived=False,
-                                    created_at=created_at)).inserted_primary_key[0]
+    tree_id = tree.id if tree is not None else execute(_INSERT_TREE, {
+        "owner_id": person.id, "title": title, "archived": False,
+        "created_at": created_at}).inserted_primary_key[0]
     timestamp = next_timestamp(0)
-    instance_id = execute(insert(SoftwareInstance).values(
-        title=title,
-        request_scope=scope,
-        tree_id=tree_id,
-        requester_instance_id=requester.id if requester is not None else None,
-        release_id=release.id,
-        software_type=software_type or "default",
-        parameters=parameters or {},
-        sla=sla or {},
-        requested_state=state or "started",
-        shared=bool(shared),
-        connection={},
-        timestamp=timestamp,
-        archived=False,
-        created_at=created_at,
-        pending=True,
-    )).inserted_primary_key[0]
+    instance_id = execute(_INSERT_INSTANCE, {
+        "title": title,
+        "request_scope": scope,
+        "tree_id": tree_id,
+        "requester_instance_id": requester.id if requester is not None else None,
+        "release_id": release.id,
+        "software_type": software_type or "default",
+        "parameters": parameters or {},
+        "sla": sla or {},
+        "requested_state": state or "started",
+        "shared": bool(shared),
+        "connection": {},
+        "timestamp": timestamp,
+        "archived": False,
+        "created_at": created_at,
+        "pending": True,
+    }).inserted_primary_key[0]
     reference = "SOFTINST-%d" % instance_id
-    execute(update(SoftwareInstance).where(SoftwareInstance.id == instance_id)
-            .values(reference=reference))
+    execute(_SET_REFERENCE, {"instance": instance_id, "new_reference": reference})
     if tree is None:
-        execute(update(InstanceTree).where(InstanceTree.id == tree_id)
-                .values(root_instance_id=instance_id))
+        execute(_SET_ROOT, {"tree": tree_id, "root": instance_id})
     return NewInstance(instance_id, reference, tree_id, dict(sla or {}), release.id, timestamp,
                        created_at)
 
@@ -83,11 +106,8 @@ def place_regular(session, new):
         return None, new.timestamp, reason
     execute = session.connection().execute
     timestamp = next_timestamp(new.timestamp)
-    execute(update(SoftwareInstance).where(SoftwareInstance.id == new.id)
-            .values(timestamp=timestamp, pending=False))
-    row = execute(select(Partition.id, Partition.reference, Computer.reference, Computer.id)
-                  .join(Computer, Partition.computer_id == Computer.id)
-                  .where(Partition.id == partition_id)).one()
+    execute(_SET_PLACED, {"instance": new.id, "new_timestamp": timestamp})
+    row = execute(_PARTITION_ROW, {"partition": partition_id}).one()
     note_computers(session, (row[3],))
     return row[:3], timestamp, None
 
@@ -98,10 +118,7 @@ def new_regular_view(session, new, *, title, tree_title, owner, release_url, sof
     ip_list, full_ip_list = (), ()
     if partition is not None:
         ip_list, full_ip_list = ip_lists(session.connection().execute(
-            select(PartitionAddress.network_interface, PartitionAddress.address,
-                   PartitionAddress.netmask, PartitionAddress.gateway, PartitionAddress.network)
-            .where(PartitionAddress.partition_id == partition[0])
-            .order_by(PartitionAddress.id)).all())
+            _ADDRESSES, {"partition": partition[0]}).all())
     requested_state = state or "started"
     return InstanceView(
         reference=new.reference,

@@ -6,7 +6,7 @@ same instance, updated with the new release, software type, parameters or state 
 what is there).
 """
 
-from sqlalchemy import exists, or_, select, true, update
+from sqlalchemy import bindparam, exists, or_, select, true, update
 
 from slap_core import errors
 from slap_core.access import (
@@ -122,12 +122,13 @@ def _requester(session, principal):
     return "P%d" % person.id, person, None, None
 
 
+_LIVE = select(SoftwareInstance).where(  # built once: every request runs it
+    SoftwareInstance.request_scope == bindparam("scope"),
+    SoftwareInstance.title == bindparam("title"))
+
+
 def _live(session, scope, title):
-    return session.scalar(
-        select(SoftwareInstance).where(
-            SoftwareInstance.request_scope == scope, SoftwareInstance.title == title
-        )
-    )
+    return session.scalar(_LIVE, {"scope": scope, "title": title})
 
 
 def _refuse_loop(instance, requester):
