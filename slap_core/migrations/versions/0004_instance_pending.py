@@ -33,6 +33,10 @@ def upgrade():
         sa.or_(sa.and_(instance.c.shared == sa.false(), ~placed),
                sa.and_(instance.c.shared == sa.true(), instance.c.host_instance_id.is_(None))),
     ).values(pending=sa.true()))
+    if op.get_bind().dialect.name == 'postgresql':
+        # The new column has no statistics (a constant default rewrites no row, so autovacuum
+        # sees no change): without them the planner scans the table instead of the index.
+        op.execute('ANALYZE software_instance')
 
 
 def downgrade():
