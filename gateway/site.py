@@ -10,6 +10,7 @@ from gateway.health import HealthResource
 from gateway.version import VERSION
 from gateway.auth import LocalPasswordAuthenticator, RequestAuthenticator, peer_certificate
 from gateway.ca_resource import CaResource
+from gateway.content_type import memoize_content_type_parsing
 from gateway.ldap_auth import LdapAuthenticator
 from protocols.slap import AuthenticatedCallers, SlapResource
 from protocols.slap.watch import Watcher
@@ -70,6 +71,7 @@ def build_site(calls, slap_callers=None, ldap=None, oidc=None):
     directory instead of local users; ``oidc`` (OidcSettings) accepts the provider's bearer tokens
     too, and mounts the web login at ``/auth/``. The master's CA, when it has one, is at ``/ca/``.
     """
+    memoize_content_type_parsing()
     root = IndexResource()
     passwords = LdapAuthenticator(calls, ldap) if ldap else LocalPasswordAuthenticator(calls)
     if oidc:

@@ -8,7 +8,7 @@ Rules (each operation states which applies):
   computer, supply and the catalogue; ``admin`` may do everything.
 """
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from slap_core import errors
 from slap_core.models import Computer, Partition, Person, SoftwareInstance
@@ -47,9 +47,12 @@ def require_authenticated(principal):
     return principal
 
 
+_PERSON = select(Person).where(Person.login == bindparam("login"))  # built once
+
+
 def person_for(session, user):
     """The Person row of a user principal, created on first use (people come from LDAP/SSO)."""
-    person = session.scalar(select(Person).where(Person.login == user.login))
+    person = session.scalar(_PERSON, {"login": user.login})
     if person is None:
         person = Person(login=user.login, roles=sorted(user.roles))
         session.add(person)

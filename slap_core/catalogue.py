@@ -1,6 +1,6 @@
 """The catalogue: software products and their releases (buildout profile URLs), newest first."""
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from slap_core import errors
 from slap_core.access import require_authenticated, require_fleet_manager
@@ -22,10 +22,13 @@ def check_url(url):
     return url
 
 
+_RELEASE = select(SoftwareRelease).where(SoftwareRelease.url == bindparam("url"))  # built once
+
+
 def ensure_release(session, url):
     """The release row for ``url``, registered on first use as upstream masters do."""
     check_url(url)
-    release = session.scalar(select(SoftwareRelease).where(SoftwareRelease.url == url))
+    release = session.scalar(_RELEASE, {"url": url})
     if release is None:
         release = SoftwareRelease(url=url)
         session.add(release)

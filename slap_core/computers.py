@@ -1,6 +1,6 @@
 """Operations on computers (nodes): registration, settings, format, the poll, bang and status."""
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from slap_core import errors
 from slap_core.access import (
@@ -232,6 +232,11 @@ def format_computer(session, principal, *, reference, configuration):
     return computer_view(session, computer)
 
 
+# Built once: a cached poll is this one query, and building the statement was a fifth of it.
+REVISION_OF = select(Computer.id, Computer.reference, Computer.revision).where(
+    Computer.reference == bindparam("reference"))
+
+
 @operation("computer.information", writes=False, callers="the computer itself, admin")
 def computer_information(session, principal, *, reference):
     """The node's poll: releases to install or remove and every partition as the node must deploy it."""
@@ -239,8 +244,7 @@ def computer_information(session, principal, *, reference):
         raise errors.Invalid("a computer reference is required")
     execute = session.connection().execute  # column rows, no ORM result layer
     # The revision is read before anything else (see slap_core.poll_cache).
-    computer = execute(select(Computer.id, Computer.reference, Computer.revision)
-                       .where(Computer.reference == reference)).first()
+    computer = execute(REVISION_OF, {"reference": reference}).first()
     if computer is None:
         raise errors.NotFound("no computer %r" % (reference,))
     check_computer_agent(principal, computer)

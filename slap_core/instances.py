@@ -6,7 +6,7 @@ same instance, updated with the new release, software type, parameters or state 
 what is there).
 """
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, or_, select, true, update
 
 from slap_core import errors
 from slap_core.access import (
@@ -21,7 +21,7 @@ from slap_core.access import (
 )
 from slap_core.allocation import allocate_partition, find_host
 from slap_core.catalogue import check_url, ensure_release
-from slap_core.clock import next_timestamp
+from slap_core.instance_creation import insert_instance, new_regular_view, place_regular
 from slap_core.lifecycle import bump, bump_tree, live_tree_instances, request_destroy
 from slap_core.models import InstanceTree, Partition, PartitionAddress, SoftwareInstance
 from slap_core.operations import operation
@@ -122,41 +122,13 @@ def _requester(session, principal):
     return "P%d" % person.id, person, None, None
 
 
+_LIVE = select(SoftwareInstance).where(  # built once: every request runs it
+    SoftwareInstance.request_scope == bindparam("scope"),
+    SoftwareInstance.title == bindparam("title"))
+
+
 def _live(session, scope, title):
-    return session.scalar(
-        select(SoftwareInstance).where(
-            SoftwareInstance.request_scope == scope, SoftwareInstance.title == title
-        )
-    )
-
-
-def _create(session, scope, person, tree, requester, title, release, software_type, parameters,
-            sla, state, shared):
-    if tree is None:
-        tree = InstanceTree(owner=person, title=title)
-        session.add(tree)
-        session.flush()
-    instance = SoftwareInstance(
-        title=title,
-        request_scope=scope,
-        tree=tree,
-        requester=requester,
-        release=release,
-        software_type=software_type or "default",
-        parameters=parameters or {},
-        sla=sla or {},
-        requested_state=state or "started",
-        shared=bool(shared),
-        connection={},
-        timestamp=next_timestamp(0),
-    )
-    session.add(instance)
-    session.flush()
-    instance.reference = "SOFTINST-%d" % instance.id
-    if requester is None:
-        tree.root_instance_id = instance.id
-    session.flush()
-    return instance
+    return session.scalar(_LIVE, {"scope": scope, "title": title})
 
 
 def _refuse_loop(instance, requester):
@@ -205,6 +177,7 @@ def _place(session, instance, software_type):
         host, reason = find_host(session, instance, software_type)
         if host is not None:
             instance.host = host
+            instance.pending = False
             bump(instance)
         return reason
     if partition_of(instance) is not None:
@@ -212,8 +185,25 @@ def _place(session, instance, software_type):
     partition, reason = allocate_partition(session, instance)
     if partition is not None:
         session.refresh(instance)
+        instance.pending = False
         bump(instance)
     return reason
+
+
+def _answer_new(session, new, title, person, tree, requester, release, software_type,
+                parameters, state):
+    """Place a new regular instance and answer its view (NotReady while it has no partition)."""
+    partition, timestamp, reason = place_regular(session, new)
+    view = new_regular_view(
+        session, new, title=title, tree_title=tree.title if tree is not None else title,
+        owner=person.login, release_url=release.url, software_type=software_type,
+        parameters=parameters, state=state,
+        root_state=root_state(requester) if requester is not None else None,
+        requester=requester, partition=partition, timestamp=timestamp)
+    if reason is not None:
+        raise errors.NotReady("instance %r is not allocated yet: %s" % (title, reason),
+                              keep_changes=True, result=view)
+    return view
 
 
 @operation("instance.request", writes=True,
@@ -248,9 +238,15 @@ def request_instance(session, principal, *, title, software_release, software_ty
             requester.requested_state, root_state(requester)
         ) == "destroyed":
             raise errors.Conflict("an instance being destroyed cannot request new instances")
-        instance = _create(session, scope, person, tree, requester, title,
-                           ensure_release(session, software_release), software_type,
-                           parameters, sla, state, shared)
+        release = ensure_release(session, software_release)
+        new = insert_instance(session, scope=scope, person=person, tree=tree,
+                              requester=requester, title=title, release=release,
+                              software_type=software_type, parameters=parameters, sla=sla,
+                              state=state, shared=shared)
+        if not shared:
+            return _answer_new(session, new, title, person, tree, requester, release,
+                               software_type, parameters, state)
+        instance = session.get(SoftwareInstance, new.id)
     else:
         if instance.shared != bool(shared):
             raise errors.Conflict(
@@ -280,6 +276,16 @@ def allocate_pending(session, principal, *, limit=100):
     whose software type is ``default`` accepts a host of any type here.
     """
     require_admin(principal)
+    # A flag left set on an instance that has its place, or was archived, is cleared first: the
+    # pending rows stay the few waiting ones.
+    session.execute(
+        update(SoftwareInstance)
+        .where(SoftwareInstance.pending == true(),
+               or_(SoftwareInstance.archived.is_(True),
+                   SoftwareInstance.host_instance_id.is_not(None),
+                   exists().where(Partition.instance_id == SoftwareInstance.id)))
+        .values(pending=False)
+        .execution_options(synchronize_session=False))
     regular = select(SoftwareInstance).outerjoin(
         Partition, Partition.instance_id == SoftwareInstance.id
     ).where(
@@ -293,6 +299,7 @@ def allocate_pending(session, principal, *, limit=100):
     placed = 0
     for query in (regular, shared):
         query = query.where(
+            SoftwareInstance.pending == true(),
             SoftwareInstance.archived.is_(False),
             SoftwareInstance.requested_state != "destroyed",
         ).order_by(SoftwareInstance.id).limit(max(1, min(int(limit), 1000)))

@@ -37,6 +37,7 @@ def bump_tree(session, tree_id):
 def archive(instance):
     """Retire an instance for good: its title becomes free again; a root retires its tree."""
     instance.archived = True
+    instance.pending = False
     instance.request_scope = None
     if instance.tree.root_instance_id == instance.id:
         instance.tree.archived = True
@@ -79,6 +80,7 @@ def free_partition(session, partition, instance):
         )
     ):
         guest.host_instance_id = None
+        guest.pending = True
         bump(guest)
 
 

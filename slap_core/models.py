@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -189,11 +190,16 @@ class SoftwareInstance(Base):
 
     ``request_scope`` + ``title`` is unique while the instance is live: ``P<person id>`` for a root
     requested by a person, ``T<tree id>`` for an instance requested from inside a tree. Archiving a
-    destroyed instance clears its scope, which frees the title for a new request.
+    destroyed instance clears its scope, which frees the title for a new request. ``pending`` marks
+    a live instance still without its partition (or host): creation sets it, placement, archiving
+    and the allocation pass clear it.
     """
 
     __tablename__ = "software_instance"
-    __table_args__ = (UniqueConstraint("request_scope", "title", name="uq_instance_request"),)
+    __table_args__ = (
+        UniqueConstraint("request_scope", "title", name="uq_instance_request"),
+        Index("ix_instance_pending", "pending", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -218,6 +224,9 @@ class SoftwareInstance(Base):
     status_at: Mapped[float | None] = mapped_column(Float)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float, default=now)
+    # True while the instance waits for a partition (or a host, if shared): the master's
+    # allocation pass reads only these rows through ix_instance_pending, not every instance.
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     tree: Mapped[InstanceTree] = relationship(foreign_keys=[tree_id])
     release: Mapped[SoftwareRelease] = relationship()

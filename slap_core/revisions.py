@@ -8,8 +8,9 @@ changed (a root's state is imposed on its whole tree, wherever its instances run
 (:mod:`slap_core.poll_cache`) and the node's watch rely on it: a revision that did not move means
 an unchanged answer. Erring on the side of bumping costs a recomputation, never a stale answer.
 
-Writes that bypass the unit of work (Core ``update()``) must be followed by a change of an ORM
-object of the same computer, as allocation's compare-and-set is (it bumps the instance).
+Writes that bypass the unit of work (Core ``insert()``/``update()``) must either be followed by a
+change of an ORM object of the same computer, or name the computers they changed with
+:func:`note_computers`, as the request path's Core creation and allocation does.
 """
 
 from itertools import chain
@@ -112,15 +113,24 @@ def bump(session, computer_ids):
 _PENDING = "slapgate_revision_changes"
 
 
+def _pending(session):
+    pending = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = _Pending()
+    return pending
+
+
+def note_computers(session, computer_ids):
+    """Bump these computers' revisions at the commit: for changes written with Core statements."""
+    _pending(session).computers.update(computer_ids)
+
+
 def _after_flush(session, flush_context):
     objects = [obj for obj in chain(session.new, session.dirty, session.deleted)
                if isinstance(obj, (Computer, Partition, PartitionAddress, Supply,
                                    SoftwareInstance, InstanceTree))]
     if objects:
-        pending = session.info.get(_PENDING)
-        if pending is None:
-            pending = session.info[_PENDING] = _Pending()
-        pending.collect(objects)
+        _pending(session).collect(objects)
 
 
 def _before_commit(session):

@@ -63,6 +63,17 @@ class SlapAdaptorTests(unittest.TestCase):
         return fields
 
     @defer.inlineCallbacks
+    def test_answers_carry_their_length_not_chunks(self):
+        yield self.format_node()
+        response = yield self.http.get(self.url + "getFullComputerInformation?computer_id=COMP-0")
+        body = yield response.content()
+        self.assertEqual(response.code, 200)
+        self.assertEqual(response.length, len(body))
+        self.assertIsNone(response.headers.getRawHeaders(b"Transfer-Encoding"))
+        code, error = yield self.get("getFullComputerInformation", {"computer_id": "NOPE"})
+        self.assertEqual(code, 404)
+
+    @defer.inlineCallbacks
     def test_unknown_call_is_404_and_wrong_method_is_405(self):
         code, _ = yield self.get("noSuchCall")
         self.assertEqual(code, 404)

@@ -470,6 +470,9 @@ class EndpointResource(Resource):
     @staticmethod
     def _finish(request, body):
         if not request._disconnected:
+            # With its length known, twisted.web sends the body as it is instead of as one
+            # HTTP/1.1 chunk plus a terminator, which cost a copy of a poll's 320 kB tail.
+            request.setHeader(b"Content-Length", b"%d" % len(body))
             request.write(body)
             request.finish()
 
