@@ -266,3 +266,147 @@ class Rest:
         if status < 300 or (status in (409, 503) and problem.get("code") in STATE_CODES):
             return "allowed (%d)" % status
         return "HTTP %d: %s" % (status, response.text[:300])
+
+
+def _partition_form(**more):
+    def form(arguments):
+        fields = {"computer_id": arguments["computer"],
+                  "computer_partition_id": arguments["partition"]}
+        fields.update({wire: arguments[name] for wire, name in more.items()})
+        return fields
+    return form
+
+
+def _fields(**names):
+    """A form builder: each form field from the argument it names."""
+    return lambda arguments: {wire: arguments[name] for wire, name in names.items()}
+
+
+class SlapCall:
+    """One operation's SLAP endpoint: method, name, form fields from the matrix's arguments.
+
+    ``core`` gives the arguments the endpoint passes to the core when they differ from the
+    matrix's (the expected answer is then the core's for those).
+    """
+
+    def __init__(self, method, endpoint, form, core=None):
+        self.method = method
+        self.endpoint = endpoint
+        self.form = form
+        self.core = core
+
+
+# The SLAP counterparts of docs/operations.md (SLAP has no registry mapping endpoints to
+# operations: an operation whose SLAP column names an endpoint needs its line here).
+SLAP_CALLS = {
+    "catalogue.product_release_urls": SlapCall(
+        "GET", "getSoftwareReleaseListFromSoftwareProduct", _fields(software_release_url="url")),
+    "certificate.issue": SlapCall("POST", "generateComputerCertificate",
+                                  _fields(computer_id="computer")),
+    "certificate.revoke": SlapCall("POST", "revokeComputerCertificate",
+                                   lambda arguments: {"computer_id": "COMP-A"},
+                                   core=lambda arguments: {"computer": "COMP-A"}),
+    "computer.bang": SlapCall("POST", "computerBang", _fields(computer_id="reference")),
+    "computer.create": SlapCall("POST", "requestComputer",
+                                _fields(computer_title="reference"),
+                                core=lambda arguments: {"title": arguments["reference"]}),
+    "computer.format": SlapCall("POST", "loadComputerConfigurationFromXML",
+                                lambda arguments: {"xml": slap_dumps(arguments["configuration"])}),
+    "computer.information": SlapCall("GET", "getFullComputerInformation",
+                                     _fields(computer_id="reference")),
+    "computer.partition": SlapCall("GET", "registerComputerPartition",
+                                   _fields(computer_reference="reference",
+                                           computer_partition_reference="partition")),
+    "computer.status": SlapCall("GET", "getComputerStatus", _fields(computer_id="reference")),
+    "computer.revisions": SlapCall("GET", "watchComputer",
+                                   lambda arguments: {"computer_id": arguments["references"][0],
+                                                      "timeout": "0"}),
+    "instance.bang": SlapCall("POST", "softwareInstanceBang", _partition_form(message="message")),
+    "instance.hosting_ip_list": SlapCall("GET", "getHostingSubscriptionIpList",
+                                         _partition_form()),
+    "instance.rename": SlapCall("POST", "softwareInstanceRename",
+                                _partition_form(new_name="new_name")),
+    "instance.report_destroyed": SlapCall("POST", "destroyedComputerPartition",
+                                          _partition_form()),
+    "instance.report_error": SlapCall("POST", "softwareInstanceError",
+                                      _partition_form(error_log="message")),
+    "instance.report_started": SlapCall("POST", "startedComputerPartition", _partition_form()),
+    "instance.report_stopped": SlapCall("POST", "stoppedComputerPartition", _partition_form()),
+    "instance.request": SlapCall("POST", "requestComputerPartition",
+                                 _fields(partition_reference="title",
+                                         software_release="software_release")),
+    "instance.set_connection": SlapCall(
+        "POST", "setComputerPartitionConnectionXml",
+        lambda arguments: dict(_partition_form()(arguments),
+                               connection_xml=slap_dumps(arguments["connection"]))),
+    "supply.report": SlapCall("POST", {"building": "buildingSoftwareRelease",
+                                       "available": "availableSoftwareRelease",
+                                       "destroyed": "destroyedSoftwareRelease",
+                                       "error": "softwareReleaseError"},
+                              _fields(url="url", computer_id="computer")),
+    "supply.supply": SlapCall("POST", "supplySupply", _fields(url="url", computer_id="computer")),
+    "usage.report": SlapCall("POST", "useComputer",
+                             _fields(computer_id="computer", use_string="document")),
+}
+
+
+def slap_dumps(value):
+    """``value`` as the marshal XML the upstream slap library posts."""
+    from protocols.slap_marshal import dumps
+
+    text = dumps(value)
+    return text.decode("utf-8") if isinstance(text, bytes) else text
+
+
+def slap_claims():
+    """The operations whose SLAP column in docs/operations.md names an endpoint."""
+    from pathlib import Path
+
+    claimed = set()
+    text = (Path(__file__).parent.parent / "docs" / "operations.md").read_text("utf-8")
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 10 and cells[0].startswith("`") and not cells[5].startswith("—"):
+            claimed.add(cells[0].strip("`"))
+    return claimed
+
+
+class Slap:
+    """``/slap/``: the endpoint of ``SLAP_CALLS``, form fields as the upstream library sends."""
+
+    name = "SLAP"
+
+    def serves(self, operation):
+        """True when docs/operations.md gives the operation a SLAP counterpart."""
+        return operation in slap_claims()
+
+    def plan(self, operation, arguments):
+        """(SlapCall, endpoint name, form fields)."""
+        call = SLAP_CALLS.get(operation)
+        if call is None:
+            raise NoWireCall("docs/operations.md names a SLAP endpoint for %s but SLAP_CALLS "
+                             "of tests/authorization_wire.py has no line for it" % operation)
+        endpoint = call.endpoint
+        if isinstance(endpoint, dict):
+            endpoint = endpoint[arguments["state"]]
+        return call, endpoint, call.form(arguments)
+
+    def core_arguments(self, operation, arguments):
+        """The arguments the endpoint hands the core (the expected answer is the core's)."""
+        call = SLAP_CALLS.get(operation)
+        return call.core(arguments) if call is not None and call.core else arguments
+
+    def call(self, scenario, base, operation, arguments, options):
+        """The outcome of calling ``operation`` (see the module docstring)."""
+        call, endpoint, form = self.plan(operation, arguments)
+        where = "params" if call.method == "GET" else "data"
+        response = http(scenario, call.method, base + "slap/" + endpoint, options,
+                        **{where: form})
+        status = response.status_code
+        if status == 401:
+            return _challenge(response)
+        if status in (403, 404):
+            return "refused (%d: %s)" % (status, response.text[:150])
+        if status in (200, 408, 409):
+            return "allowed (%d)" % status
+        return "HTTP %d: %s" % (status, response.text[:300])

@@ -102,6 +102,26 @@ def resolve(arguments, scenario):
             for key, value in arguments.items()}
 
 
+def core_outcome(path, name, principal, arguments):
+    """"allowed", "refused (...)" or "invalid arguments: ..." of one call on a fresh copy.
+
+    The scenario's template is copied to ``path`` and the operation called there.
+    """
+    shutil.copyfile(build_scenario().path, path)
+    master = Master(path)
+    try:
+        master.call(name, principal, **arguments)
+        return "allowed"
+    except REFUSALS as error:
+        return "refused (%s: %s)" % (error.code, error)
+    except errors.Invalid as error:
+        return "invalid arguments: %s" % error
+    except errors.SlapError:
+        return "allowed"  # authorization passed; the state said no (e.g. Conflict)
+    finally:
+        master.close()
+
+
 class AuthorizationMatrixTests(unittest.TestCase):
     """Each test checks one operation against every principal."""
 
@@ -116,25 +136,11 @@ class AuthorizationMatrixTests(unittest.TestCase):
     def check(self, name):
         """Call ``name`` as every principal on a fresh copy of the scenario."""
         scenario = build_scenario()
-        template = scenario.path
         arguments, allowed = CASES[name]
         arguments = resolve(arguments, scenario)
         mismatches = []
         for who, principal in PRINCIPALS.items():
-            path = os.path.join(os.path.abspath(self.mktemp()))
-            shutil.copyfile(template, path)
-            master = Master(path)
-            try:
-                master.call(name, principal, **arguments)
-                outcome = "allowed"
-            except REFUSALS as error:
-                outcome = "refused (%s: %s)" % (error.code, error)
-            except errors.SlapError as error:
-                outcome = "allowed"  # authorization passed; the state said no (e.g. Conflict)
-                if isinstance(error, errors.Invalid):
-                    outcome = "invalid arguments: %s" % error
-            finally:
-                master.close()
+            outcome = core_outcome(os.path.abspath(self.mktemp()), name, principal, arguments)
             expected = "allowed" if who in allowed else "refused"
             if not outcome.startswith(expected):
                 mismatches.append("%s: expected %s, got %s" % (who, expected, outcome))
