@@ -7,8 +7,8 @@ requests from ``protocols.rest.routes.ROUTES`` (path parameters, query filters a
 operation an adaptor claims but that cannot be called with the matrix's arguments raises
 :class:`NoWireCall`. :meth:`call` runs blocking (``requests``, from a thread) and answers an
 *outcome*: ``"allowed ..."`` (success, or an error that says the state said no: conflict, not
-ready), ``"refused ..."`` (the protocol's idiom for unauthenticated, forbidden or hidden), or
-anything else, which is always a failure of the matrix (invalid arguments, a server fault, an
+ready), ``"refused:<code> ..."`` (the protocol's idiom for the core's ``unauthenticated``,
+``forbidden`` or ``not_found``; a 401 must carry an HTTP Basic challenge), or anything else, which is always a failure of the matrix (invalid arguments, a server fault, an
 unexpected status, a 401 without a challenge).
 """
 
@@ -28,6 +28,7 @@ from tests.authorization_scenario import PASSWORDS
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 REFUSED_CODES = ("unauthenticated", "forbidden", "not_found")
+HTTP_REFUSALS = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}
 STATE_CODES = ("conflict", "not_ready")  # authorization passed, the state said no
 
 
@@ -56,7 +57,7 @@ def _challenge(response):
     """The outcome of a 401: refused only with an HTTP Basic challenge."""
     if not response.headers.get("WWW-Authenticate", "").startswith("Basic"):
         return "401 without a WWW-Authenticate: Basic challenge"
-    return "refused (401)"
+    return "refused:unauthenticated (401)"
 
 
 class XmlRpc:
@@ -78,8 +79,9 @@ class XmlRpc:
         try:
             xmlrpc.client.loads(response.content)
         except xmlrpc.client.Fault as fault:
-            kind = {401: "refused", 403: "refused", 404: "refused", 408: "allowed",
-                    409: "allowed"}.get(fault.faultCode, "unexpected")
+            kind = {408: "allowed", 409: "allowed"}.get(fault.faultCode, "unexpected")
+            if fault.faultCode in HTTP_REFUSALS:
+                kind = "refused:" + HTTP_REFUSALS[fault.faultCode]
             return "%s (fault %d: %s)" % (kind, fault.faultCode, fault.faultString)
         return "allowed"
 
@@ -168,7 +170,7 @@ class Soap:
         message = fault.findtext("faultstring")
         kind = "unexpected"
         if faultcode == "Client" and code in REFUSED_CODES:
-            kind = "refused"
+            kind = "refused:" + code
         elif faultcode == "Client" and code in STATE_CODES:
             kind = "allowed"
         return "%s (fault %s/%s: %s)" % (kind, faultcode, code, message)
@@ -261,8 +263,8 @@ class Rest:
             problem = response.json() if status >= 400 else {}
         except ValueError:
             return "HTTP %d, not JSON: %s" % (status, response.text[:200])
-        if status in (403, 404) and problem.get("code") in REFUSED_CODES:
-            return "refused (%d: %s)" % (status, problem.get("detail"))
+        if status in (403, 404) and problem.get("code") == HTTP_REFUSALS[status]:
+            return "refused:%s (%s)" % (problem["code"], problem.get("detail"))
         if status < 300 or (status in (409, 503) and problem.get("code") in STATE_CODES):
             return "allowed (%d)" % status
         return "HTTP %d: %s" % (status, response.text[:300])
@@ -406,7 +408,7 @@ class Slap:
         if status == 401:
             return _challenge(response)
         if status in (403, 404):
-            return "refused (%d: %s)" % (status, response.text[:150])
+            return "refused:%s (%s)" % (HTTP_REFUSALS[status], response.text[:150])
         if status in (200, 408, 409):
             return "allowed (%d)" % status
         return "HTTP %d: %s" % (status, response.text[:300])

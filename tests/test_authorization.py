@@ -103,7 +103,7 @@ def resolve(arguments, scenario):
 
 
 def core_outcome(path, name, principal, arguments):
-    """"allowed", "refused (...)" or "invalid arguments: ..." of one call on a fresh copy.
+    """"allowed", "refused:<error code> (...)" or "invalid arguments: ..." of one call.
 
     The scenario's template is copied to ``path`` and the operation called there.
     """
@@ -113,7 +113,7 @@ def core_outcome(path, name, principal, arguments):
         master.call(name, principal, **arguments)
         return "allowed"
     except REFUSALS as error:
-        return "refused (%s: %s)" % (error.code, error)
+        return "refused:%s (%s)" % (error.code, error)
     except errors.Invalid as error:
         return "invalid arguments: %s" % error
     except errors.SlapError:

@@ -1,8 +1,10 @@
 """The authorization matrix through the wire: every operation x every caller x every adaptor.
 
-The expected answer of each cell is the core's, as ``tests/test_authorization.py`` states it in
-its CASES table (which that file checks against ``Master.call``): each adaptor must allow and
-refuse exactly the same callers, in its own idiom (see ``tests/authorization_wire.py``). Callers
+The expected answer of each cell is the core's: ``Master.call`` on a fresh copy of the scenario
+with the arguments the adaptor hands the core (those of the CASES table of
+``tests/test_authorization.py``, whose allowed set must agree). Each adaptor must allow what the
+core allows and refuse what it refuses with the same kind of refusal (unauthenticated,
+forbidden, not found), in its own idiom (see ``tests/authorization_wire.py``). Callers
 log in as a real client would over HTTPS: users with HTTP Basic, computers and partitions with
 client certificates issued by the master's CA, anonymous with nothing (no insecure loopback).
 
@@ -61,6 +63,21 @@ class WireAuthorizationMatrixTests(unittest.TestCase):
                     problems.append("%s on %s: %s" % (name, adaptor.name, error))
         self.assertEqual(problems, [], "\n".join(problems))
 
+    @defer.inlineCallbacks
+    def test_wrong_credentials_are_unauthenticated_for_every_operation(self):
+        scenario = build_scenario()
+        base, _ = self.start_master()
+        wrong = {"auth": ("alice", "not-her-password")}
+        mismatches = []
+        for name in sorted(load_all()):
+            for adaptor in ADAPTORS:
+                if serves(adaptor, name):
+                    outcome = yield threads.deferToThread(
+                        adaptor.call, scenario, base, name, arguments_of(name), wrong)
+                    if outcome.split()[0] != "refused:unauthenticated":
+                        mismatches.append("%s on %s: %s" % (name, adaptor.name, outcome))
+        self.assertEqual(mismatches, [], "\n".join(mismatches))
+
     def start_master(self):
         """A master serving HTTPS on a fresh copy of the template; (base URL, stop)."""
         from twisted.internet import reactor
@@ -86,31 +103,42 @@ class WireAuthorizationMatrixTests(unittest.TestCase):
         self.addCleanup(stop)
         return running.https_urls()[0], stop
 
+    def expectations(self, name, arguments):
+        """The core's outcome (``allowed`` or ``refused:<code>``) for each principal."""
+        expected, problems = {}, []
+        for who, principal in PRINCIPALS.items():
+            outcome = core_outcome(os.path.abspath(self.mktemp()), name, principal, arguments)
+            if outcome.startswith("invalid"):
+                problems.append("as %s the core says %s" % (who, outcome))
+            expected[who] = outcome.split()[0]
+        return expected, problems
+
     @defer.inlineCallbacks
     def check(self, name):
-        """Call ``name`` as every principal on every adaptor; every cell must match the core."""
+        """Call ``name`` as every principal on every adaptor; every cell must match the core.
+
+        A cell matches when the adaptor allows what the core allows and refuses what it
+        refuses, with the same kind of refusal (unauthenticated, forbidden, not found).
+        """
         scenario = build_scenario()
         arguments = arguments_of(name)
-        allowed = CASES[name][1]
         writes = load_all()[name].writes
-        mismatches = []
+        core, mismatches = self.expectations(name, arguments)
+        allowed = {who for who, outcome in core.items() if outcome == "allowed"}
+        if allowed != CASES[name][1]:
+            mismatches.append("the core allows %s, CASES says %s" % (sorted(allowed),
+                                                                     sorted(CASES[name][1])))
         shared = None
         for adaptor in ADAPTORS:
             if not serves(adaptor, name):
                 continue
-            core_arguments = getattr(adaptor, "core_arguments", None)
+            expected = core
+            core_arguments = getattr(adaptor, "core_arguments", lambda n, a: a)(name, arguments)
+            if core_arguments != arguments:  # the endpoint passes other arguments to the core
+                expected, problems = self.expectations(name, core_arguments)
+                mismatches += ["%s: %s" % (adaptor.name, p) for p in problems]
             for who in PRINCIPALS:
-                expected = "allowed" if who in allowed else "refused"
-                if core_arguments is not None:
-                    # The endpoint passes other arguments than the table's: ask the core.
-                    expected = core_outcome(os.path.abspath(self.mktemp()), name,
-                                            PRINCIPALS[who], core_arguments(name, arguments))
-                    if expected.startswith("invalid"):
-                        mismatches.append("%s as %s: the core says %s"
-                                          % (adaptor.name, who, expected))
-                        continue
-                    expected = expected.split()[0]
-                fresh = writes and expected == "allowed"
+                fresh = writes and expected[who] == "allowed"
                 if fresh:
                     base, stop = self.start_master()
                 else:
@@ -125,9 +153,9 @@ class WireAuthorizationMatrixTests(unittest.TestCase):
                     outcome = "cannot be called: %s" % error
                 if fresh:
                     yield stop()
-                if not outcome.startswith(expected):
-                    mismatches.append("%s as %s: expected %s, got %s"
-                                      % (adaptor.name, who, expected, outcome))
+                if outcome.split()[0] != expected[who]:
+                    mismatches.append("%s as %s: the core says %s, the wire %s"
+                                      % (adaptor.name, who, expected[who], outcome))
         self.assertEqual(mismatches, [], "%s:\n%s" % (name, "\n".join(mismatches)))
 
 
