@@ -412,3 +412,123 @@ class Slap:
         if status in (200, 408, 409):
             return "allowed (%d)" % status
         return "HTTP %d: %s" % (status, response.text[:300])
+
+
+def _json_format(arguments):
+    configuration = arguments["configuration"]
+    return {"computer_guid": arguments["reference"], "compute_partition_list": [
+        {"partition_id": p["reference"],
+         "ip_list": [{"ip-address": a["addr"], "netmask": a.get("netmask", "")}
+                     for a in p.get("address_list", ())]}
+        for p in configuration["partition_list"]]}
+
+
+def _json_format_core(arguments):
+    body = _json_format(arguments)
+    return {"reference": body["computer_guid"], "configuration": {
+        "reference": body["computer_guid"], "partition_list": [
+            {"reference": p["partition_id"],
+             "address_list": [{"addr": ip["ip-address"], "netmask": ip["netmask"]}
+                              for ip in p["ip_list"]]}
+            for p in body["compute_partition_list"]]}}
+
+
+class JsonCall:
+    """One operation's entry point of the /slap/ JSON API: its name, body, core arguments."""
+
+    def __init__(self, entry, body, core=None):
+        self.entry = entry
+        self.body = body
+        self.core = core
+
+
+# The JSON API entry points that call exactly one core operation, with arguments from the body.
+JSON_CALLS = {
+    "supply.supply": JsonCall("slapos.post.v0.software_installation",
+                              _fields(software_release_uri="url", computer_guid="computer"),
+                              core=lambda arguments: dict(arguments, state="available")),
+    "supply.list": JsonCall("slapos.allDocs.v0.compute_node_software_installation_list",
+                            _fields(computer_guid="computer")),
+    "supply.report": JsonCall("slapos.put.v0.software_installation_reported_state",
+                              _fields(software_release_uri="url", computer_guid="computer",
+                                      reported_state="state")),
+    "computer.information": JsonCall("slapos.allDocs.v0.compute_node_instance_list",
+                                     _fields(computer_guid="reference")),
+    "computer.format": JsonCall("slapos.put.v0.compute_node_format", _json_format,
+                                core=_json_format_core),
+    "computer.bang": JsonCall("slapos.put.v0.compute_node_bang",
+                              lambda arguments: {"computer_guid": arguments["reference"],
+                                                 "message": "again"},
+                              core=lambda arguments: dict(arguments, message="again")),
+    "computer.status": JsonCall("slapos.get.v0.compute_node_status",
+                                _fields(computer_guid="reference")),
+    "certificate.issue": JsonCall("slapos.post.v0.compute_node_certificate",
+                                  _fields(computer_guid="computer")),
+    "certificate.revoke": JsonCall("slapos.remove.v0.compute_node_certificate",
+                                   lambda arguments: {"computer_guid": "COMP-A"},
+                                   core=lambda arguments: {"computer": "COMP-A"}),
+    "usage.report": JsonCall("slapos.post.v0.compute_node_usage",
+                             _fields(computer_guid="computer", tioxml="document")),
+    "computer.list": JsonCall("slapos.allDocs.WIP.compute_node_list", lambda arguments: {}),
+    "tree.list": JsonCall("slapos.allDocs.v0.instance_tree_list", lambda arguments: {}),
+    "instance.request": JsonCall(
+        "slapos.post.v0.software_instance",
+        lambda arguments: {"title": arguments["title"],
+                           "software_release_uri": arguments["software_release"],
+                           "software_type": ""},
+        core=lambda arguments: dict(arguments, software_type=None, parameters={}, sla={},
+                                    state="started", shared=False)),
+}
+# Entry points the matrix does not check, and why: each must be in JSON_CALLS or here.
+JSON_UNCHECKED = {
+    "slapos.get.v0.hateoas_url": "calls no core operation",
+    "slapos.put.v0.software_installation_error": "supply.report, as reported_state",
+    **{name: "two core calls: the instance as its requester reads it, then the operation"
+       for name in ("slapos.get.v0.compute_partition", "slapos.get.v0.software_instance",
+                    "slapos.allDocs.v0.instance_node_instance_list",
+                    "slapos.get.v0.instance_tree",
+                    "slapos.put.v0.software_instance_reported_state",
+                    "slapos.put.v0.software_instance_connection_parameter",
+                    "slapos.put.v0.software_instance_error",
+                    "slapos.put.v0.software_instance_bang",
+                    "slapos.put.v0.software_instance_title",
+                    "slapos.get.v0.software_instance_certificate")},
+}
+
+
+class SlapJson:
+    """``/slap/slapos.*``: the JSON API entry point of ``JSON_CALLS``.
+
+    As upstream, "not found" is answered 403 like "forbidden": the core's ``not_found`` reads
+    as ``forbidden`` here.
+    """
+
+    name = "SLAP JSON API"
+    aliases = {"refused:not_found": "refused:forbidden"}
+
+    def serves(self, operation):
+        """True for the operations of JSON_CALLS."""
+        return operation in JSON_CALLS
+
+    def plan(self, operation, arguments):
+        """(entry point, body)."""
+        call = JSON_CALLS[operation]
+        return call.entry, call.body(arguments)
+
+    def core_arguments(self, operation, arguments):
+        """The arguments the entry point hands the core."""
+        call = JSON_CALLS[operation]
+        return call.core(arguments) if call.core else arguments
+
+    def call(self, scenario, base, operation, arguments, options):
+        """The outcome of calling ``operation`` (see the module docstring)."""
+        entry, body = self.plan(operation, arguments)
+        response = http(scenario, "POST", base + "slap/" + entry, options, json=body)
+        status = response.status_code
+        if status == 401:
+            return _challenge(response)
+        if status == 403:
+            return "refused:forbidden (%s)" % response.text[:150]
+        if status in (200, 408, 409):
+            return "allowed (%d)" % status
+        return "HTTP %d: %s" % (status, response.text[:300])
