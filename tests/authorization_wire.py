@@ -191,7 +191,7 @@ def _path_value(name, operation, arguments):
 
 
 class Rest:
-    """``/api/``: the first route of ``ROUTES`` naming the operation whose parameters fit.
+    """``/api/``: the routes of ``ROUTES`` naming the operation whose parameters fit.
 
     Path parameters come from the arguments of the same name (``{computer}`` is also a computer
     operation's ``reference``); what is left goes to the query of a GET or DELETE (only as the
@@ -207,18 +207,24 @@ class Rest:
 
     def plan(self, operation, arguments):
         """(method, path, query, body) of the request."""
+        return self.plans(operation, arguments)[0]
+
+    def plans(self, operation, arguments):
+        """Every (method, path, query, body) of a route that takes the arguments, best first."""
         candidates = [r for r in ROUTES if operation in r.operations]
         if not candidates:
             raise NoWireCall("no REST route calls %s (protocols/rest/routes.py)" % operation)
         candidates.sort(key=lambda r: len(r.operations))
-        reasons = []
+        found, reasons = [], []
         for route in candidates:
             try:
-                return self._fit(route, operation, dict(arguments))
+                found.append(self._fit(route, operation, dict(arguments)))
             except NoWireCall as reason:
                 reasons.append("%s %s: %s" % (route.method, route.path, reason))
-        raise NoWireCall("no REST route of %s takes %r (%s)"
-                         % (operation, arguments, "; ".join(reasons)))
+        if not found:
+            raise NoWireCall("no REST route of %s takes %r (%s)"
+                             % (operation, arguments, "; ".join(reasons)))
+        return found
 
     def _fit(self, route, operation, arguments):
         segments = []
@@ -251,8 +257,22 @@ class Rest:
         return route.method, path, arguments, arguments
 
     def call(self, scenario, base, operation, arguments, options):
-        """The outcome of calling ``operation`` (see the module docstring)."""
-        method, path, query, body = self.plan(operation, arguments)
+        """The outcome of calling ``operation`` (see the module docstring).
+
+        Every GET route that takes the arguments is called (reading changes nothing), and all
+        must agree; otherwise the first route only.
+        """
+        plans = self.plans(operation, arguments)
+        if not all(plan[0] == "GET" for plan in plans):
+            plans = plans[:1]
+        outcomes = ["%s (%s %s)" % (self._call(scenario, base, plan, options), plan[0], plan[1])
+                    for plan in plans]
+        if len({outcome.split()[0] for outcome in outcomes}) > 1:
+            return "routes disagree: " + "; ".join(outcomes)
+        return outcomes[0]
+
+    def _call(self, scenario, base, plan, options):
+        method, path, query, body = plan
         extra = {"json": body} if body is not None else {}
         response = http(scenario, method, base + path, options,
                         params=query if method in ("GET", "DELETE") else None, **extra)
