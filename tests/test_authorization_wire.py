@@ -39,7 +39,7 @@ def arguments_of(name):
 
 
 def serves(adaptor, name):
-    """True when ``adaptor`` claims operation ``name`` (every one does, but SLAP)."""
+    """True when ``adaptor`` claims operation ``name`` (all do but SLAP and its JSON API)."""
     return getattr(adaptor, "serves", lambda name: True)(name)
 
 
