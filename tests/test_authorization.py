@@ -7,33 +7,17 @@ a caller may not see); anything else means authorization let it through. The tab
 registered operation, so a new operation cannot land without its row.
 """
 
-import atexit
 import os
 import shutil
-import tempfile
 
-from sqlalchemy import text
 from twisted.trial import unittest
 
-from gateway.ca import CertificateAuthority
 from slap_core import errors
 from slap_core.master import Master
 from slap_core.operations import load_all
-from slap_core.principals import Anonymous, ComputerAgent, PartitionAgent, User
+from tests.authorization_scenario import PRINCIPALS, build_scenario
 from tests.fixtures import SR, format_configuration
 
-ADMIN = User("admin", {"admin"})
-ALICE = User("alice")
-PRINCIPALS = {
-    "anonymous": Anonymous(),
-    "alice": ALICE,
-    "bob": User("bob"),
-    "admin": ADMIN,
-    "operator": User("olivia", {"operator"}),
-    "computer_a": ComputerAgent("COMP-A"),
-    "computer_b": ComputerAgent("COMP-B"),
-    "partition_a": PartitionAgent("COMP-A", "slappart0"),
-}
 USERS = {"alice", "bob", "admin", "operator"}
 AUTHENTICATED = set(PRINCIPALS) - {"anonymous"}
 NODE_A = {"computer_a", "partition_a", "admin"}
@@ -45,38 +29,6 @@ JOURNAL = (
     "<reference>slappart0</reference><quantity>1</quantity><price>0</price><VAT/></movement>"
     "</transaction></journal>"
 )
-
-_template = {}
-
-
-def build_template():
-    """Build the scenario once per process into an SQLite file; returns its path."""
-    if "path" in _template:
-        return _template["path"]
-    directory = tempfile.mkdtemp(prefix="slapgate-authz-")
-    atexit.register(shutil.rmtree, directory, True)
-    path = os.path.join(directory, "template.sqlite")
-    master = Master(path, authority=CertificateAuthority.open(os.path.join(directory, "ca")))
-    master.upgrade()
-    master.call("person.create", ADMIN, login="alice", password="alice-secret")
-    for owner, reference in ((ALICE, "COMP-A"), (ADMIN, "COMP-B")):
-        master.call("computer.create", owner, reference=reference)
-        master.call("computer.format", ComputerAgent(reference), reference=reference,
-                    configuration=format_configuration(reference, 4))
-        master.call("supply.supply", owner, url=SR, computer=reference)
-    root = master.call("instance.request", ALICE, title="root", software_release=SR,
-                       sla={"computer_guid": "COMP-A"})
-    assert (root.computer, root.partition) == ("COMP-A", "slappart0"), root
-    master.call("instance.request", PRINCIPALS["partition_a"], title="child",
-                software_release=SR, sla={"computer_guid": "COMP-A"})
-    _template["certificate"] = master.call("certificate.issue", ADMIN, kind="computer",
-                                           computer="COMP-A").serial
-    with master.storage.engine.connect() as connection:
-        connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-    master.close()
-    _template["path"] = path
-    _template["root"] = root.reference
-    return path
 
 
 def _node(operation_arguments):
@@ -143,6 +95,33 @@ OPEN_TO_ANYONE = {"person.check_password", "certificate.authenticate", "certific
 REFUSALS = (errors.Forbidden, errors.NotFound)
 
 
+def resolve(arguments, scenario):
+    """``arguments`` with the placeholders ``<root>`` and ``<certificate>`` filled in."""
+    return {key: (scenario.values[value[1:-1]] if value in ("<root>", "<certificate>")
+                  else value)
+            for key, value in arguments.items()}
+
+
+def core_outcome(path, name, principal, arguments):
+    """"allowed", "refused:<error code> (...)" or "invalid arguments: ..." of one call.
+
+    The scenario's template is copied to ``path`` and the operation called there.
+    """
+    shutil.copyfile(build_scenario().path, path)
+    master = Master(path)
+    try:
+        master.call(name, principal, **arguments)
+        return "allowed"
+    except REFUSALS as error:
+        return "refused:%s (%s)" % (error.code, error)
+    except errors.Invalid as error:
+        return "invalid arguments: %s" % error
+    except errors.SlapError:
+        return "allowed"  # authorization passed; the state said no (e.g. Conflict)
+    finally:
+        master.close()
+
+
 class AuthorizationMatrixTests(unittest.TestCase):
     """Each test checks one operation against every principal."""
 
@@ -156,28 +135,12 @@ class AuthorizationMatrixTests(unittest.TestCase):
 
     def check(self, name):
         """Call ``name`` as every principal on a fresh copy of the scenario."""
-        template = build_template()
+        scenario = build_scenario()
         arguments, allowed = CASES[name]
-        arguments = {
-            key: (_template[value[1:-1]] if value in ("<root>", "<certificate>") else value)
-            for key, value in arguments.items()
-        }
+        arguments = resolve(arguments, scenario)
         mismatches = []
         for who, principal in PRINCIPALS.items():
-            path = os.path.join(os.path.abspath(self.mktemp()))
-            shutil.copyfile(template, path)
-            master = Master(path)
-            try:
-                master.call(name, principal, **arguments)
-                outcome = "allowed"
-            except REFUSALS as error:
-                outcome = "refused (%s: %s)" % (error.code, error)
-            except errors.SlapError as error:
-                outcome = "allowed"  # authorization passed; the state said no (e.g. Conflict)
-                if isinstance(error, errors.Invalid):
-                    outcome = "invalid arguments: %s" % error
-            finally:
-                master.close()
+            outcome = core_outcome(os.path.abspath(self.mktemp()), name, principal, arguments)
             expected = "allowed" if who in allowed else "refused"
             if not outcome.startswith(expected):
                 mismatches.append("%s: expected %s, got %s" % (who, expected, outcome))

@@ -185,6 +185,8 @@ def registerComputerPartition(call):
     computer = call.field("computer_reference")
     partition = call.field("computer_partition_reference")
     caller = call.callers.partition(call.request, computer, partition)
+    if caller is None:  # not a node agent: the caller as itself (an admin, or refused)
+        caller = call.callers.node(call.request, computer)
     view = yield call.core("computer.partition", caller, reference=computer, partition=partition)
     return dumps(objects.computer_partition(view, synced=True)), XML
 
