@@ -58,6 +58,20 @@ def require_node(testcase):
                   "1.26.1 on Python 3.12)" % SLAPOS)
 
 
+def remove_system_users(names):
+    """Delete these users and their groups, as root-mode tests do before and after their run.
+
+    An interrupted run can leave a group behind without its user, and useradd then refuses the
+    name, so the groups are deleted too. Blocking, but only a few short commands at set-up and
+    clean-up, outside any reactor work the test waits on.
+    """
+    import subprocess
+
+    for name in names:
+        subprocess.run(["userdel", name], capture_output=True, check=False)
+        subprocess.run(["groupdel", name], capture_output=True, check=False)
+
+
 def copy_release(source, target):
     """Copy the test release in ``source`` to ``target``; the URL of the copy's software.cfg.
 

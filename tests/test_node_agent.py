@@ -420,7 +420,7 @@ class RootModeTests(unittest.TestCase):
         import pwd
         import subprocess
 
-        from tests.node_harness import NODE, require_node
+        from tests.node_harness import NODE, remove_system_users, require_node
 
         if os.getuid() != 0:
             raise unittest.SkipTest("root mode needs root")
@@ -428,12 +428,8 @@ class RootModeTests(unittest.TestCase):
         running = start_test_master(self, insecure_loopback=True)
         master = MasterSide(running)
 
-        def remove_users():
-            for name in self.USERS:
-                subprocess.run(["userdel", name], capture_output=True, check=False)
-
-        remove_users()
-        self.addCleanup(remove_users)
+        remove_system_users(self.USERS)
+        self.addCleanup(remove_system_users, self.USERS)
         # the two deployed partitions share a user: the test release's instance profile develops
         # its recipe in the release's source tree, which only one user can keep up to date
         node = AgentNode(self, running.urls()[0] + "slap/",

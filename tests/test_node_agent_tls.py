@@ -213,19 +213,15 @@ class NodeAgentOverHttpsTests(unittest.TestCase):
     def test_root_mode_partition_certificates_belong_to_the_partition_user(self):
         import pwd
 
-        from tests.node_harness import NODE, require_node
+        from tests.node_harness import NODE, remove_system_users, require_node
 
         if os.getuid() != 0:
             raise unittest.SkipTest("root mode needs root")
         require_node(self)  # its interpreter is outside /root, reachable by the users made here
         users = ("sgtlspart", "sgtlspart2", "sgtlssoft")
 
-        def remove_users():
-            for name in users:
-                subprocess.run(["userdel", name], capture_output=True, check=False)
-
-        remove_users()
-        self.addCleanup(remove_users)
+        remove_system_users(users)
+        self.addCleanup(remove_system_users, users)
         # The repository must be reachable by the partition users: not under the trial tree.
         self.pki = tempfile.mkdtemp(prefix="sg-pki-")
         os.chmod(self.pki, 0o755)
