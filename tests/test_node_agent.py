@@ -418,7 +418,6 @@ class RootModeTests(unittest.TestCase):
     def test_root_mode_creates_users_and_runs_partitions_as_their_user(self):
         import grp
         import pwd
-        import subprocess
 
         from tests.node_harness import NODE, remove_system_users, require_node
 

@@ -11,7 +11,6 @@ import hashlib
 import os
 import shutil
 import stat
-import subprocess
 import tempfile
 
 import requests
