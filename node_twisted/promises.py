@@ -211,6 +211,13 @@ def _previous_failure(partition_path, name):
     return bool(result.get("failed")) or "error:" in str(result.get("message") or "").lower()
 
 
+def _number(value):
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0  # a damaged cache entry: the plugin is due
+
+
 @defer.inlineCallbacks
 def _run_plugin(reactor, partition_path, path, timeout, env, owner, context, check_anomaly,
                 force):
@@ -219,7 +226,7 @@ def _run_plugin(reactor, partition_path, path, timeout, env, owner, context, che
     if cache is not None:
         if not cache.get("is_anomaly_detected" if check_anomaly else "is_tested"):
             return None  # this plugin does not run in this mode
-        if not force and time.time() < float(cache.get("next_run_after") or 0):
+        if not force and time.time() < _number(cache.get("next_run_after")):
             document = last_result(partition_path, name)
             if document is None:
                 return None
