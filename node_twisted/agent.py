@@ -16,6 +16,7 @@ from twisted.logger import Logger
 
 from node_twisted import format as node_format
 from node_twisted import users
+from node_twisted.progress import Progress
 from node_twisted.destruction import PartitionDestroyer
 from node_twisted.instance import Partition, PartitionDeployer
 from node_twisted.slap_client import MasterUnreachable, SlapClient, SlapClientError
@@ -68,13 +69,24 @@ class NodeAgent:
                                            config.key_file, config.cert_file,
                                            ca_file=config.master_ca_file)
         self.supervisor = Supervisor(reactor, config)
-        self.software = SoftwareInstaller(reactor, config, self.client)
-        self.deployer = PartitionDeployer(reactor, config, self.client, self.supervisor)
+        self.progress = Progress(reactor, config.progress_file)
+        self.software = SoftwareInstaller(reactor, config, self.client, self.progress)
+        self.deployer = PartitionDeployer(reactor, config, self.client, self.supervisor,
+                                          self.progress)
         self.destroyer = PartitionDestroyer(reactor, config, self.client, self.supervisor,
                                             self.deployer)
         self.usage = UsageReporter(reactor, config, self.client, self.deployer)
         self._running = False
         self._done = None
+
+    def serve_progress(self):
+        """Serve the progress page on 127.0.0.1 when ``progress_http_port`` is set; the
+        listening port (stopped with the reactor), or None."""
+        if self.config.progress_http_port is None:
+            return None
+        from node_twisted import progress_http
+
+        return progress_http.listen(self.reactor, self.progress, self.config.progress_http_port)
 
     @defer.inlineCallbacks
     def format_if_needed(self):
@@ -109,8 +121,10 @@ class NodeAgent:
     def run_cycle(self):
         """One cycle; a :class:`CycleResult` (never fails)."""
         result = CycleResult()
+        self.progress.cycle_started()
         try:
             try:
+                self.progress.phase("format")
                 result.formatted = yield self.format_if_needed()
             except (node_format.FormatError, users.UserError, OSError) as error:
                 result.problems.append("format: %s" % error)
@@ -121,12 +135,16 @@ class NodeAgent:
                 result.problems.append("format: %s" % error)
                 self.log.error("the master refused the computer's layout: {error}", error=error)
             releases, _ = yield self.partitions()
+            self.progress.phase("software")
             result.software = yield self.software.process(releases)
             launched = yield self.supervisor.ensure_running()
             _, partitions = yield self.partitions()
+            self.progress.phase("instances")
             result.instances = yield self.deployer.process(partitions, restart_running=launched)
             _, partitions = yield self.partitions()
+            self.progress.phase("usage")
             result.usage = yield self.usage.process(partitions)
+            self.progress.phase("destruction")
             result.destroyed = yield self.destroyer.process(partitions)
         except MasterUnreachable as error:
             self.log.warn("master unreachable, node offline: {error}", error=error)
@@ -138,6 +156,7 @@ class NodeAgent:
         except Exception as error:  # a bug or a local failure: reported, the loop goes on
             self.log.failure("node cycle failed")
             result.problems.append("%s: %s" % (type(error).__name__, error))
+        self.progress.cycle_ended(result.exit_code)
         return result
 
     @defer.inlineCallbacks

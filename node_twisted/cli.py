@@ -1,9 +1,12 @@
-"""``slapgate node --cfg FILE [--once]``: the node agent's command line.
+"""``slapgate node [run] --cfg FILE [--once]`` and ``slapgate node status --cfg FILE``.
 
 Without ``--once`` the agent runs cycles until SIGTERM/SIGINT; with it, one cycle whose exit code
-is slapgrid's (0 done, 1 failed, 2 a promise failed, 3 offline).
+is slapgrid's (0 done, 1 failed, 2 a promise failed, 3 offline). ``status`` prints what the agent
+using that configuration is doing (its progress file): releases building, partitions deploying,
+with the tail of their output.
 """
 
+import json
 import sys
 
 from node_twisted import config as node_config
@@ -16,8 +19,35 @@ def add_parser(commands):
     node = commands.add_parser("node", help="run the node agent (software, instances, reports)")
     node.add_argument("--cfg", required=True, metavar="FILE",
                       help="slapos.cfg with [slapos] (and [slapformat]) sections")
+    node.add_argument("action", nargs="?", choices=("run", "status"), default="run",
+                      help="run the agent (default) or print its progress")
     node.add_argument("--once", action="store_true", help="run one cycle, then exit")
+    node.add_argument("--lines", type=int, default=10, metavar="N",
+                      help="status: the last N lines of each build's output (default 10)")
+    node.add_argument("--json", action="store_true", help="status: the progress file as JSON")
     return node
+
+
+def status(settings, args):
+    """Print the progress the agent of ``settings`` last wrote; 0, or 1 when there is none."""
+    from node_twisted import progress
+
+    try:
+        document = progress.read(settings.progress_file)
+    except (OSError, ValueError) as error:
+        print("slapgate node: cannot read %s: %s" % (settings.progress_file, error),
+              file=sys.stderr)
+        return 1
+    if document is None:
+        print("slapgate node: no progress yet (%s): the agent has not run a cycle"
+              % settings.progress_file, file=sys.stderr)
+        return 1
+    if args.json:
+        json.dump(document, sys.stdout, indent=1, sort_keys=True)
+        print()
+    else:
+        sys.stdout.write(progress.render(document, lines=args.lines))
+    return 0
 
 
 def attach(reactor, settings):
@@ -28,6 +58,7 @@ def attach(reactor, settings):
     from node_twisted.agent import NodeAgent
 
     agent = NodeAgent(reactor, settings)
+    agent.serve_progress()
     reactor.callWhenRunning(agent.run_forever)
     reactor.addSystemEventTrigger("before", "shutdown", agent.stop)
     return agent
@@ -43,12 +74,19 @@ def run(args):
 
     try:
         settings = node_config.load(args.cfg)
+        if args.action == "status":
+            return status(settings, args)
         agent = NodeAgent(reactor, settings)
     except (node_config.ConfigError, CredentialsError) as error:
         print("slapgate node: configuration error: %s" % error, file=sys.stderr)
         return EXIT_USAGE
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
     log = Logger(namespace="slapgate.node")
+    try:
+        agent.serve_progress()
+    except Exception as error:  # the port is taken...: said, not a traceback
+        print("slapgate node: cannot serve the progress page: %s" % error, file=sys.stderr)
+        return 1
     outcome = {"code": 0}
 
     @defer.inlineCallbacks

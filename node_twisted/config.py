@@ -70,11 +70,18 @@ class NodeConfig:
     ipv4_global_network: str = ""
     maximum_periodicity: int = 86400
     promise_timeout: int = 20
+    promise_concurrency: int = 4
+    progress_http_port: int | None = None
     partition_timeout: int | None = None
     software_build_concurrency: int = 2
     cycle_interval: int = 60
     forbid_supervisord_automatic_launch: bool = False
     format: FormatConfig = dataclasses.field(default_factory=FormatConfig)
+
+    @property
+    def progress_file(self):
+        """Where the agent writes its progress for ``slapgate node status``."""
+        return os.path.join(self.instance_root, ".slapgate-node-progress.json")
 
     @property
     def supervisord_socket(self):
@@ -150,8 +157,9 @@ def parse(text, source="<string>"):
         raise ConfigError("[slapos] an https master_url needs key_file and cert_file")
     if settings.get("master_ca_file") and not settings.get("master_url", "").startswith("https:"):
         raise ConfigError("[slapos] master_ca_file is for an https master_url")
-    if settings.get("software_build_concurrency") == 0:
-        raise ConfigError("[slapos] software_build_concurrency must be at least 1")
+    for key in ("software_build_concurrency", "promise_concurrency"):
+        if settings.get(key) == 0:
+            raise ConfigError("[slapos] %s must be at least 1" % key)
     for key in ("software_root", "instance_root", "key_file", "cert_file", "master_ca_file",
                 "certificate_repository_path"):
         if settings.get(key):

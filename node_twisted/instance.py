@@ -18,6 +18,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from node_twisted import processes, promises
+from node_twisted.progress import Progress
 from node_twisted.slap_client import MasterUnreachable, SlapClientError, tolerated_report
 from node_twisted.software import software_path
 
@@ -168,11 +169,12 @@ class PartitionDeployer:
 
     log = Logger()
 
-    def __init__(self, reactor, config, client, supervisor):
+    def __init__(self, reactor, config, client, supervisor, progress=None):
         self.reactor = reactor
         self.config = config
         self.client = client
         self.supervisor = supervisor
+        self.progress = progress or Progress(reactor, None)
 
     def path(self, partition_id):
         """The partition's directory."""
@@ -251,11 +253,15 @@ class PartitionDeployer:
             return "unchanged"
         _remove(os.path.join(path, ".timestamp"))
         _remove(os.path.join(path, ".slapgrid-%s-error.log" % pid))
+        self.progress.begin("partitions", pid, "deploying")
         try:
             outcome = yield self._deploy(partition)
         except MasterUnreachable:
+            self.progress.end("partitions", pid, "offline")
             raise
         except (PartitionFailed, promises.PromiseFailed, SlapClientError, OSError) as error:
+            self.progress.end("partitions", pid, "promise-error" if isinstance(
+                error, promises.PromiseFailed) else "error")
             message = str(error)
             with open(os.path.join(path, ".slapgrid-%s-error.log" % pid), "w") as handle:
                 handle.write(message)
@@ -263,6 +269,10 @@ class PartitionDeployer:
                            message=message[-500:])
             yield self._report(self.client.partition_error, pid, message[-ERROR_TAIL:])
             return ("promise-error" if isinstance(error, promises.PromiseFailed) else "error")
+        except BaseException:
+            self.progress.end("partitions", pid, "error")
+            raise
+        self.progress.end("partitions", pid, outcome)
         if partition.timestamp is not None:
             with open(os.path.join(path, ".timestamp"), "w") as handle:
                 handle.write(partition.timestamp)
@@ -275,9 +285,7 @@ class PartitionDeployer:
         if state == "started":
             yield self.install(partition)
             yield self.start(partition)
-            results = yield promises.run_promises(
-                self.reactor, self.path(pid), self.config.promise_timeout,
-                self.environment(partition))
+            results = yield self.run_promises(partition)
             promises.check(results)
             yield self.client.partition_started(pid)
             yield self._related_instances(pid)
@@ -301,9 +309,7 @@ class PartitionDeployer:
     def anomaly_check(self, partition):
         """Run the promises of an unchanged started partition; report a change of health."""
         pid = partition.partition_id
-        results = yield promises.run_promises(self.reactor, self.path(pid),
-                                              self.config.promise_timeout,
-                                              self.environment(partition))
+        results = yield self.run_promises(partition, check_anomaly=True)
         status = partition.access_status or ""
         try:
             promises.check(results)
@@ -313,6 +319,21 @@ class PartitionDeployer:
             return
         if not status or status.startswith("#error"):
             yield self._report(self.client.partition_started, pid)
+
+    def run_promises(self, partition, check_anomaly=False):
+        """Run the partition's promises: plugins tested (forced) after a deployment, asked for
+        an anomaly (when their periodicity is due) on the check of an unchanged partition."""
+        pid = partition.partition_id
+        repository = self.config.certificate_repository_path
+        context = promises.PluginContext(
+            master_url=self.config.master_url, computer_id=self.config.computer_id,
+            partition_id=pid,
+            partition_key=os.path.join(repository, pid + ".key") if repository else None,
+            partition_cert=os.path.join(repository, pid + ".crt") if repository else None)
+        return promises.run_promises(
+            self.reactor, self.path(pid), self.config.promise_timeout,
+            self.environment(partition), context=context, check_anomaly=check_anomaly,
+            force=not check_anomaly, concurrency=self.config.promise_concurrency)
 
     def environment(self, partition):
         """The environment of the partition's subprocesses (HOME is its owner's)."""
@@ -389,6 +410,7 @@ class PartitionDeployer:
         if os.getuid() == 0:
             os.chown(profile, -1, info.st_gid)
         env = self.environment(partition)
+        feed = self.progress.output("partitions", partition.partition_id)
         bin_directory = os.path.join(release, "bin")
         try:
             bootstraps = [n for n in os.listdir(bin_directory) if n.startswith("bootstrap")]
@@ -399,7 +421,7 @@ class PartitionDeployer:
         if bootstraps:
             bootstrap = os.path.join(bin_directory, bootstraps[0])
             result = yield processes.run(self.reactor, _with_shebang(bootstrap), path, env,
-                                         uid=info.st_uid, gid=info.st_gid)
+                                         uid=info.st_uid, gid=info.st_gid, output=feed)
             if not result.ok:
                 raise PartitionFailed("Failed to bootstrap buildout in %r.:\n%s\n" % (
                     path, result.tail(ERROR_TAIL)))
@@ -408,7 +430,7 @@ class PartitionDeployer:
             binary = os.path.join(bin_directory, "buildout")
         result = yield processes.run(self.reactor, _with_shebang(binary) + ["-U"], path, env,
                                      timeout=self.config.partition_timeout,
-                                     uid=info.st_uid, gid=info.st_gid)
+                                     uid=info.st_uid, gid=info.st_gid, output=feed)
         if not result.ok:
             how = "timed out" if result.timed_out else "exit code %s" % result.exit_code
             raise PartitionFailed("Failed to run buildout profile in directory %r (%s):\n%s\n" % (

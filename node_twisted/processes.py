@@ -49,14 +49,17 @@ def clean_environment(home, extra=None):
 
 
 class _Collector(protocol.ProcessProtocol):
-    def __init__(self, argv, done):
+    def __init__(self, argv, done, output=None):
         self.argv = argv
+        self.output = output
         self.done = done
         self.chunks = []
         self.size = 0
         self.timed_out = False
 
     def outReceived(self, data):
+        if self.output is not None:
+            self.output(data)
         self.chunks.append(data)
         self.size += len(data)
         while self.size > OUTPUT_LIMIT and len(self.chunks) > 1:
@@ -78,13 +81,14 @@ SETSID = shutil.which("setsid") or "/usr/bin/setsid"
 _WRAPPER = 'umask 027; exec "$@"'
 
 
-def run(reactor, argv, cwd, env, timeout=None, uid=None, gid=None):
+def run(reactor, argv, cwd, env, timeout=None, uid=None, gid=None, output=None):
     """Run ``argv`` in ``cwd``; a Deferred firing with a :class:`ProcessResult` (never failing).
 
-    A program that cannot be started gives exit code 127 and the reason as output.
+    A program that cannot be started gives exit code 127 and the reason as output. ``output``,
+    when given, is called with each chunk of output as it arrives (bytes).
     """
     done = defer.Deferred()
-    collector = _Collector(list(argv), done)
+    collector = _Collector(list(argv), done, output)
     kwargs = {}
     if uid is not None and uid != os.getuid():
         kwargs.update(uid=uid, gid=gid)

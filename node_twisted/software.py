@@ -15,6 +15,7 @@ from twisted.internet import defer, threads
 from twisted.logger import Logger
 
 from node_twisted import processes
+from node_twisted.progress import Progress
 from node_twisted.slap_client import MasterUnreachable, tolerated_report
 
 ERROR_TAIL = 4000
@@ -43,10 +44,11 @@ class SoftwareInstaller:
 
     log = Logger()
 
-    def __init__(self, reactor, config, client):
+    def __init__(self, reactor, config, client, progress=None):
         self.reactor = reactor
         self.config = config
         self.client = client
+        self.progress = progress or Progress(reactor, None)
         self.semaphore = defer.DeferredSemaphore(config.software_build_concurrency)
 
     @defer.inlineCallbacks
@@ -90,12 +92,18 @@ class SoftwareInstaller:
         if os.path.exists(os.path.join(path, ".completed")):
             return "unchanged"
         yield self._report(self.client.software_building, url)
+        self.progress.begin("releases", url, "building")
         try:
             yield self.build(url, path)
         except BuildFailed as failure:
+            self.progress.end("releases", url, "error")
             self.log.error("software release {url} failed to build", url=url)
             yield self._report(self.client.software_error, url, str(failure)[-ERROR_TAIL:])
             return "error"
+        except BaseException:
+            self.progress.end("releases", url, "error")
+            raise
+        self.progress.end("releases", url, "available")
         yield self.client.software_available(url)
         with open(os.path.join(path, ".completed"), "w") as handle:
             handle.write(time.asctime())
@@ -128,19 +136,20 @@ class SoftwareInstaller:
             for name in (path, os.path.join(path, "extends-cache"), profile):
                 os.chown(name, uid, gid)
         env = processes.clean_environment(path)
+        feed = self.progress.output("releases", url)
         binary = os.path.join(path, "bin", "buildout")
         if not os.path.exists(binary):
             result = yield processes.run(
                 self.reactor, [self.config.buildout, "-c", profile,
                                "buildout:directory=" + path, "bootstrap"], path, env,
-                uid=uid, gid=gid)
+                uid=uid, gid=gid, output=feed)
             if not result.ok:
                 raise BuildFailed("Failed to bootstrap buildout in %s (%s):\n%s" % (
                     path, _how(result), result.tail(ERROR_TAIL)))
         result = yield processes.run(
             self.reactor, [binary, "-U", "buildout:extends-cache=%s/extends-cache" % path,
                            "buildout:directory=" + path, "-N", "-c", profile], path, env,
-            uid=uid, gid=gid)
+            uid=uid, gid=gid, output=feed)
         if not result.ok:
             raise BuildFailed("Failed to run buildout profile in directory %s (%s):\n%s" % (
                 path, _how(result), result.tail(ERROR_TAIL)))

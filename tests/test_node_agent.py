@@ -477,3 +477,30 @@ class RootModeTests(unittest.TestCase):
                 uid = [line.split()[1] for line in handle if line.startswith("Uid:")][0]
             running_as[info["group"]] = pwd.getpwuid(int(uid)).pw_name
         self.assertEqual(running_as, {"slappart0": "sgpart", "slappart1": "sgpart"})
+
+        # a promise plugin runs as the partition's user with the release's Python (the node
+        # copy's 3.12 here), writing its result and cache where that user can
+        import glob
+        import json
+
+        from tests.test_node_promise_plugins import PLUGIN
+
+        plugin_dir = os.path.join(node.partition(1), "etc", "plugin")
+        os.makedirs(plugin_dir, exist_ok=True)
+        os.chown(plugin_dir, part.pw_uid, part.pw_gid)
+        sense = ("import os, sys\nself.logger.info('uid %d python %d.%d' % "
+                 "((os.getuid(),) + tuple(sys.version_info[:2])))")
+        with open(os.path.join(plugin_dir, "check-user.py"), "w") as handle:
+            handle.write(PLUGIN % {
+                "path": glob.glob(os.path.join(NODE, "lib", "python3*", "site-packages")),
+                "extra": {}, "periodicity": 1,
+                "sense": "\n".join("    " + line for line in sense.splitlines())})
+        os.unlink(os.path.join(node.partition(1), ".timestamp"))
+        result = yield node.cycle(expect=0)
+        self.assertEqual(result.instances["slappart1"], "started")
+        promise_dir = os.path.join(node.partition(1), ".slapgrid", "promise")
+        with open(os.path.join(promise_dir, "result", "check-user.status.json")) as handle:
+            document = json.load(handle)
+        self.assertEqual(document["result"]["message"], "uid %d python 3.12" % part.pw_uid)
+        self.assertEqual(os.stat(os.path.join(promise_dir, "cache", "check-user")).st_uid,
+                         part.pw_uid)
