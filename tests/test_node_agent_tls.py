@@ -309,7 +309,7 @@ class HttpsConfigurationTests(unittest.TestCase):
                 "key_file = /nonexistent/computer.key\ncert_file = /nonexistent/computer.crt\n"))
         errors = io.StringIO()
         with contextlib.redirect_stderr(errors):
-            code = node_cli.run(argparse.Namespace(cfg=path, once=True))
+            code = node_cli.run(argparse.Namespace(cfg=path, once=True, action="run"))
         self.assertEqual(code, 2)
         self.assertIn("configuration error: cannot read the certificate "
                       "/nonexistent/computer.crt", errors.getvalue())
