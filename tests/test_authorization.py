@@ -71,6 +71,8 @@ def build_template():
                 software_release=SR, sla={"computer_guid": "COMP-A"})
     _template["certificate"] = master.call("certificate.issue", ADMIN, kind="computer",
                                            computer="COMP-A").serial
+    token = master.call("token.create", ALICE, label="script")
+    _template["token"], _template["token_secret"] = token.reference, token.secret
     with master.storage.engine.connect() as connection:
         connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
     master.close()
@@ -136,11 +138,18 @@ CASES = {
     "certificate.authenticate": (dict(serial="<certificate>", common_name="COMP-A"),
                                  set(PRINCIPALS)),
     "certificate.revoked_list": ({}, set(PRINCIPALS)),
+    "token.create": (dict(label="another script"), USERS),
+    "token.list": ({}, USERS),
+    "token.revoke": (dict(reference="<token>"), {"alice", "admin"}),
+    "token.authenticate": (dict(token="<token_secret>"), set(PRINCIPALS)),
 }
 # What the gateway calls before it knows who is calling.
-OPEN_TO_ANYONE = {"person.check_password", "certificate.authenticate", "certificate.revoked_list"}
+OPEN_TO_ANYONE = {"person.check_password", "certificate.authenticate", "certificate.revoked_list",
+                  "token.authenticate"}
 
 REFUSALS = (errors.Forbidden, errors.NotFound)
+# Arguments standing for what build_template made.
+PLACEHOLDERS = ("<root>", "<certificate>", "<token>", "<token_secret>")
 
 
 class AuthorizationMatrixTests(unittest.TestCase):
@@ -159,7 +168,7 @@ class AuthorizationMatrixTests(unittest.TestCase):
         template = build_template()
         arguments, allowed = CASES[name]
         arguments = {
-            key: (_template[value[1:-1]] if value in ("<root>", "<certificate>") else value)
+            key: (_template[value[1:-1]] if value in PLACEHOLDERS else value)
             for key, value in arguments.items()
         }
         mismatches = []
