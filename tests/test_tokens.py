@@ -287,6 +287,19 @@ class GatewayTokenTests(unittest.TestCase):
         response = yield self.http("POST", "api/token-checks", json={"token": third["secret"]})
         self.assertEqual(response.json(), {"login": "alice", "roles": ["user"],
                                            "reference": third["reference"]})
+        for body in ({}, {"label": ""}, {"label": "x", "expires_in": 0},
+                     {"label": "x", "secret": "mine"}):
+            response = yield self.http("POST", "api/tokens", "Bearer " + self.token, json=body)
+            self.assertEqual(response.status_code, 422, (body, response.text))
+        response = yield self.http("DELETE", "api/tokens/0123456789abcdef",
+                                   "Bearer " + self.token)
+        self.assertEqual(response.status_code, 404, response.text)
+        response = yield self.http("GET", "api/tokens?login=admin", "Bearer " + self.token)
+        self.assertEqual(response.status_code, 403, response.text)
+        response = yield self.http("POST", "api/token-checks", json={"token": "sgt_x_"})
+        self.assertEqual(response.status_code, 401, response.text)
+        response = yield self.http("GET", "api/tokens")
+        self.assertEqual(response.status_code, 401, response.text)
 
     @defer.inlineCallbacks
     def test_a_revoked_token_is_refused_on_the_next_call(self):
@@ -365,3 +378,47 @@ class TokensNextToSsoTests(test_oidc.SsoTestCase):
         fault = yield self.fault("Bearer not.a.jwt")  # other bearers still go to the provider
         self.assertEqual(fault.faultCode, 401)
         self.assertNotIn("API token", fault.faultString)
+
+
+class AdminTokenCommandTests(unittest.TestCase):
+    """``slapgate admin token``: create prints the secret once, list never, revoke ends it."""
+
+    def setUp(self):
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        self.database = os.path.join(directory, "m.sqlite")
+
+    def admin(self, *arguments, code=0):
+        import contextlib
+        import io
+
+        from gateway import cli
+
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            result = cli.main(["admin", "--db", self.database, *arguments])
+        self.assertEqual(result, code, err.getvalue())
+        return json.loads(out.getvalue()) if code == 0 else err.getvalue()
+
+    def test_create_list_revoke(self):
+        from slap_core.master import Master
+
+        self.admin("user", "add", "carol", "--role", "operator")
+        created = self.admin("token", "create", "--user", "carol", "--name", "backup",
+                             "--days", "2")
+        self.assertTrue(created["secret"].startswith("sgt_%s_" % created["reference"]))
+        self.assertAlmostEqual(created["expires_at"] - created["created_at"], 2 * 86400, 3)
+        listed = self.admin("token", "list", "--user", "carol")
+        self.assertEqual([(t["reference"], t["secret"]) for t in listed],
+                         [(created["reference"], None)])
+        master = Master(self.database)
+        self.addCleanup(master.close)
+        identity = master.call("token.authenticate", Anonymous(), token=created["secret"])
+        self.assertEqual((identity.login, identity.roles), ("carol", ("operator",)))
+        self.admin("token", "revoke", created["reference"])
+        self.assertRaises(errors.Unauthenticated, master.call, "token.authenticate",
+                          Anonymous(), token=created["secret"])
+        self.assertEqual(self.admin("token", "list"), [])
+        self.assertEqual(len(self.admin("token", "list", "--all")), 1)
+        self.assertIn("not_found", self.admin("token", "create", "--user", "nobody", "--name",
+                                              "x", code=1))

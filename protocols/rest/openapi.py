@@ -386,13 +386,18 @@ def document():
         "info": {"title": "slapgate REST API", "version": VERSION,
                  "description": "Resources over every slapgate core operation; see docs/rest.md."},
         "servers": [{"url": "/api"}],
-        "security": [{"basic": []}],
+        "security": [{"basic": []}, {"bearer": []}],
         "tags": [{"name": n} for n in ("people", "catalogue", "computers", "nodes", "supplies",
                                        "instances", "usage", "meta")],
         "paths": dict(sorted(paths.items())),
         "components": {
-            "securitySchemes": {"basic": {"type": "http", "scheme": "basic",
-                                          "description": "a slapgate user's login and password"}},
+            "securitySchemes": {
+                "basic": {"type": "http", "scheme": "basic",
+                          "description": "a slapgate user's login and password (or a personal "
+                                         "API token as the password)"},
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "a personal API token (sgt_...), or an access token "
+                                          "of the OIDC provider when one is configured"}},
             "schemas": dict(sorted(schemas.items())),
             "responses": responses,
             "headers": HEADERS,
