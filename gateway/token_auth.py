@@ -1,4 +1,4 @@
-"""Personal API tokens at the door: ``Authorization: Bearer sgt_...`` or a Basic password ``sgt_...``.
+"""Personal API tokens at the door: ``Authorization: Bearer sgt_...`` or a Basic password.
 
 A :class:`TokenAuthenticator` stands in front of the other credential checks (OIDC bearer tokens,
 local or LDAP passwords). A token is checked by ``token.authenticate`` in the thread pool on
