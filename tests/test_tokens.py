@@ -245,6 +245,17 @@ class GatewayTokenTests(unittest.TestCase):
             return client.service.personMe()
         return threads.deferToThread(call)
 
+    def suds_me(self, login, password):
+        """Deferred personMe through suds with HTTP Basic (URL-safe Base64, as suds sends it)."""
+        def call():
+            from suds.client import Client
+            from suds.transport.http import HttpAuthenticated
+
+            transport = HttpAuthenticated(username=login, password=password)
+            return Client(self.base + "soap?wsdl", transport=transport,
+                          cache=None).service.personMe()
+        return threads.deferToThread(call)
+
     @defer.inlineCallbacks
     def test_a_token_logs_in_on_every_adaptor(self):
         me = yield self.xmlrpc_as("alice", self.token)
@@ -256,6 +267,8 @@ class GatewayTokenTests(unittest.TestCase):
         response = yield self.http("GET", "api/me", basic("alice", self.token))
         self.assertEqual(response.status_code, 200, response.text)
         me = yield self.zeep_me("alice", self.token)
+        self.assertEqual(me.login, "alice")
+        me = yield self.suds_me("alice", self.token)
         self.assertEqual(me.login, "alice")
         response = yield self.http("POST", "soap", "Bearer " + self.token, data=SOAP_ME,
                                    headers={"Content-Type": "text/xml"})
