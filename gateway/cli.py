@@ -122,6 +122,18 @@ def _parser():
     crl = certificates.add_parser("crl", help="write the CA certificate and current CRL")
     crl.add_argument("--out", default=".", help="directory to write ca.crt and crl.pem into")
 
+    tokens = groups.add_parser("token", help="personal API tokens for scripts") \
+        .add_subparsers(dest="action", required=True)
+    create = tokens.add_parser("create", help="create a token and print its secret (only once)")
+    create.add_argument("--user", required=True, help="the login the token stands for")
+    create.add_argument("--name", required=True, help="what the token is for (its label)")
+    create.add_argument("--days", type=float, help="days until it expires (default: never)")
+    listing = tokens.add_parser("list", help="list tokens (never their secrets), newest first")
+    listing.add_argument("--user", help="only this person's tokens")
+    listing.add_argument("--all", action="store_true", help="include revoked tokens")
+    revoke = tokens.add_parser("revoke", help="revoke a token")
+    revoke.add_argument("reference", help="the token's reference, as listed")
+
     database = groups.add_parser("db", help="the schema").add_subparsers(dest="action",
                                                                         required=True)
     database.add_parser("upgrade", help="apply migrations up to the newest")
@@ -210,6 +222,13 @@ def _admin_call(args):
             (out / "ca.crt").write_bytes(master.authority.certificate_pem)
             return {"revoked": len(revoked), "crl": str((out / "crl.pem").absolute()),
                     "ca": str((out / "ca.crt").absolute())}
+        if action == ("token", "create"):
+            return master.call("token.create", me, login=args.user, label=args.name,
+                               expires_in=args.days * 86400 if args.days is not None else None)
+        if action == ("token", "list"):
+            return master.call("token.list", me, login=args.user, include_revoked=args.all)
+        if action == ("token", "revoke"):
+            return master.call("token.revoke", me, reference=args.reference)
         if action == ("computer", "update"):
             return master.call("computer.update", me, reference=args.reference,
                                title=args.title, allocation_scope=args.scope,

@@ -12,6 +12,7 @@ from gateway.auth import LocalPasswordAuthenticator, RequestAuthenticator, peer_
 from gateway.ca_resource import CaResource
 from gateway.content_type import memoize_content_type_parsing
 from gateway.ldap_auth import LdapAuthenticator
+from gateway.token_auth import TokenAuthenticator
 from protocols.slap import AuthenticatedCallers, SlapResource
 from protocols.slap.watch import Watcher
 from slap_core.principals import User
@@ -69,13 +70,16 @@ def build_site(calls, slap_callers=None, ldap=None, oidc=None):
     ``slap_callers`` decides who calls SLAP endpoints (default: the principal of each request's
     client certificate or credentials); ``ldap`` (LdapSettings) checks HTTP Basic logins against a
     directory instead of local users; ``oidc`` (OidcSettings) accepts the provider's bearer tokens
-    too, and mounts the web login at ``/auth/``. The master's CA, when it has one, is at ``/ca/``.
+    too, and mounts the web login at ``/auth/``. Personal API tokens are accepted in any case.
+    The master's CA, when it has one, is at ``/ca/``.
     """
     memoize_content_type_parsing()
     root = IndexResource()
     passwords = LdapAuthenticator(calls, ldap) if ldap else LocalPasswordAuthenticator(calls)
     if oidc:
         passwords = mount_sso(root, calls, oidc, passwords)  # Bearer tokens, else the above
+    # API tokens (Bearer or Basic password sgt_...) come before every other kind of credential.
+    passwords = TokenAuthenticator(calls, passwords, other_bearers=bool(oidc))
     authenticator = RequestAuthenticator(calls, passwords)  # a client certificate comes first
     root.mount("health", HealthResource(calls), "liveness and database check")
     # The watch of waiting nodes reads every waiting computer's revision at once, as the master.

@@ -30,7 +30,7 @@ from lxml import etree
 import spyne.const
 from spyne import Application, ServiceBase, rpc
 from spyne.error import Fault
-from spyne.model.primitive import Boolean, Long, Unicode
+from spyne.model.primitive import Boolean, Double, Long, Unicode
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 
@@ -261,6 +261,23 @@ OPERATIONS = (
     ), types.CertificateIdentity, types.encode),
     SoapOperation("certificate.revoked_list", (), types.RevokedCertificateList,
                   types.encode_list),
+    # Personal API tokens.
+    SoapOperation("token.create", (
+        Argument("label", required()),
+        Argument("login", optional()),
+        Argument("expires_in", optional(Double)),
+    ), types.Token, types.encode),
+    SoapOperation("token.list", (
+        Argument("login", optional()),
+        Argument("include_revoked", optional(Boolean)),
+    ), types.TokenList, types.encode_list),
+    SoapOperation("token.revoke", (
+        Argument("reference", required()),
+    ), types.Token, types.encode),
+    SoapOperation("token.authenticate", (
+        Argument("token", required()),
+        Argument("login", optional()),
+    ), types.TokenIdentity, types.encode),
 )
 
 

@@ -186,6 +186,10 @@ NULLABLE.update({("CertificateIdentity", "computer"), ("CertificateIdentity", "p
 CertificateIdentity = view_model(views.CertificateIdentity, "CertificateIdentity")
 RevokedCertificate = view_model(views.RevokedCertificate, "RevokedCertificate")
 RevokedCertificateList = list_model(RevokedCertificate, "RevokedCertificateList")
+Token = view_model(views.TokenView, "Token")
+TokenList = list_model(Token, "TokenList")
+TUPLE_ITEMS[("TokenIdentity", "roles")] = (Unicode, str)
+TokenIdentity = view_model(views.TokenIdentity, "TokenIdentity")
 
 
 class ComputerStatus(ComplexModel):

@@ -303,3 +303,26 @@ class Certificate(Base):
     computer: Mapped[Computer | None] = relationship()
     partition: Mapped[Partition | None] = relationship()
     person: Mapped[Person | None] = relationship()
+
+
+class ApiToken(Base):
+    """A personal API token: a person's secret for scripts, stored only as a SHA-256 digest.
+
+    The token a script presents is ``sgt_<reference>_<secret>``; the reference finds the row and
+    the digest of the whole token is compared in constant time. ``revoked_at`` or a past
+    ``expires_at`` ends it; ``last_used_at`` is refreshed at most once a minute.
+    """
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    label: Mapped[str] = mapped_column(String(255))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    expires_at: Mapped[float | None] = mapped_column(Float)
+    last_used_at: Mapped[float | None] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float)
+
+    person: Mapped[Person] = relationship()

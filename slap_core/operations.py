@@ -44,6 +44,7 @@ def load_all():
         instances,
         people,
         supplies,
+        tokens,
         usage,
     )
 

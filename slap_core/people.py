@@ -22,6 +22,13 @@ def person_view(person):
     )
 
 
+def _check_password(password):
+    # The gateway takes a Basic password with the API token prefix for a token (slap_core.tokens).
+    if password and password.startswith("sgt_"):
+        raise errors.Invalid("a password may not start with sgt_ (the prefix of API tokens)")
+    return password
+
+
 def _check_roles(roles):
     roles = sorted(set(roles or ("user",)))
     unknown = set(roles) - set(ROLES)
@@ -41,7 +48,7 @@ def create_person(session, principal, *, login, password=None, roles=("user",), 
         raise errors.Conflict("a person with login %r exists" % (login,))
     person = Person(
         login=login,
-        password_hash=hash_password(password) if password else None,
+        password_hash=hash_password(password) if _check_password(password) else None,
         roles=_check_roles(roles),
         full_name=full_name,
         email=email,
@@ -60,7 +67,7 @@ def set_password(session, principal, *, login, password):
     person = session.scalar(select(Person).where(Person.login == login))
     if person is None:
         raise errors.NotFound("no person %r" % (login,))
-    person.password_hash = hash_password(password) if password else None
+    person.password_hash = hash_password(password) if _check_password(password) else None
     return person_view(person)
 
 

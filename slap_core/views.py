@@ -247,3 +247,29 @@ class RevokedCertificate:
 
     serial: str
     revoked_at: float
+
+
+@dataclass(frozen=True)
+class TokenView:
+    """A personal API token; ``secret`` (the whole ``sgt_...`` token) only in the creation answer.
+
+    Times are seconds since the epoch; ``expires_at`` None means it never expires.
+    """
+
+    reference: str
+    label: str
+    login: str
+    created_at: float
+    expires_at: float | None
+    last_used_at: float | None
+    revoked_at: float | None
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenIdentity:
+    """Who a valid API token stands for: its owner's login and roles, and the token's reference."""
+
+    login: str
+    roles: tuple
+    reference: str

@@ -55,7 +55,7 @@ class Scenario:
 
     path: str
     state_dir: str
-    values: dict = field(default_factory=dict)  # "root", "certificate" -> references
+    values: dict = field(default_factory=dict)  # "root", "certificate", "token"... -> values
     client_certificates: dict = field(default_factory=dict)  # principal -> (cert, key) files
 
     @property
@@ -102,6 +102,8 @@ def build_scenario():
     scenario.values["root"] = root.reference
     scenario.values["certificate"] = master.call("certificate.issue", ADMIN, kind="computer",
                                                  computer="COMP-A").serial
+    token = master.call("token.create", ALICE, label="script")
+    scenario.values["token"], scenario.values["token_secret"] = token.reference, token.secret
     for who, arguments in CERTIFICATES.items():
         view = master.call("certificate.issue", ADMIN, **arguments)
         written = write_credentials(os.path.join(directory, "clients"), who, view)

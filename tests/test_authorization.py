@@ -88,17 +88,23 @@ CASES = {
     "certificate.authenticate": (dict(serial="<certificate>", common_name="COMP-A"),
                                  set(PRINCIPALS)),
     "certificate.revoked_list": ({}, set(PRINCIPALS)),
+    "token.create": (dict(label="another script"), USERS),
+    "token.list": ({}, USERS),
+    "token.revoke": (dict(reference="<token>"), {"alice", "admin"}),
+    "token.authenticate": (dict(token="<token_secret>"), set(PRINCIPALS)),
 }
 # What the gateway calls before it knows who is calling.
-OPEN_TO_ANYONE = {"person.check_password", "certificate.authenticate", "certificate.revoked_list"}
+OPEN_TO_ANYONE = {"person.check_password", "certificate.authenticate", "certificate.revoked_list",
+                  "token.authenticate"}
 
 REFUSALS = (errors.Forbidden, errors.NotFound)
+# Arguments standing for what build_template made.
+PLACEHOLDERS = ("<root>", "<certificate>", "<token>", "<token_secret>")
 
 
 def resolve(arguments, scenario):
-    """``arguments`` with the placeholders ``<root>`` and ``<certificate>`` filled in."""
-    return {key: (scenario.values[value[1:-1]] if value in ("<root>", "<certificate>")
-                  else value)
+    """``arguments`` with the placeholders (see PLACEHOLDERS) filled in."""
+    return {key: (scenario.values[value[1:-1]] if value in PLACEHOLDERS else value)
             for key, value in arguments.items()}
 
 

@@ -87,6 +87,7 @@ PATH_PARAMETERS = {
     "partition": (KEY, "a partition's reference (slappart...)"),
     "reference": (KEY, "an instance's reference (SOFTINST-...)"),
     "serial": (KEY, "a certificate's serial number (hexadecimal)"),
+    "token": (KEY, "a personal API token's reference (16 hexadecimal digits)"),
 }
 
 VIEWS = {
@@ -176,6 +177,14 @@ VIEWS = {
     "RevokedCertificate": obj({"serial": {"type": "string"}, "revoked_at": NUMBER}),
     "RevokedCertificateList": array(ref("RevokedCertificate")),
     "ComputerRevision": obj({"reference": {"type": "string"}, "revision": INTEGER}),
+    "Token": obj({
+        "reference": {"type": "string"}, "label": {"type": "string"}, "login": {"type": "string"},
+        "created_at": NUMBER, "expires_at": nullable(NUMBER), "last_used_at": nullable(NUMBER),
+        "revoked_at": nullable(NUMBER),
+        "secret": nullable({"type": "string",
+                            "description": "the whole token (sgt_...); only when created"})}),
+    "TokenIdentity": obj({"login": {"type": "string"}, "roles": array({"type": "string"}),
+                          "reference": {"type": "string"}}),
     "Problem": obj({
         "type": {"type": "string"}, "title": {"type": "string"}, "status": INTEGER,
         "detail": {"type": "string"},
@@ -248,6 +257,14 @@ BODIES = {
         required=["kind"]),
     "CertificateCheck": obj({"serial": string(128, minLength=1, pattern=r"^[0-9a-fA-F]+$"),
                              "common_name": string(255, minLength=1, pattern=NO_CONTROL)}),
+    "TokenRequest": obj({
+        "label": TITLE, "login": LOGIN,
+        "expires_in": nullable({"type": "number", "exclusiveMinimum": 0,
+                                "maximum": 10 * 366 * 86400,
+                                "description": "seconds from now; null or absent: never"})},
+        required=["label"]),
+    "TokenCheck": obj({"token": string(256, minLength=1, pattern=NO_CONTROL), "login": SHORT},
+                      required=["token"]),
     "AllocationPass": obj({"limit": {"type": "integer", "minimum": 1, "maximum": 10000}},
                           required=[]),
 }
@@ -369,13 +386,18 @@ def document():
         "info": {"title": "slapgate REST API", "version": VERSION,
                  "description": "Resources over every slapgate core operation; see docs/rest.md."},
         "servers": [{"url": "/api"}],
-        "security": [{"basic": []}],
+        "security": [{"basic": []}, {"bearer": []}],
         "tags": [{"name": n} for n in ("people", "catalogue", "computers", "nodes", "supplies",
                                        "instances", "usage", "meta")],
         "paths": dict(sorted(paths.items())),
         "components": {
-            "securitySchemes": {"basic": {"type": "http", "scheme": "basic",
-                                          "description": "a slapgate user's login and password"}},
+            "securitySchemes": {
+                "basic": {"type": "http", "scheme": "basic",
+                          "description": "a slapgate user's login and password (or a personal "
+                                         "API token as the password)"},
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "a personal API token (sgt_...), or an access token "
+                                          "of the OIDC provider when one is configured"}},
             "schemas": dict(sorted(schemas.items())),
             "responses": responses,
             "headers": HEADERS,

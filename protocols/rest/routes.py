@@ -404,6 +404,32 @@ async def check_certificate(ctx):
                                      common_name=ctx.body["common_name"]))
 
 
+# Personal API tokens ---------------------------------------------------------------------------
+
+async def list_tokens(ctx):
+    """The caller's API tokens (an admin's: anyone's, or one person's), without secrets."""
+    return Listing(await ctx.call("token.list", login=ctx.query.get("login"),
+                                  include_revoked=bool(ctx.query.get("include_revoked"))))
+
+
+async def create_token(ctx):
+    """Create an API token (its secret is in this answer only)."""
+    view = await ctx.call("token.create", label=ctx.body["label"],
+                          **ctx.present("login", "expires_in"))
+    return Reply(201, view, {"Location": location("tokens", view.reference)})
+
+
+async def revoke_token(ctx):
+    """Revoke one API token by reference."""
+    return Reply(200, await ctx.call("token.revoke", reference=ctx.params["token"]))
+
+
+async def check_token(ctx):
+    """Who an API token stands for."""
+    return Reply(200, await ctx.call("token.authenticate", token=ctx.body["token"],
+                                     **ctx.present("login")))
+
+
 async def computer_revision(ctx):
     """The computer's revision: it moves with every change its poll shows."""
     (revision,) = await ctx.call("computer.revisions", references=[ctx.params["computer"]])
@@ -746,6 +772,26 @@ ROUTES = (
           ("certificate.authenticate",), check_certificate,
           {200: ok("CertificateIdentity", "the principal it stands for")},
           body="CertificateCheck", secured=False, tag="certificates"),
+    Route("GET", "/tokens", "listTokens",
+          "The caller's personal API tokens (an admin's: anyone's), newest first",
+          ("token.list",), list_tokens,
+          {200: ok("TokenPage", "a page of tokens, without their secrets", etag=True)},
+          listing="Token",
+          filters=(Filter("login", NAME, "only the tokens of this person (404 if none)"),
+                   Filter("include_revoked", BOOLEAN, "include revoked ones (default false)"),
+                   string_filter("label", "tokens")),
+          tag="tokens"),
+    Route("POST", "/tokens", "createToken", "Create a personal API token",
+          ("token.create",), create_token,
+          {201: created("Token", "the token with its secret (only here)")},
+          body="TokenRequest", tag="tokens"),
+    Route("DELETE", "/tokens/{token}", "revokeToken", "Revoke a personal API token",
+          ("token.revoke",), revoke_token,
+          {200: ok("Token", "the revoked token")}, tag="tokens"),
+    Route("POST", "/token-checks", "checkToken",
+          "Who a personal API token stands for", ("token.authenticate",), check_token,
+          {200: ok("TokenIdentity", "the person it stands for")},
+          body="TokenCheck", secured=False, tag="tokens"),
     Route("GET", "/computers/{computer}/revision", "getComputerRevision",
           "The computer's revision: it moves with every change its node's poll shows",
           ("computer.revisions",), computer_revision,
