@@ -185,6 +185,8 @@ def _path_value(name, operation, arguments):
         return arguments.pop(name)
     if name == "computer" and operation.startswith("computer.") and "reference" in arguments:
         return arguments.pop("reference")
+    if name == "token" and operation.startswith("token.") and "reference" in arguments:
+        return arguments.pop("reference")
     if name == "computer" and len(arguments.get("references", ())) == 1:
         return arguments.pop("references")[0]
     return None
@@ -194,7 +196,7 @@ class Rest:
     """``/api/``: the routes of ``ROUTES`` naming the operation whose parameters fit.
 
     Path parameters come from the arguments of the same name (``{computer}`` is also a computer
-    operation's ``reference``); what is left goes to the query of a GET or DELETE (only as the
+    operation's ``reference``, ``{token}`` a token operation's); what is left goes to the query of a GET or DELETE (only as the
     route's filters) or to the JSON body (unwrapped when it is one object the body schema is).
     """
 
