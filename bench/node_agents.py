@@ -443,7 +443,6 @@ def measure(run, partitions=200, upstream_partitions=20, repetitions=3, delays=3
         raise BenchError("/usr/bin/memcached missing (make system-packages)")
     work = run.work
     os.chmod(work, 0o711)  # the upstream node's user reaches its directory through it
-    sizes = sorted({partitions, upstream_partitions})
     nodes, figures = [], {"green": {}, "idle": {}, "delay": {}}
     try:
         small = {}

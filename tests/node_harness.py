@@ -16,6 +16,7 @@ import pwd
 import re
 import shutil
 import signal
+import stat
 import tempfile
 import time
 
@@ -70,6 +71,18 @@ def remove_system_users(names):
     for name in names:
         subprocess.run(["userdel", name], capture_output=True, check=False)
         subprocess.run(["groupdel", name], capture_output=True, check=False)
+
+
+def share_sources(tree, uid, gid):
+    """Give ``tree`` to ``uid`` with group ``gid`` writable, as root-mode tests do with a release.
+
+    The test release's recipe is developed in its source tree by whoever runs buildout (the
+    software user, then a partition user), so its owner changes between the two steps.
+    """
+    for directory, names, files in os.walk(tree):
+        for name in [directory] + [os.path.join(directory, n) for n in names + files]:
+            os.chown(name, uid, gid)
+            os.chmod(name, os.stat(name).st_mode | stat.S_IRWXG)
 
 
 def copy_release(source, target):

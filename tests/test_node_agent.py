@@ -419,7 +419,7 @@ class RootModeTests(unittest.TestCase):
         import grp
         import pwd
 
-        from tests.node_harness import NODE, remove_system_users, require_node
+        from tests.node_harness import NODE, remove_system_users, require_node, share_sources
 
         if os.getuid() != 0:
             raise unittest.SkipTest("root mode needs root")
@@ -445,13 +445,7 @@ class RootModeTests(unittest.TestCase):
                          [("sgpart", 0o750), ("sgpart", 0o750), ("sgpart2", 0o750)])
         self.assertIn("sgpart", grp.getgrnam("sgsoft").gr_mem)
 
-        def share_sources(uid):
-            for directory, names, files in os.walk(node.sr_dir):
-                for name in [directory] + [os.path.join(directory, n) for n in names + files]:
-                    os.chown(name, uid, soft.pw_gid)
-                    os.chmod(name, os.stat(name).st_mode | stat.S_IRWXG)
-
-        share_sources(0)
+        share_sources(node.sr_dir, 0, soft.pw_gid)
         master.call("supply.supply", url=node.sr, computer=COMPUTER)
         result = yield node.cycle(expect=0)
         self.assertEqual(result.software, {node.sr: "available"})
@@ -459,7 +453,7 @@ class RootModeTests(unittest.TestCase):
                                      hashlib.md5(node.sr.encode()).hexdigest())
         self.assertEqual(os.stat(os.path.join(software_path, "instance.cfg")).st_uid,
                          soft.pw_uid)
-        share_sources(part.pw_uid)
+        share_sources(node.sr_dir, part.pw_uid, soft.pw_gid)
 
         master.request(node.sr)
         for _ in range(4):

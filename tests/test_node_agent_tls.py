@@ -212,7 +212,7 @@ class NodeAgentOverHttpsTests(unittest.TestCase):
     def test_root_mode_partition_certificates_belong_to_the_partition_user(self):
         import pwd
 
-        from tests.node_harness import NODE, remove_system_users, require_node
+        from tests.node_harness import NODE, remove_system_users, require_node, share_sources
 
         if os.getuid() != 0:
             raise unittest.SkipTest("root mode needs root")
@@ -233,20 +233,13 @@ class NodeAgentOverHttpsTests(unittest.TestCase):
         yield node.cycle(expect=0)
         soft, part = pwd.getpwnam("sgtlssoft"), pwd.getpwnam("sgtlspart")
 
-        def share_sources(uid):
-            # the release's recipe is developed in its source tree by whoever runs buildout
-            for directory, names, files in os.walk(node.sr_dir):
-                for name in [directory] + [os.path.join(directory, n) for n in names + files]:
-                    os.chown(name, uid, soft.pw_gid)
-                    os.chmod(name, os.stat(name).st_mode | stat.S_IRWXG)
-
-        share_sources(0)
+        share_sources(node.sr_dir, 0, soft.pw_gid)
         self.call("supply.supply", url=node.sr, computer=COMPUTER)
         result = yield node.cycle(expect=0)
         self.assertEqual(result.software, {node.sr: "available"})
         self.assertTrue(os.path.exists(os.path.join(
             node.software_root, hashlib.md5(node.sr.encode()).hexdigest(), ".completed")))
-        share_sources(part.pw_uid)
+        share_sources(node.sr_dir, part.pw_uid, soft.pw_gid)
         self.call("instance.request", title="myinst", software_release=node.sr,
                   parameters={"name": "alice"}, sla={"computer_guid": COMPUTER})
         for _ in range(4):
