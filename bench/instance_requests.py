@@ -82,6 +82,17 @@ def _proxy_for_requests(run, partitions, connections):
     return proxy, url, json.loads(built.stdout.strip().splitlines()[-1])["seconds"]
 
 
+def _copy_fleet(source, target):
+    """Copy the SQLite fleet ``source`` to ``target`` (SQLite's backup: WAL content included)."""
+    import sqlite3
+
+    with sqlite3.connect(str(source)) as origin, sqlite3.connect(str(target)) as copy:
+        origin.backup(copy)
+    origin.close()
+    copy.close()
+    return target
+
+
 def measure(run, nodes, partitions, connections, proxy_partitions, database=None):
     """Requests that allocate on both masters; (markdown lines, figures for the targets).
 
@@ -98,9 +109,12 @@ def measure(run, nodes, partitions, connections, proxy_partitions, database=None
     parameters = fleet.node_plan(0, partitions)["trees"][1]["instances"][0]["parameters"]
     body = request_body(release, parameters)
 
-    gate, gate_url = slapgate_master(run, "slapgate (requests)", database)
     results = {}
     for c in connections:
+        # A fresh copy of the fleet for each concurrency too: the previous one took its free
+        # partitions, and a master out of them answers fast with errors.
+        copy = _copy_fleet(database, run.work / ("requests-c%d.sqlite" % c))
+        gate, gate_url = slapgate_master(run, "slapgate (requests)", copy)
         # A fresh slapproxy for each concurrency: every request must find a free partition.
         proxy, proxy_url, proxy_seconds = _proxy_for_requests(run, proxy_partitions, c)
         print("bench: slapproxy computer of %d partitions formatted in %.1f s"
@@ -119,12 +133,13 @@ def measure(run, nodes, partitions, connections, proxy_partitions, database=None
                 "request %s" % name, urls[name], c, "scenario.lua", (script, "c%d-run-" % c),
                 warm_args=(script, "c%d-warm-" % c))
         run.stop(proxy)
-    run.stop(gate)
+        run.stop(gate)
     lines = [
         "## Instance requests that allocate: `POST requestComputerPartition`",
         "",
         "- slapgate: %d nodes x %d partitions, %d instances (%d shared) before the run, %d free"
-        " partitions; the allocator chooses among every open node that has the release"
+        " partitions, a fresh copy for each concurrency; the allocator chooses among every open"
+        " node that has the release"
         % (nodes, partitions, counts["software_instance"], counts["shared_instance"], free),
         "- slapproxy: one computer of %d free partitions, a fresh one for each concurrency (its"
         " requests go to its own computer)" % proxy_partitions,
