@@ -79,10 +79,15 @@ class Call:
         computer = self.field(field)
         return self.callers.node(self.request, computer), computer
 
-    def partition_caller(self):
-        """(caller, computer, partition) of a partition-scoped node call."""
-        computer = self.field("computer_id")
-        partition = self.field("computer_partition_id")
+    def partition_caller(self, computer_field="computer_id",
+                         partition_field="computer_partition_id"):
+        """(caller, computer, partition) of a partition-scoped node call.
+
+        The caller is the partition when it calls for itself, else the node (or, for anyone
+        else, the caller as itself: an admin, or refused by the core).
+        """
+        computer = self.field(computer_field)
+        partition = self.field(partition_field)
         caller = self.callers.partition(self.request, computer, partition)
         if caller is None:
             caller = self.callers.node(self.request, computer)
@@ -182,11 +187,8 @@ def getHateoasUrl(call):
 @endpoint(b"GET")
 def registerComputerPartition(call):
     """One partition, as a recipe reads its own (``slapconfiguration``)."""
-    computer = call.field("computer_reference")
-    partition = call.field("computer_partition_reference")
-    caller = call.callers.partition(call.request, computer, partition)
-    if caller is None:  # not a node agent: the caller as itself (an admin, or refused)
-        caller = call.callers.node(call.request, computer)
+    caller, computer, partition = call.partition_caller("computer_reference",
+                                                        "computer_partition_reference")
     view = yield call.core("computer.partition", caller, reference=computer, partition=partition)
     return dumps(objects.computer_partition(view, synced=True)), XML
 
@@ -349,11 +351,7 @@ def loadComputerConfigurationFromXML(call):
 @endpoint(b"GET")
 def getComputerPartitionCertificate(call):
     """The partition's key and certificate, as the node writes them into its repository."""
-    computer = call.field("computer_id")
-    partition = call.field("computer_partition_id")
-    caller = call.callers.partition(call.request, computer, partition)
-    if caller is None:
-        caller = call.callers.node(call.request, computer)
+    caller, computer, partition = call.partition_caller()
     view = yield call.core("certificate.issue", caller, kind="partition", computer=computer,
                            partition=partition)
     return dumps({"certificate": view.certificate, "key": view.private_key}), XML
