@@ -370,12 +370,12 @@ def processes_in_tree(base):
 
 
 @defer.inlineCallbacks
-def stop_tree(base, instance_root):
-    """SIGTERM (then SIGKILL) supervisord of ``instance_root`` and every process in ``base``."""
-    pids = [pid for pid in [supervisord_pid(instance_root)] if pid]
-    pids.extend(processes_in_tree(base))
-    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 2.0)):
-        alive = [pid for pid in set(pids) if _alive(pid)]
+def kill_until_gone(find, steps):
+    """For each (signal, seconds) of ``steps``: signal the live processes ``find()`` names (and
+    those the step before left alive), then wait up to that long for them to end."""
+    left = []
+    for sig, wait in steps:
+        alive = [pid for pid in set(left + find()) if _alive(pid)]
         for pid in alive:
             try:
                 os.kill(pid, sig)
@@ -384,6 +384,14 @@ def stop_tree(base, instance_root):
         deadline = time.monotonic() + wait
         while [pid for pid in alive if _alive(pid)] and time.monotonic() < deadline:
             yield deferLater(reactor, 0.1, lambda: None)
-        pids = [pid for pid in alive if _alive(pid)] + processes_in_tree(base)
+        left = [pid for pid in alive if _alive(pid)]
+
+
+def stop_tree(base, instance_root):
+    """SIGTERM (then SIGKILL) supervisord of ``instance_root`` and every process in ``base``."""
+    def find():
+        return [pid for pid in [supervisord_pid(instance_root)] if pid] + processes_in_tree(base)
+
+    return kill_until_gone(find, ((signal.SIGTERM, 10.0), (signal.SIGKILL, 2.0)))
 
 

@@ -16,14 +16,13 @@ another node agent overrides. ``MemcachedDemoOnUpstreamNodeTests`` runs it with 
 import os
 import signal
 import socket
-import time
 import xmlrpc.client
 
-from twisted.internet import defer, reactor, task, threads, utils
+from twisted.internet import defer, threads, utils
 from twisted.trial import unittest
 
 from tests.fixtures import start_test_master
-from tests.node_harness import COMPUTER, Node, require_node
+from tests.node_harness import COMPUTER, Node, kill_until_gone, require_node
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MEMCACHED_SR = os.path.join(ROOT, "tests", "memcached")
@@ -70,19 +69,10 @@ def memcached_processes(port):
     return found
 
 
-@defer.inlineCallbacks
 def stop_memcached(port):
     """Stop, by pid, any memcached still serving ``port`` (a test that failed half way)."""
-    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
-        pids = memcached_processes(port)
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + wait
-        while memcached_processes(port) and time.monotonic() < deadline:
-            yield task.deferLater(reactor, 0.1, lambda: None)
+    return kill_until_gone(lambda: memcached_processes(port),
+                           ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)))
 
 
 @defer.inlineCallbacks
