@@ -4,7 +4,10 @@ reports and destruction.
 Each phase reads the computer afresh from the master. When the master cannot be reached the cycle
 ends *offline*: supervisord is (re)started if needed and every configured process started, so the
 instances keep running; the next cycle tries again. ``run_forever`` repeats cycles every
-``cycle_interval`` seconds (a cycle never overlaps the next).
+``cycle_interval`` seconds (a cycle never overlaps the next), sooner when the master changes the
+computer or when a failing release or partition is due for its next try: a failure waits before
+it is tried again, the wait doubling up to ``cycle_interval`` (:mod:`node_twisted.retries`), so a
+release that cannot build costs a few tries an interval, not a cycle after another.
 """
 
 import dataclasses
@@ -16,6 +19,7 @@ from twisted.logger import Logger
 
 from node_twisted import format as node_format
 from node_twisted import users
+from node_twisted.retries import Retries
 from node_twisted.progress import Progress
 from node_twisted.destruction import PartitionDestroyer
 from node_twisted.instance import Partition, PartitionDeployer
@@ -46,15 +50,26 @@ class CycleResult:
 
     @property
     def exit_code(self):
-        """slapgrid's exit codes: 3 offline, 2 a promise failed, 1 anything else failed, 0."""
+        """slapgrid's exit codes: 3 offline, 2 a promise failed, 1 anything else failed (or still
+        waiting to be tried again after failing), 0."""
         if self.offline:
             return EXIT_OFFLINE
         if "promise-error" in self.instances.values():
             return EXIT_PROMISE
-        if (self.problems or "error" in self.software.values()
-                or "error" in self.instances.values()):
+        failed = {"error", "backoff"}
+        if (self.problems or failed & set(self.software.values())
+                or failed & set(self.instances.values())):
             return EXIT_FAILED
         return EXIT_OK
+
+    def summary(self):
+        """What the cycle ended with, for saying it once per change: a partition or release
+        waiting after a failure counts as failed, and nothing done as unchanged."""
+        def settled(outcomes):
+            return sorted((key, "error" if value == "backoff" else value)
+                          for key, value in outcomes.items())
+        return (self.exit_code, settled(self.software), settled(self.instances),
+                sorted(self.destroyed.items()), self.problems)
 
 
 class NodeAgent:
@@ -62,22 +77,31 @@ class NodeAgent:
 
     log = Logger()
 
-    def __init__(self, reactor, config, client=None):
+    def __init__(self, reactor, config, client=None, clock=None):
+        """``clock`` (the reactor unless given) times the loop and the waits after failures;
+        processes and the master's connections stay on ``reactor``."""
         self.reactor = reactor
+        self.clock = clock or reactor
         self.config = config
         self.client = client or SlapClient(reactor, config.master_url, config.computer_id,
                                            config.key_file, config.cert_file,
                                            ca_file=config.master_ca_file)
         self.supervisor = Supervisor(reactor, config)
         self.progress = Progress(reactor, config.progress_file)
-        self.software = SoftwareInstaller(reactor, config, self.client, self.progress)
+        cap = max(config.cycle_interval, 1)
+        self.software = SoftwareInstaller(reactor, config, self.client, self.progress,
+                                          Retries(self.clock, cap))
         self.deployer = PartitionDeployer(reactor, config, self.client, self.supervisor,
-                                          self.progress)
+                                          self.progress, Retries(self.clock, cap))
         self.destroyer = PartitionDestroyer(reactor, config, self.client, self.supervisor,
                                             self.deployer)
         self.usage = UsageReporter(reactor, config, self.client, self.deployer)
         self._running = False
         self._done = None
+        self._said = None
+        self.cycles = 0
+        self.last_result = None
+        self.waiting_until = None
 
     def serve_progress(self):
         """Serve the progress page on 127.0.0.1 when ``progress_http_port`` is set; the
@@ -121,6 +145,7 @@ class NodeAgent:
     def run_cycle(self):
         """One cycle; a :class:`CycleResult` (never fails)."""
         result = CycleResult()
+        self.cycles += 1
         self.progress.cycle_started()
         try:
             try:
@@ -171,33 +196,34 @@ class NodeAgent:
     def run_forever(self):
         """Run cycles until :meth:`stop`; a Deferred that fires when the loop ends.
 
-        Between cycles the agent waits for its computer's revision to move (slapgate's
-        ``watchComputer``), at most ``cycle_interval`` seconds, so a change on the master is acted
-        on within about a second; against a master without that call it sleeps
-        ``cycle_interval``. The revision is read before each cycle, so a change made while the
-        cycle ran starts the next one at once (as do the cycle's own reports; the following
-        cycle finds nothing to do and reports nothing).
+        Between cycles the agent waits :meth:`pause` seconds, ended early when its computer's
+        revision moves on the master (slapgate's ``watchComputer``), so a change on the master is
+        acted on within about a second; against a master without that call it waits the whole
+        pause. The revision is read before each cycle, so a change made while the cycle ran
+        starts the next one at once (as do the cycle's own reports; the following cycle finds
+        nothing to do, its failing parts waiting, and reports nothing).
         """
         self._running = True
         self._done = defer.Deferred()
         self.reactor.callLater(0, self._loop_once)
         return self._done
 
+    def pause(self):
+        """Seconds from the end of a cycle to the next: ``cycle_interval``, or less when a
+        failing release or partition is due for its next try before."""
+        waits = [self.config.cycle_interval]
+        waits += [book.next_due() for book in (self.software.retries, self.deployer.retries)]
+        return min(w for w in waits if w is not None)
+
     @defer.inlineCallbacks
     def _loop_once(self):
         try:
             revision = yield self._revision(None, 0)
             yield self._cycle_logged()
-            interval = self.config.cycle_interval if self._running else 0
             if revision is None and self._running:
                 # The computer may have been unknown before this cycle formatted it.
                 revision = yield self._revision(None, 0)
-            if revision is not None and interval:
-                moved = yield self._revision(revision, interval)
-                if moved is not None or not self._running:
-                    interval = 0
-            if interval:
-                yield self._sleep(interval)
+            yield self._wait(revision, self.pause())
         except Exception as error:  # never let the loop die
             self.log.failure("node loop", failure.Failure(error))
             yield self._sleep(self.config.cycle_interval)
@@ -207,34 +233,58 @@ class NodeAgent:
             self._done.callback(None)
 
     @defer.inlineCallbacks
+    def _wait(self, revision, seconds):
+        """Wait ``seconds`` on the clock, or until the revision moves from ``revision``."""
+        deadline = self.waiting_until = self.clock.seconds() + seconds
+        try:
+            while self._running:
+                left = deadline - self.clock.seconds()
+                if left <= 0:
+                    return
+                timer = self._sleep(left)
+                if revision is None:
+                    yield timer
+                    return
+                self._watching = self._revision(revision, left)
+                index, moved = yield defer.race([timer, self._watching])
+                if index == 0 or (moved is not None and moved != revision):
+                    return  # the time is up, or the master changed the computer
+                if moved is None:
+                    revision = None  # no watch to be had: the clock alone ends the wait
+        finally:
+            self.waiting_until = None
+
+    @defer.inlineCallbacks
     def _revision(self, known, timeout):
         """The master's revision of this computer (see SlapClient.watch); None when unknown.
 
         None also when the master does not serve the watch (or does not know the computer yet):
         asked again at the next cycle, it costs one 404 per cycle against an upstream master.
         """
-        self._watching = self.client.watch(known, min(timeout, MAX_WATCH))
+        watching = self.client.watch(known, min(timeout, MAX_WATCH))
         try:
-            revision = yield self._watching
+            revision = yield watching
         except (SlapClientError, defer.CancelledError):
             return None  # the cycle will say what is wrong with the master
-        finally:
-            self._watching = None
         return revision
 
     def _sleep(self, seconds):
-        if not self._running:
+        if not self._running or seconds <= 0:
             return defer.succeed(None)
-        self._sleeping = task.deferLater(self.reactor, seconds, lambda: None)
+        self._sleeping = task.deferLater(self.clock, seconds, lambda: None)
         self._sleeping.addErrback(lambda f: f.trap(defer.CancelledError))
         return self._sleeping
 
     @defer.inlineCallbacks
     def _cycle_logged(self):
-        result = yield self.run_cycle()
-        self.log.info("cycle done: exit {code}, software {software}, instances {instances}, "
-                      "destroyed {destroyed}", code=result.exit_code, software=result.software,
-                      instances=result.instances, destroyed=result.destroyed)
+        result = self.last_result = yield self.run_cycle()
+        summary = result.summary()
+        if summary != self._said:
+            self._said = summary
+            self.log.info("cycle done: exit {code}, software {software}, instances {instances}, "
+                          "destroyed {destroyed}", code=result.exit_code,
+                          software=result.software, instances=result.instances,
+                          destroyed=result.destroyed)
 
     def stop(self):
         """Stop the loop after the running cycle (a sleep between cycles ends at once)."""

@@ -5,7 +5,10 @@ its periodicity has passed; otherwise it costs one look at its promises' anomaly
 (and nothing when stopped). Processing copies the release's ``instance.cfg`` into the partition's
 ``buildout.cfg`` with the connection tail recipes read (``[slap-connection]`` and friends), runs buildout as an
 asynchronous subprocess, writes the partition's supervisord group, starts or stops it, runs the
-promises and reports ``started``, ``stopped`` or the error.
+promises and reports ``started``, ``stopped`` or the error. A partition that failed is processed
+again once its wait in :class:`~node_twisted.retries.Retries` is over, or at once when the master
+asks something else of it (or its release got built); the log says why it failed once per new
+reason.
 """
 
 import dataclasses
@@ -17,7 +20,7 @@ import stat
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from node_twisted import processes, promises
+from node_twisted import processes, promises, retries
 from node_twisted.progress import Progress
 from node_twisted.slap_client import MasterUnreachable, SlapClientError, tolerated_report
 from node_twisted.software import software_path
@@ -169,12 +172,13 @@ class PartitionDeployer:
 
     log = Logger()
 
-    def __init__(self, reactor, config, client, supervisor, progress=None):
+    def __init__(self, reactor, config, client, supervisor, progress=None, retry_book=None):
         self.reactor = reactor
         self.config = config
         self.client = client
         self.supervisor = supervisor
         self.progress = progress or Progress(reactor, None)
+        self.retries = retry_book or retries.Retries(reactor, config.cycle_interval)
 
     def path(self, partition_id):
         """The partition's directory."""
@@ -202,12 +206,15 @@ class PartitionDeployer:
         """Process ``partitions``; a dict partition id → outcome.
 
         Outcomes: ``skipped`` (free), ``unchanged``, ``started``, ``stopped``, ``error``,
-        ``promise-error``. ``restart_running`` starts the groups of unchanged started partitions
-        (after supervisord was relaunched). Raises :class:`MasterUnreachable` once all are done
-        when the master went away.
+        ``promise-error``, ``backoff`` (failed before, its next try not due).
+        ``restart_running`` starts the groups of unchanged started partitions (after supervisord
+        was relaunched). Raises :class:`MasterUnreachable` once all are done when the master went
+        away.
         """
         outcomes, unreachable = {}, None
         partitions = [p for p in partitions if os.path.isdir(self.path(p.partition_id))]
+        self.retries.keep_only(p.partition_id for p in partitions
+                               if p.software_release_url is not None)
         unchanged = [p for p in partitions
                      if p.software_release_url is not None and self.up_to_date(p)]
         # Partitions with work first, one after the other and in their order: a change on the
@@ -251,6 +258,9 @@ class PartitionDeployer:
                     yield self.supervisor.start_partition(pid)
                 yield self.anomaly_check(partition)
             return "unchanged"
+        signature = self.signature(partition)
+        if self.retries.waiting(pid, signature):
+            return "backoff"
         _remove(os.path.join(path, ".timestamp"))
         _remove(os.path.join(path, ".slapgrid-%s-error.log" % pid))
         self.progress.begin("partitions", pid, "deploying")
@@ -265,18 +275,31 @@ class PartitionDeployer:
             message = str(error)
             with open(os.path.join(path, ".slapgrid-%s-error.log" % pid), "w") as handle:
                 handle.write(message)
-            self.log.error("partition {pid} failed: {message}", pid=pid,
-                           message=message[-500:])
+            wait, news = self.retries.failed(pid, signature, retries.reason(message))
+            if news:
+                self.log.error("partition {pid} failed: {why}\n(tried again in {wait:.0f} "
+                               "s, the wait doubling up to {cap:.0f} s while it fails, or at "
+                               "once when the master changes it)", pid=pid, wait=wait,
+                               cap=self.retries.cap, why=retries.excerpt(message))
             yield self._report(self.client.partition_error, pid, message[-ERROR_TAIL:])
             return ("promise-error" if isinstance(error, promises.PromiseFailed) else "error")
         except BaseException:
             self.progress.end("partitions", pid, "error")
             raise
         self.progress.end("partitions", pid, outcome)
+        if self.retries.succeeded(pid):
+            self.log.info("partition {pid} {outcome} after failing", pid=pid, outcome=outcome)
         if partition.timestamp is not None:
             with open(os.path.join(path, ".timestamp"), "w") as handle:
                 handle.write(partition.timestamp)
         return outcome
+
+    def signature(self, partition):
+        """What a failure of ``partition`` is recorded against: what the master asks of it and
+        whether its release is built, so a change of either is tried at once."""
+        release = software_path(self.config, partition.software_release_url)
+        return (partition.timestamp, partition.requested_state, partition.software_release_url,
+                os.path.exists(os.path.join(release, ".completed")))
 
     @defer.inlineCallbacks
     def _deploy(self, partition):

@@ -3,7 +3,9 @@
 Releases are built as asynchronous subprocesses, at most ``software_build_concurrency`` at once.
 A built release has a ``.completed`` marker and costs nothing on later cycles. The master hears
 ``building``, then ``available`` or ``error`` (with the buildout output's tail); a release it
-wants destroyed is removed and reported ``destroyed``.
+wants destroyed is removed and reported ``destroyed``. A release that failed is tried again once
+its wait in :class:`~node_twisted.retries.Retries` is over (``backoff`` until then), and the log
+says why it failed once per new reason.
 """
 
 import hashlib
@@ -14,7 +16,7 @@ import time
 from twisted.internet import defer, threads
 from twisted.logger import Logger
 
-from node_twisted import processes
+from node_twisted import processes, retries
 from node_twisted.progress import Progress
 from node_twisted.slap_client import MasterUnreachable, tolerated_report
 
@@ -44,21 +46,24 @@ class SoftwareInstaller:
 
     log = Logger()
 
-    def __init__(self, reactor, config, client, progress=None):
+    def __init__(self, reactor, config, client, progress=None, retry_book=None):
         self.reactor = reactor
         self.config = config
         self.client = client
         self.progress = progress or Progress(reactor, None)
+        self.retries = retry_book or retries.Retries(reactor, config.cycle_interval)
         self.semaphore = defer.DeferredSemaphore(config.software_build_concurrency)
 
     @defer.inlineCallbacks
     def process(self, releases):
         """Handle every ``(url, requested_state)``; a dict url → outcome.
 
-        Outcomes: ``unchanged``, ``available``, ``error``, ``destroyed``. Raises
-        :class:`MasterUnreachable` when the master went away meanwhile (after every build ended).
+        Outcomes: ``unchanged``, ``available``, ``error``, ``backoff`` (failed before, its next
+        try not due), ``destroyed``. Raises :class:`MasterUnreachable` when the master went away
+        meanwhile (after every build ended).
         """
         urls = [url for url, _ in releases]
+        self.retries.keep_only(urls)
         calls = [self.semaphore.run(self._one, url, state) for url, state in releases]
         results = yield defer.DeferredList(calls, consumeErrors=True)
         outcomes, unreachable = {}, None
@@ -91,14 +96,23 @@ class SoftwareInstaller:
             return "unchanged"
         if os.path.exists(os.path.join(path, ".completed")):
             return "unchanged"
+        if self.retries.waiting(url, state):
+            return "backoff"
         yield self._report(self.client.software_building, url)
         self.progress.begin("releases", url, "building")
         try:
             yield self.build(url, path)
         except BuildFailed as failure:
             self.progress.end("releases", url, "error")
-            self.log.error("software release {url} failed to build", url=url)
-            yield self._report(self.client.software_error, url, str(failure)[-ERROR_TAIL:])
+            message = str(failure)
+            wait, news = self.retries.failed(url, state, retries.reason(message))
+            if news:
+                self.log.error("software release {url} failed to build: {why}\n(tried "
+                               "again in {wait:.0f} s, the wait doubling up to {cap:.0f} s while "
+                               "it fails, or at once when the master changes it)", url=url,
+                               wait=wait, cap=self.retries.cap,
+                               why=retries.excerpt(message))
+            yield self._report(self.client.software_error, url, message[-ERROR_TAIL:])
             return "error"
         except BaseException:
             self.progress.end("releases", url, "error")
@@ -107,7 +121,9 @@ class SoftwareInstaller:
         yield self.client.software_available(url)
         with open(os.path.join(path, ".completed"), "w") as handle:
             handle.write(time.asctime())
-        self.log.info("software release {url} built in {path}", url=url, path=path)
+        recovered = self.retries.succeeded(url)
+        self.log.info("software release {url} built in {path}{after}", url=url, path=path,
+                      after=" after failing" if recovered else "")
         return "available"
 
     def _report(self, call, *args):

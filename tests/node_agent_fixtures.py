@@ -27,7 +27,7 @@ class AgentNode:
     """One node's directory, configuration and agent."""
 
     def __init__(self, testcase, master_url, extra_slapos="", definition=True, extra_format="",
-                 buildout=None, users=None, release=NODE_SR):
+                 buildout=None, users=None, release=NODE_SR, clock=None):
         upstream_python(testcase)  # skips (fails under CI) without the upstream venv
         self.testcase = testcase
         self.base = tempfile.mkdtemp(prefix="sg-agent-")
@@ -71,7 +71,8 @@ class AgentNode:
         with open(self.config_path, "w") as handle:
             handle.write("\n".join(lines) + "\n")
         self.config = node_config.load(self.config_path)
-        self.agent = NodeAgent(reactor, self.config)
+        self.clock = clock
+        self.agent = NodeAgent(reactor, self.config, clock=clock)
 
     def copy_release(self, directory, source=NODE_SR):
         """A copy of the release in ``source`` (tests/node_sr) in ``directory``; its profile."""
@@ -89,6 +90,10 @@ class AgentNode:
             self.testcase.fail("cycle exited %s (expected %s): %r" % (result.exit_code, expect,
                                                                       result))
         return result
+
+    def wait_out_failures(self):
+        """Let the waits of failed releases and partitions end (a node made with a task.Clock)."""
+        self.clock.advance(self.agent.pause())
 
     def supervisord_pid(self):
         """supervisord's pid from its pid file, or None."""

@@ -12,7 +12,7 @@ import os
 import signal
 import stat
 
-from twisted.internet import defer, reactor
+from twisted.internet import defer, reactor, task
 from twisted.internet.task import deferLater
 from twisted.protocols import portforward
 from twisted.trial import unittest
@@ -214,8 +214,8 @@ class NodeAgentTests(unittest.TestCase):
         self.assertIn(("available", "building"), seen)
 
     @defer.inlineCallbacks
-    def test_buildout_failure_reports_the_output_tail_and_the_next_cycle_retries(self):
-        node = AgentNode(self, self.url)
+    def test_buildout_failure_reports_the_output_tail_and_retries_after_its_wait(self):
+        node = AgentNode(self, self.url, clock=task.Clock())
         profile = node.sr
         with open(profile) as handle:
             good = handle.read()
@@ -233,13 +233,16 @@ class NodeAgentTests(unittest.TestCase):
 
         with open(profile, "w") as handle:
             handle.write(good)
+        result = yield node.cycle(expect=1)  # fixed, but its wait after the failure is not over
+        self.assertEqual(result.software, {node.sr: "backoff"})
+        node.wait_out_failures()
         result = yield node.cycle(expect=0)
         self.assertEqual(result.software, {node.sr: "available"})
         self.assertEqual(self.master.supplies()[node.sr].reported_state, "available")
 
     @defer.inlineCallbacks
     def test_promise_failure_and_timeout_report_an_error_then_converge(self):
-        node = AgentNode(self, self.url)
+        node = AgentNode(self, self.url, clock=task.Clock())
         yield self.deployed(node)
         promise_dir = os.path.join(node.partition(1), "etc", "promise")
 
@@ -264,6 +267,7 @@ class NodeAgentTests(unittest.TestCase):
         # a promise that hangs is killed after promise_timeout
         os.unlink(failing)
         hanging = promise("hanging", "exec sleep 600\n")
+        node.wait_out_failures()  # the failed partition's wait
         result = yield node.cycle(expect=2)
         self.assertEqual(result.instances["slappart1"], "promise-error")
         status = self.master.instances()["child0"].status_text
@@ -271,6 +275,7 @@ class NodeAgentTests(unittest.TestCase):
 
         # fixed: the next cycle deploys and reports started
         os.unlink(hanging)
+        node.wait_out_failures()
         result = yield node.cycle(expect=0)
         self.assertEqual(result.instances["slappart1"], "started")
         self.assertTrue(self.master.instances()["child0"].status_text.startswith("#access"))

@@ -11,7 +11,7 @@ import json
 import os
 import time
 
-from twisted.internet import defer
+from twisted.internet import defer, task
 from twisted.logger import globalLogPublisher
 from twisted.trial import unittest
 
@@ -91,7 +91,7 @@ class PromisePluginTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_plugins_pass_fail_time_out_and_break_as_slapgrid_reports_them(self):
-        node = AgentNode(self, self.url)
+        node = AgentNode(self, self.url, clock=task.Clock())
         yield self.deployed(node)
 
         # a passing plugin: tested on deploy, its result and cache written as slapgrid writes
@@ -132,6 +132,7 @@ class PromisePluginTests(unittest.TestCase):
 
         # a plugin over the promise timeout (5 s) is killed: an error, no process left
         hanging = self.plugin(node, "check-slow.py", "import time\ntime.sleep(600)")
+        node.wait_out_failures()
         result = yield node.cycle(expect=2)
         self.assertEqual(result.instances["slappart1"], "promise-error")
         self.assertIn("Promise 'check-slow.py' failed with output: Error: Promise timed out "
@@ -147,6 +148,7 @@ class PromisePluginTests(unittest.TestCase):
         broken = os.path.join(node.partition(1), "etc", "plugin", "check-broken.py")
         with open(broken, "w") as handle:
             handle.write("import sys\nsys.path[0:0] = []\ndef sense(:\n")
+        node.wait_out_failures()
         result = yield node.cycle(expect=2)
         self.assertEqual(result.instances["slappart1"], "promise-error")
         self.assertIn("Promise 'check-broken.py' failed with output: Error: cannot load promise "
@@ -156,6 +158,7 @@ class PromisePluginTests(unittest.TestCase):
         os.unlink(broken)
 
         # fixed: deployed and reported started again
+        node.wait_out_failures()
         result = yield node.cycle(expect=0)
         self.assertEqual(result.instances["slappart1"], "started")
         self.assertTrue(self.status().startswith("#access"), self.status())
