@@ -1,7 +1,8 @@
 """``slapgate node [run] --cfg FILE [--once]`` and ``slapgate node status --cfg FILE``.
 
 Without ``--once`` the agent runs cycles until SIGTERM/SIGINT; with it, one cycle whose exit code
-is slapgrid's (0 done, 1 failed, 2 a promise failed, 3 offline). ``status`` prints what the agent
+is slapgrid's (0 done, 1 failed, 2 a promise failed, 3 offline). Either way the agent first checks
+what it needs (:mod:`node_twisted.preflight`) and exits 2 saying what is missing. ``status`` prints what the agent
 using that configuration is doing (its progress file): releases building, partitions deploying,
 with the tail of their output.
 """
@@ -10,6 +11,7 @@ import json
 import sys
 
 from node_twisted import config as node_config
+from node_twisted import preflight
 
 EXIT_USAGE = 2
 
@@ -53,10 +55,15 @@ def status(settings, args):
 def attach(reactor, settings):
     """Run a node agent with ``settings`` (a NodeConfig) in this process (``master --node``).
 
-    The agent's cycles start when the reactor runs and stop before it shuts down.
+    The agent's cycles start when the reactor runs and stop before it shuts down. What the node
+    lacks (:mod:`node_twisted.preflight`) is logged, without stopping the master.
     """
+    from twisted.logger import Logger
+
     from node_twisted.agent import NodeAgent
 
+    for problem in preflight.problems(settings):
+        Logger(namespace="slapgate.node").warn("node agent: {problem}", problem=problem)
     agent = NodeAgent(reactor, settings)
     agent.serve_progress()
     reactor.callWhenRunning(agent.run_forever)
@@ -79,6 +86,10 @@ def run(args):
         agent = NodeAgent(reactor, settings)
     except (node_config.ConfigError, CredentialsError) as error:
         print("slapgate node: configuration error: %s" % error, file=sys.stderr)
+        return EXIT_USAGE
+    problems = preflight.problems(settings)
+    if problems:
+        print("slapgate node: cannot start:\n  %s" % "\n  ".join(problems), file=sys.stderr)
         return EXIT_USAGE
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
     log = Logger(namespace="slapgate.node")

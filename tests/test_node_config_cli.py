@@ -116,6 +116,63 @@ class CommandLineTests(unittest.TestCase):
         self.assertIn(b"master_url is required", err)
         self.assertNotIn(b"Traceback", err)
 
+    @defer.inlineCallbacks
+    def test_a_node_missing_what_it_needs_refuses_to_start_and_says_what(self):
+        running = start_test_master(self, insecure_loopback=True)
+        node = AgentNode(self, running.urls()[0] + "slap/")
+        blocker = os.path.join(node.base, "a-file")
+        with open(blocker, "w") as handle:
+            handle.write("not a directory\n")
+        with open(node.config_path) as handle:
+            text = handle.read()
+        with open(node.config_path, "w") as handle:
+            handle.write(text.replace("[slapos]\n", "[slapos]\nsupervisord = %s\n"
+                                      "certificate_repository_path = %s\n"
+                                      % (os.path.join(node.base, "no-supervisord"),
+                                         os.path.join(blocker, "certs")))
+                         .replace("buildout = ", "buildout = slapgate-no-such-buildout\n#"))
+        out, err, code = yield self.slapgate("node", "--cfg", node.config_path, "--once")
+        self.assertEqual(code, 2, (out + err).decode())
+        lines = err.decode().splitlines()
+        self.assertEqual(lines[0], "slapgate node: cannot start:")
+        self.assertIn("[slapos] buildout: 'slapgate-no-such-buildout' is neither beside this "
+                      "Python", lines[1])
+        self.assertEqual(lines[2], "  [slapos] supervisord = %s: no such file"
+                         % os.path.join(node.base, "no-supervisord"))
+        self.assertEqual(lines[3], "  [slapos] certificate_repository_path = %s: cannot be "
+                         "created, %s is not a directory" % (os.path.join(blocker, "certs"),
+                                                             blocker))
+        self.assertEqual(len(lines), 4)
+        self.assertNotIn(b"Traceback", out + err)
+        # nothing was done: the master has not heard of the computer, no partition was laid out
+        self.assertFalse(os.path.exists(node.instance_root))
+        self.assertEqual(running.master.call("computer.list", local_admin()), [])
+
+    @defer.inlineCallbacks
+    def test_a_directory_its_user_cannot_write_is_named_with_its_owner(self):
+        import shutil
+        import tempfile
+
+        base = tempfile.mkdtemp(prefix="sg-preflight-")  # reachable by nobody, unlike mktemp()
+        self.addCleanup(shutil.rmtree, base, ignore_errors=True)
+        os.chmod(base, 0o755)  # the test's user's: not writable by nobody
+        config = MINIMAL.replace("/srv/soft", base + "/soft").replace("/srv/inst", base)
+        # As root (CI) the check runs as nobody, its modules imported before dropping to it.
+        script = ("import os, sys\nfrom node_twisted import config, preflight\n"
+                  "if os.getuid() == 0:\n    os.setgid(65534)\n    os.setuid(65534)\n"
+                  "print('\\n'.join(preflight.problems(config.parse(sys.argv[1]))))\n")
+        out, err, code = yield getProcessOutputAndValue(
+            sys.executable, ["-c", script, config], path=os.getcwd(), reactor=reactor,
+            env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")})
+        self.assertEqual(code, 0, err.decode())
+        uid = 65534 if os.getuid() == 0 else os.getuid()
+        found = [line for line in out.decode().splitlines() if "_root" in line]
+        self.assertEqual(found, [
+            "[slapos] software_root = %s/soft: cannot be created: %s is not writable by uid %d "
+            "(owner uid %d, mode 0755)" % (base, base, uid, os.getuid()),
+            "[slapos] instance_root = %s: is not writable by uid %d (owner uid %d, mode 0755)"
+            % (base, uid, os.getuid())])
+
 
 class LocalNodeTests(unittest.TestCase):
     """``slapgate master --node`` (what ``make run`` starts): a master with its node attached."""
