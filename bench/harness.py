@@ -218,14 +218,17 @@ class Run:
 
 
 def slapgate_master(run, name, database, environment=None):
-    """Start ``slapgate master --insecure-loopback`` on ``database``; (server, base URL)."""
+    """Start ``slapgate master --insecure-loopback`` on ``database``; (server, base URL).
+
+    Its poll limit is off: the benchmarks poll one computer as fast as they can on purpose."""
     port = free_port()
     slapgate = Path(sys.executable).parent / "slapgate"
     env = dict(os.environ, **(environment or {}))
     slug = "".join(c if c.isalnum() else "-" for c in name)
     server = Server(name, [str(slapgate), "master", "--db", str(database),
                            "--state-dir", str(run.work / ("state-" + slug)),
-                           "--listen", "%s:%d" % (HOST, port), "--insecure-loopback"],
+                           "--listen", "%s:%d" % (HOST, port), "--insecure-loopback",
+                           "--max-polls-per-minute", "0"],
                     run.work / ("%s.log" % slug), ROOT, env=env)
     run.start(server)
     url = "http://%s:%d/" % (HOST, port)

@@ -41,6 +41,9 @@ def _parser():
     master.add_argument("--insecure-loopback", action="store_true", default=None,
                         help="believe SLAP callers without authentication, as slapproxy does; "
                         "refused unless every listen address is a loopback address")
+    master.add_argument("--max-polls-per-minute", type=int, metavar="N",
+                        help="polls of its own information a computer may make a minute before "
+                        "it is answered 429 (default 120; 0: no limit)")
     master.add_argument("--node", metavar="SLAPOS_CFG",
                         help="also run a node agent with this slapos.cfg in the same process")
 
@@ -275,7 +278,8 @@ def run_master(args):
             return EXIT_USAGE
     settings = master_config.load(args.config, listen=args.listen, database=args.db,
                                   state_dir=args.state_dir, listen_tls=args.listen_tls,
-                                  insecure_loopback=args.insecure_loopback)
+                                  insecure_loopback=args.insecure_loopback,
+                                  max_polls_per_minute=args.max_polls_per_minute)
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
     log = Logger(namespace="slapgate")
     try:

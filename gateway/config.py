@@ -4,6 +4,8 @@ import configparser
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 
+from slap_core.poll_limit import DEFAULT_PER_MINUTE
+
 DEFAULT_LISTEN = "127.0.0.1:8080"
 
 
@@ -25,6 +27,9 @@ class MasterConfig:
     client certificates the CA issues are valid; ``crl_refresh_interval``: seconds between two
     reads of the revoked certificates for the TLS handshake's CRL (revocations made by another
     process; this one's apply at once). The CA itself lives in ``<state_dir>/ca``.
+    ``max_polls_per_minute``: how often each computer may poll its own information (SLAP
+    ``getFullComputerInformation``, REST ``GET /computers/{c}/information``...) before it is
+    answered 429 with ``Retry-After`` (0: no limit).
     ``ldap``: :class:`gateway.ldap_auth.LdapSettings` from an ``[ldap]`` section (logins are
     then checked against that directory instead of local users); ``oidc``:
     :class:`gateway.oidc.OidcSettings` from an ``[oidc]`` section (the provider's bearer tokens
@@ -41,6 +46,7 @@ class MasterConfig:
     listen_tls: list = field(default_factory=list)
     certificate_days: int = 365
     crl_refresh_interval: float = 10.0
+    max_polls_per_minute: int = DEFAULT_PER_MINUTE
     ldap: object = None
     oidc: object = None
 
@@ -99,6 +105,11 @@ def load(path=None, **overrides):
             except ValueError:
                 raise ConfigError("allocation_interval is a number of seconds") from None
             try:
+                config.max_polls_per_minute = section.getint("max_polls_per_minute",
+                                                             config.max_polls_per_minute)
+            except ValueError:
+                raise ConfigError("max_polls_per_minute is a number (0: no limit)") from None
+            try:
                 config.thread_pool_size = section.getint("thread_pool_size",
                                                          config.thread_pool_size)
             except ValueError:
@@ -120,6 +131,8 @@ def load(path=None, **overrides):
         raise ConfigError("certificate_days is at least 1")
     if config.crl_refresh_interval <= 0:
         raise ConfigError("crl_refresh_interval is a positive number of seconds")
+    if config.max_polls_per_minute < 0:
+        raise ConfigError("max_polls_per_minute is 0 (no limit) or more")
     if config.thread_pool_size < 1:
         raise ConfigError("thread_pool_size is at least 1")
     if config.insecure_loopback:

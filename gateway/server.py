@@ -16,6 +16,7 @@ from gateway.version import VERSION
 from protocols.slap import LoopbackCallers
 from slap_core import errors
 from slap_core.master import Master
+from slap_core.poll_limit import PollLimit
 from slap_core.principals import User
 
 log = Logger()
@@ -125,7 +126,8 @@ def start_master(reactor, config):
     if "://" not in database:
         Path(database).expanduser().absolute().parent.mkdir(parents=True, exist_ok=True)
     authority = open_authority(config)
-    master = Master(database, authority=authority)
+    master = Master(database, authority=authority,
+                    poll_limit=PollLimit(config.max_polls_per_minute))
     master.upgrade()
     credentials = ensure_admin(master, config.state_dir, config.admin_login)
     reactor.suggestThreadPoolSize(config.thread_pool_size)

@@ -23,7 +23,7 @@ from node_twisted.retries import Retries
 from node_twisted.progress import Progress
 from node_twisted.destruction import PartitionDestroyer
 from node_twisted.instance import Partition, PartitionDeployer
-from node_twisted.slap_client import MasterUnreachable, SlapClient, SlapClientError
+from node_twisted.slap_client import MasterUnreachable, SlapClient, SlapClientError, Throttled
 from node_twisted.software import SoftwareInstaller
 from node_twisted.supervisor import Supervisor
 from node_twisted.usage import UsageReporter
@@ -47,6 +47,7 @@ class CycleResult:
     usage: int = 0
     offline: bool = False
     problems: list = dataclasses.field(default_factory=list)
+    retry_after: int = 0  # seconds the master asked the node to wait (HTTP 429)
 
     @property
     def exit_code(self):
@@ -175,6 +176,11 @@ class NodeAgent:
             self.log.warn("master unreachable, node offline: {error}", error=error)
             result.offline = True
             yield self._keep_running(result)
+        except Throttled as error:
+            self.log.warn("the master asks this node to slow down, next cycle in {wait} s: "
+                          "{error}", wait=error.retry_after, error=error)
+            result.problems.append(str(error))
+            result.retry_after = error.retry_after
         except SlapClientError as error:  # the master refused a call (unknown computer, 403...)
             self.log.error("node cycle stopped, the master refused: {error}", error=error)
             result.problems.append(str(error))
@@ -219,11 +225,15 @@ class NodeAgent:
     def _loop_once(self):
         try:
             revision = yield self._revision(None, 0)
-            yield self._cycle_logged()
-            if revision is None and self._running:
-                # The computer may have been unknown before this cycle formatted it.
-                revision = yield self._revision(None, 0)
-            yield self._wait(revision, self.pause())
+            result = yield self._cycle_logged()
+            if result.retry_after:
+                # The master said how long to wait (HTTP 429): no watch, no early wake.
+                yield self._wait(None, max(self.pause(), result.retry_after))
+            else:
+                if revision is None and self._running:
+                    # The computer may have been unknown before this cycle formatted it.
+                    revision = yield self._revision(None, 0)
+                yield self._wait(revision, self.pause())
         except Exception as error:  # never let the loop die
             self.log.failure("node loop", failure.Failure(error))
             yield self._sleep(self.config.cycle_interval)
@@ -285,6 +295,7 @@ class NodeAgent:
                           "destroyed {destroyed}", code=result.exit_code,
                           software=result.software, instances=result.instances,
                           destroyed=result.destroyed)
+        return result
 
     def stop(self):
         """Stop the loop after the running cycle (a sleep between cycles ends at once)."""

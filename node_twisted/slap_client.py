@@ -50,6 +50,27 @@ class MasterRefused(SlapClientError):
         self.status = status
 
 
+class Throttled(SlapClientError):
+    """The master answered 429: this node asks too often; ``retry_after`` seconds to wait."""
+
+    def __init__(self, message, retry_after):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+DEFAULT_RETRY_AFTER = 60
+
+
+def retry_after_seconds(value):
+    """Seconds a ``Retry-After`` value (delay-seconds; an HTTP date is read as the default)
+    asks for, at least 1 and at most an hour."""
+    try:
+        seconds = int(value.strip())
+    except (AttributeError, ValueError):
+        seconds = DEFAULT_RETRY_AFTER
+    return min(max(seconds, 1), 3600)
+
+
 class HandshakeFailed(SlapClientError):
     """The TLS handshake with the master failed: a refusal of our certificate, or theirs."""
 
@@ -224,6 +245,11 @@ class SlapClient:
                 "utf-8", "replace")))
         if status == 408:
             raise NotReady("%s %s: not ready" % (method.decode(), path))
+        if status == 429:
+            values = response.headers.getRawHeaders(b"Retry-After") or [b""]
+            wait = retry_after_seconds(values[0].decode("ascii", "replace"))
+            raise Throttled("%s %s: HTTP 429, the master asks this node to wait %d s: %s" % (
+                method.decode(), path, wait, data[:300].decode("utf-8", "replace")), wait)
         if status in UNREACHABLE_STATUSES or status >= 500:
             raise MasterUnreachable("%s %s: HTTP %d" % (method.decode(), path, status))
         hint = ""

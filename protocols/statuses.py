@@ -11,7 +11,14 @@ STATUS = {
     errors.Forbidden: 403,
     errors.Conflict: 409,
     errors.Unavailable: 503,
+    errors.TooManyRequests: 429,
 }
+
+
+def retry_after(error):
+    """The ``Retry-After`` header value (bytes) an error's answer carries, or None."""
+    seconds = getattr(error, "retry_after", None)
+    return None if seconds is None else b"%d" % seconds
 
 
 def status_of(error):

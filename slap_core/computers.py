@@ -237,7 +237,8 @@ REVISION_OF = select(Computer.id, Computer.reference, Computer.revision).where(
     Computer.reference == bindparam("reference"))
 
 
-@operation("computer.information", writes=False, callers="the computer itself, admin")
+@operation("computer.information", writes=False, callers="the computer itself, admin",
+           polled=True)
 def computer_information(session, principal, *, reference):
     """The node's poll: releases to install or remove and every partition as the node must deploy it."""
     if not reference:

@@ -71,4 +71,16 @@ class Unavailable(SlapError):
     code = "unavailable"
 
 
-ERROR_CLASSES = (NotFound, NotReady, Unauthenticated, Forbidden, Conflict, Invalid, Unavailable)
+class TooManyRequests(SlapError):
+    """The caller asks faster than the master allows (a computer polling in a loop): ask again
+    after ``retry_after`` seconds. HTTP 429 with ``Retry-After``, a ``Client`` SOAP fault."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message, *, retry_after):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+ERROR_CLASSES = (NotFound, NotReady, Unauthenticated, Forbidden, Conflict, Invalid, Unavailable,
+                 TooManyRequests)

@@ -4,6 +4,7 @@ import logging
 
 from slap_core import errors
 from slap_core.operations import load_all
+from slap_core.poll_limit import PollLimit
 from slap_core.storage import Storage, TransientConflict
 
 log = logging.getLogger(__name__)
@@ -18,12 +19,15 @@ class Master:
     ``authority`` (an :class:`slap_core.certificates.ICertificateAuthority`) signs the
     certificates the ``certificate.*`` operations issue; without one they answer Conflict.
     Listeners (:meth:`add_listener`) hear the name of every write operation that committed.
+    ``poll_limit`` (a :class:`slap_core.poll_limit.PollLimit`; the default one when None) holds
+    the polled operations to a rate per computer.
     """
 
-    def __init__(self, storage, authority=None):
+    def __init__(self, storage, authority=None, poll_limit=None):
         self.storage = storage if isinstance(storage, Storage) else Storage(storage)
         self.operations = load_all()
         self.authority = authority
+        self.poll_limit = poll_limit if poll_limit is not None else PollLimit()
         self.storage.session_info["authority"] = authority
         self.listeners = []
 
@@ -38,6 +42,8 @@ class Master:
             op = self.operations[name]
         except KeyError:
             raise errors.NotFound("no operation named %r" % (name,)) from None
+        if op.polled:
+            self.poll_limit.admit(principal, arguments.get("reference"))
         try:
             result = self.storage.run(op.function, principal, write=op.writes, **arguments)
         except TransientConflict as conflict:

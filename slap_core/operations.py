@@ -12,23 +12,26 @@ REGISTRY = {}
 
 @dataclass(frozen=True)
 class Operation:
-    """One slap_core operation: its name, function, whether it writes, and who may call it."""
+    """One slap_core operation: its name, function, whether it writes, who may call it, and
+    whether it is a computer's poll of itself (held to :class:`slap_core.poll_limit.PollLimit`)."""
 
     name: str
     function: object
     writes: bool
     callers: str
     summary: str
+    polled: bool = False
 
 
-def operation(name, *, writes, callers):
-    """Register the decorated function as operation ``name`` (e.g. ``instance.request``)."""
+def operation(name, *, writes, callers, polled=False):
+    """Register the decorated function as operation ``name`` (e.g. ``instance.request``);
+    ``polled``: what a node asks again and again, whose rate the master limits."""
 
     def register(function):
         if name in REGISTRY:
             raise ValueError("operation %s defined twice" % name)
         summary = (function.__doc__ or "").strip().splitlines()[0]
-        REGISTRY[name] = Operation(name, function, writes, callers, summary)
+        REGISTRY[name] = Operation(name, function, writes, callers, summary, polled)
         return function
 
     return register

@@ -280,6 +280,8 @@ ERRORS = {
     414: "the request line is longer than 16 KiB",
     415: "the body is not application/json",
     422: "a parameter or the body does not match this document, or a value the core refuses",
+    429: "asked too often (a computer polling its own information faster than the master "
+         "allows); ask again after Retry-After seconds",
     500: "an unexpected server fault (nothing more is told)",
     503: "not ready; ask again after Retry-After seconds",
 }
@@ -375,7 +377,7 @@ def document():
         headers = {"WWW-Authenticate": {"$ref": "#/components/headers/WWW-Authenticate"}} \
             if status == 401 else {"Allow": {"$ref": "#/components/headers/Allow"}} \
             if status == 405 else {"Retry-After": {"$ref": "#/components/headers/Retry-After"}} \
-            if status == 503 else {}
+            if status in (429, 503) else {}
         response = {"description": text,
                     "content": {"application/problem+json": {"schema": ref("Problem")}}}
         if headers:

@@ -17,6 +17,7 @@ STATUS = {
     errors.Forbidden: 403,
     errors.Conflict: 409,
     errors.Unavailable: 503,
+    errors.TooManyRequests: 429,
 }
 RETRY_AFTER = 10
 
@@ -67,6 +68,8 @@ def problem_for(error):
         headers["WWW-Authenticate"] = 'Basic realm="slapgate", charset="UTF-8"'
     if status == 503:
         headers["Retry-After"] = str(RETRY_AFTER)
+    if status == 429:
+        headers["Retry-After"] = str(error.retry_after)
     return Problem(status, error.code, str(error), headers=headers)
 
 

@@ -21,7 +21,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
 import schemas
-from protocols.statuses import status_of
+from protocols.statuses import retry_after, status_of
 from slap_core import errors
 
 JSON = b"application/json"
@@ -432,6 +432,8 @@ class JsonEntryResource(Resource):
         if status is None:
             self.log.failure("JSON API {name} failed", failure, name=self.name)
             status, title = 500, "internal error"
+        if retry_after(failure.value) is not None:
+            request.setHeader(b"Retry-After", retry_after(failure.value))
         self._write(request, self.error(request, status, title))
 
     @staticmethod

@@ -17,7 +17,7 @@ from twisted.web.server import NOT_DONE_YET
 
 from protocols.slap import json_api, objects, watch
 from protocols.slap.hateoas import HateoasResource
-from protocols.statuses import status_of
+from protocols.statuses import retry_after, status_of
 from protocols.slap_marshal import MarshalError, dumps, loads
 from slap_core import errors
 
@@ -465,6 +465,8 @@ class EndpointResource(Resource):
         request.setHeader(b"Content-Type", TEXT)
         if status == 401:
             request.setHeader(b"WWW-Authenticate", b'Basic realm="slapgate"')
+        if retry_after(error) is not None:
+            request.setHeader(b"Retry-After", retry_after(error))
         self._finish(request, message.encode("utf-8"))
 
     @staticmethod
