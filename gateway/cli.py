@@ -297,6 +297,9 @@ def run_master(args):
             running.stop()
             return EXIT_USAGE
         print("slapgate master: node agent attached (%s)" % args.node, flush=True)
+        elsewhere = node_cli.foreign_master(node_settings.master_url, running.urls())
+        if elsewhere:
+            print("slapgate master: WARNING %s: %s" % (args.node, elsewhere), flush=True)
     login, password = running.credentials
     for url in running.urls():
         print("slapgate master: %s  (health: %shealth)" % (url, url), flush=True)

@@ -52,6 +52,24 @@ def status(settings, args):
     return 0
 
 
+def foreign_master(master_url, served):
+    """Why a node polling ``master_url`` is not attached to the master serving the base URLs
+    ``served`` (its SLAP is at ``<base>slap/``), or None when it polls that master."""
+    from urllib.parse import urlsplit
+
+    def where(url):
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        host = "127.0.0.1" if host == "localhost" else host
+        return parts.scheme, host, parts.port, parts.path.rstrip("/")
+
+    if where(master_url) in {where(base + "slap/") for base in served}:
+        return None
+    return ("the node polls master_url = %s, not this master, whose SLAP is at %s: its cycles "
+            "go to another master (or none); set master_url to one of these"
+            % (master_url, ", ".join(base + "slap/" for base in served)))
+
+
 def attach(reactor, settings):
     """Run a node agent with ``settings`` (a NodeConfig) in this process (``master --node``).
 

@@ -1,16 +1,20 @@
-"""A rootless node beside a local master (``make run``): its ``slapos.cfg``, written once.
+"""A rootless node beside a local master (``make run``): its ``slapos.cfg``.
 
 ``python -m node_twisted.local DIR MASTER_URL BUILDOUT`` writes ``DIR/slapos.cfg`` unless it
 exists: computer ``COMP-0`` with :data:`PARTITIONS` partitions on 127.0.2.x under ``DIR/inst``,
 releases under ``DIR/soft``, built with ``BUILDOUT``. ``slapgate master --node DIR/slapos.cfg``
-then runs the agent in the master's process.
+then runs the agent in the master's process. An existing file is kept as it is (its partitions
+and any edit), except that its ``master_url`` follows the master: ``make run LISTEN=...`` on
+another port moves the node with it, and says so.
 """
 
 import os
+import re
 import sys
 
 COMPUTER = "COMP-0"
 PARTITIONS = 10
+_MASTER_URL = re.compile(r"^master_url\s*[=:]\s*(.*)$", re.MULTILINE)
 
 
 def configuration(directory, master_url, buildout):
@@ -36,17 +40,38 @@ def configuration(directory, master_url, buildout):
            "buildout": os.path.abspath(buildout), "partitions": PARTITIONS})
 
 
-def write_once(directory, master_url, buildout):
-    """Write ``directory/slapos.cfg`` unless it exists; its path."""
+def write_or_follow(directory, master_url, buildout):
+    """Write ``directory/slapos.cfg`` unless it exists, else point its ``master_url`` at
+    ``master_url``; (its path, the master_url it had when that changed, else None)."""
     path = os.path.join(directory, "slapos.cfg")
     if not os.path.exists(path):
         os.makedirs(directory, exist_ok=True)
         with open(path, "w") as handle:
             handle.write(configuration(directory, master_url, buildout))
-    return path
+        return path, None
+    with open(path) as handle:
+        text = handle.read()
+    found = _MASTER_URL.search(text)
+    if found is not None and found.group(1).strip() == master_url:
+        return path, None
+    if found is None:
+        text = text.replace("[slapos]\n", "[slapos]\nmaster_url = %s\n" % master_url, 1)
+    else:
+        text = text[:found.start()] + "master_url = %s" % master_url + text[found.end():]
+    with open(path, "w") as handle:
+        handle.write(text)
+    return path, (found.group(1).strip() if found is not None else "")
+
+
+def main(argv):
+    """The command: prints the configuration's path, and a line when its master moved."""
+    if len(argv) != 3:
+        sys.exit("usage: python -m node_twisted.local DIR MASTER_URL BUILDOUT")
+    path, was = write_or_follow(*argv)
+    if was is not None:
+        print("%s: master_url is now %s (was %s)" % (path, argv[1], was or "not set"))
+    print(path)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        sys.exit("usage: python -m node_twisted.local DIR MASTER_URL BUILDOUT")
-    print(write_once(*sys.argv[1:]))
+    main(sys.argv[1:])

@@ -10,6 +10,7 @@ from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial import unittest
 
 from gateway.server import local_admin
+from node_twisted import cli as node_cli
 from node_twisted import config as node_config
 from node_twisted import local
 from tests.fixtures import start_test_master
@@ -193,8 +194,23 @@ class LocalNodeTests(unittest.TestCase):
         self.addCleanup(shutil.rmtree, base, ignore_errors=True)
         port = _free_port()
         url = "http://127.0.0.1:%d/slap/" % port
-        cfg = local.write_once(os.path.join(base, "node"), url, "/nonexistent/buildout")
-        self.assertEqual(local.write_once(os.path.join(base, "node"), url, "/x"), cfg)
+        # A configuration left by a run on another port: it follows this master, edits kept.
+        stale = "http://127.0.0.1:9/slap/"
+        cfg, was = local.write_or_follow(os.path.join(base, "node"), stale,
+                                         "/nonexistent/buildout")
+        self.assertIsNone(was)
+        with open(cfg, "a") as handle:
+            handle.write("# kept\n")
+        self.assertEqual(local.write_or_follow(os.path.join(base, "node"), url, "/x"),
+                         (cfg, stale))
+        self.assertEqual(local.write_or_follow(os.path.join(base, "node"), url, "/x"),
+                         (cfg, None))
+        with open(cfg) as handle:
+            text = handle.read()
+        self.assertIn("\nmaster_url = %s\n" % url, text)
+        self.assertNotIn(stale, text)
+        self.assertTrue(text.endswith("# kept\n"))
+        self.assertIn("buildout = /nonexistent/buildout\n", text)
         ended = defer.Deferred()
         process = reactor.spawnProcess(
             CollectOutput(ended), sys.executable,
@@ -224,3 +240,14 @@ class LocalNodeTests(unittest.TestCase):
         output, code = yield ended
         self.assertEqual(code, 0, output)
         self.assertIn("node agent attached", output)
+        self.assertNotIn("WARNING", output)
+
+    def test_a_node_polling_another_master_is_said_once_at_start(self):
+        served = ["http://127.0.0.1:8098/", "https://127.0.0.1:8443/"]
+        self.assertIsNone(node_cli.foreign_master("http://localhost:8098/slap", served))
+        self.assertIsNone(node_cli.foreign_master("https://127.0.0.1:8443/slap/", served))
+        said = node_cli.foreign_master("http://127.0.0.1:8099/slap/", served)
+        self.assertEqual(said, "the node polls master_url = http://127.0.0.1:8099/slap/, not "
+                               "this master, whose SLAP is at http://127.0.0.1:8098/slap/, "
+                               "https://127.0.0.1:8443/slap/: its cycles go to another master "
+                               "(or none); set master_url to one of these")
