@@ -69,13 +69,17 @@ node: $(NODE)/.installed
 # The local node (rootless, computer COMP-0, partitions under var/node/inst) runs in the master's
 # process; its releases are built with the upstream venv's zc.buildout (with slapos.core's slap
 # library, which release recipes import). Its supervisord keeps running after the master stops.
+# The memcached demo release (a copy of tests/memcached in var/node/demo) is in the catalogue as
+# product memcached-demo, with var/node/slapos-client.cfg for the upstream slapos CLI.
 # `make run CONFIG=master.cfg` starts the master from a configuration file instead ([master],
 # [ldap], [oidc] sections: docs/ldap.md, docs/sso.md), without the local node.
 NODE_DIR ?= var/node
 
 run: install upstream
+	@dpkg-query -W -f='$${Status}' memcached 2>/dev/null | grep -q 'install ok installed' \
+		|| { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends memcached; }
 	$(PY) -m node_twisted.local $(NODE_DIR) http://$(LISTEN)/slap/ $(abspath $(UPSTREAM))/bin/buildout
-	$(VENV)/bin/slapgate master $(if $(CONFIG),--config $(CONFIG),--listen $(LISTEN) --insecure-loopback --node $(NODE_DIR)/slapos.cfg)
+	$(VENV)/bin/slapgate master $(if $(CONFIG),--config $(CONFIG),--listen $(LISTEN) --insecure-loopback --node $(NODE_DIR)/slapos.cfg --demo-release $(abspath $(NODE_DIR))/demo/memcached/software.cfg)
 
 test: install system-packages upstream node
 	$(PY) -m pytest -q tests

@@ -4,6 +4,7 @@
 import argparse
 import dataclasses
 import json
+import os
 import sys
 
 from gateway import config as master_config
@@ -46,6 +47,9 @@ def _parser():
                         "it is answered 429 (default 120; 0: no limit)")
     master.add_argument("--node", metavar="SLAPOS_CFG",
                         help="also run a node agent with this slapos.cfg in the same process")
+    master.add_argument("--demo-release", metavar="URL",
+                        help="register the memcached demo release at URL in the catalogue "
+                        "(product memcached-demo) and print how to try it")
 
     admin = commands.add_parser("admin", help="administer the database without any adaptor")
     admin.add_argument("--config", help="INI file with a [master] section")
@@ -262,6 +266,28 @@ def _to_json(value):
     return value
 
 
+def register_demo(master, url, node_file, node_settings):
+    """Put the demo release at ``url`` in the catalogue (product ``memcached-demo``, version 1);
+    the lines that say how to try it with the upstream ``slapos`` CLI."""
+    from gateway.server import local_admin
+    from node_twisted.local import DEMO_PRODUCT
+
+    master.call("catalogue.add_release", local_admin(), url=url, product=DEMO_PRODUCT,
+                version="1", product_title="memcached (slapgate demo release)")
+    lines = ["demo: product %s (%s) is in the catalogue" % (DEMO_PRODUCT, url)]
+    if node_settings is not None:
+        client = os.path.join(os.path.dirname(os.path.abspath(node_file)), "slapos-client.cfg")
+        slapos = os.path.join(os.path.dirname(node_settings.buildout), "slapos")
+        if not os.access(slapos, os.X_OK):
+            slapos = "slapos"
+        command = "%s %%s --cfg %s" % (os.path.relpath(slapos), os.path.relpath(client))
+        lines.append("try it: %s && %s" % (
+            command % ("supply product.%s %s" % (DEMO_PRODUCT, node_settings.computer_id)),
+            command % ("request mycache product.%s" % DEMO_PRODUCT)))
+        lines.append("  (request again until it prints ip and tcp_port; README.md shows the rest)")
+    return lines
+
+
 def run_master(args):
     """Run the master until SIGTERM/SIGINT; returns the exit code."""
     from twisted.internet import reactor
@@ -300,6 +326,9 @@ def run_master(args):
         elsewhere = node_cli.foreign_master(node_settings.master_url, running.urls())
         if elsewhere:
             print("slapgate master: WARNING %s: %s" % (args.node, elsewhere), flush=True)
+    if args.demo_release:
+        for line in register_demo(running.master, args.demo_release, args.node, node_settings):
+            print("slapgate master: %s" % line, flush=True)
     login, password = running.credentials
     for url in running.urls():
         print("slapgate master: %s  (health: %shealth)" % (url, url), flush=True)

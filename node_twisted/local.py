@@ -6,14 +6,23 @@ releases under ``DIR/soft``, built with ``BUILDOUT``. ``slapgate master --node D
 then runs the agent in the master's process. An existing file is kept as it is (its partitions
 and any edit), except that its ``master_url`` follows the master: ``make run LISTEN=...`` on
 another port moves the node with it, and says so.
+
+Beside it go what the demo needs: ``DIR/slapos-client.cfg``, the upstream ``slapos`` CLI's
+configuration for this master, and ``DIR/demo/memcached``, a copy of the memcached demo release
+(``tests/memcached``) with its ``@RELEASE_DIR@`` placeholder filled, whose ``software.cfg`` the
+master registers as product :data:`DEMO_PRODUCT` (``slapgate master --demo-release``).
 """
 
 import os
 import re
+import shutil
 import sys
 
 COMPUTER = "COMP-0"
 PARTITIONS = 10
+DEMO_PRODUCT = "memcached-demo"
+DEMO_SOURCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests",
+                           "memcached")
 _MASTER_URL = re.compile(r"^master_url\s*[=:]\s*(.*)$", re.MULTILINE)
 
 
@@ -63,13 +72,41 @@ def write_or_follow(directory, master_url, buildout):
     return path, (found.group(1).strip() if found is not None else "")
 
 
+def client_configuration(directory, master_url):
+    """Write ``directory/slapos-client.cfg`` for the upstream ``slapos`` CLI; its path."""
+    path = os.path.join(directory, "slapos-client.cfg")
+    with open(path, "w") as handle:
+        handle.write("[slapos]\nmaster_url = %s\n" % master_url)
+    return path
+
+
+def demo_release(directory, source=DEMO_SOURCE):
+    """Copy the demo release into ``directory/demo/memcached`` unless it is there, with
+    ``@RELEASE_DIR@`` filled (zc.buildout 6 has no ``${:_profile_base_location_}``); the URL
+    (absolute path) of its ``software.cfg``."""
+    target = os.path.join(os.path.abspath(directory), "demo", "memcached")
+    software = os.path.join(target, "software.cfg")
+    if not os.path.exists(software):
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.egg-info",
+                                                                      "__pycache__"))
+        with open(software) as handle:
+            text = handle.read()
+        with open(software, "w") as handle:
+            handle.write(text.replace("@RELEASE_DIR@", target))
+    return software
+
+
 def main(argv):
-    """The command: prints the configuration's path, and a line when its master moved."""
+    """The command: prepares DIR (see the module), prints the configuration's path, and a line
+    when its master moved."""
     if len(argv) != 3:
         sys.exit("usage: python -m node_twisted.local DIR MASTER_URL BUILDOUT")
     path, was = write_or_follow(*argv)
     if was is not None:
         print("%s: master_url is now %s (was %s)" % (path, argv[1], was or "not set"))
+    client_configuration(argv[0], argv[1])
+    demo_release(argv[0])
     print(path)
 
 

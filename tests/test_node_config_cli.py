@@ -211,12 +211,23 @@ class LocalNodeTests(unittest.TestCase):
         self.assertNotIn(stale, text)
         self.assertTrue(text.endswith("# kept\n"))
         self.assertIn("buildout = /nonexistent/buildout\n", text)
+        # The demo: a filled copy of tests/memcached, and the upstream CLI's configuration.
+        demo = local.demo_release(os.path.join(base, "node"))
+        self.assertEqual(demo, os.path.join(base, "node", "demo", "memcached", "software.cfg"))
+        with open(demo) as handle:
+            profile = handle.read()
+        self.assertNotIn("@RELEASE_DIR@", profile)
+        self.assertIn(os.path.dirname(demo), profile)
+        self.assertEqual(local.demo_release(os.path.join(base, "node")), demo)
+        client_cfg = local.client_configuration(os.path.join(base, "node"), url)
+        with open(client_cfg) as handle:
+            self.assertEqual(handle.read(), "[slapos]\nmaster_url = %s\n" % url)
         ended = defer.Deferred()
         process = reactor.spawnProcess(
             CollectOutput(ended), sys.executable,
             [sys.executable, "-m", "gateway.cli", "master", "--listen", "127.0.0.1:%d" % port,
              "--db", os.path.join(base, "m.sqlite"), "--state-dir", os.path.join(base, "state"),
-             "--insecure-loopback", "--node", cfg],
+             "--insecure-loopback", "--node", cfg, "--demo-release", demo],
             env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
             path=os.getcwd())
         self.addCleanup(stop_tree, base, os.path.join(base, "node", "inst"))
@@ -236,11 +247,19 @@ class LocalNodeTests(unittest.TestCase):
             if response.code == 200:
                 computer = slap_marshal.loads(body)
                 partitions = computer.attributes["_computer_partition_list"]
+        # the demo product is in the catalogue, as the upstream CLI finds a product's release
+        response = yield client.get(url + "getSoftwareReleaseListFromSoftwareProduct?"
+                                    "software_product_reference=" + local.DEMO_PRODUCT)
+        body = yield response.content()
+        self.assertEqual(slap_marshal.loads(body), [demo])
         process.signalProcess("TERM")
         output, code = yield ended
         self.assertEqual(code, 0, output)
         self.assertIn("node agent attached", output)
         self.assertNotIn("WARNING", output)
+        self.assertIn("slapgate master: try it: slapos supply product.memcached-demo COMP-0 "
+                      "--cfg %s && slapos request mycache product.memcached-demo --cfg %s\n"
+                      % (os.path.relpath(client_cfg), os.path.relpath(client_cfg)), output)
 
     def test_a_node_polling_another_master_is_said_once_at_start(self):
         served = ["http://127.0.0.1:8098/", "https://127.0.0.1:8443/"]
