@@ -10,6 +10,10 @@ transactions only one sees its row updated; the loser moves on to the next candi
 SQLite (write transactions are serialised by BEGIN IMMEDIATE) and on PostgreSQL (the second UPDATE
 waits for the first and re-checks its WHERE clause), with the unique ``partition.instance_id`` as a
 last guard.
+
+An instance that gets no partition says why (:func:`why_unplaced`), and keeps it as its status
+(:func:`pending_status`) until it is placed: the SLA's computer does not exist or is closed, the
+release is supplied on no open computer, or every partition is taken.
 """
 
 from sqlalchemy import bindparam, select, update
@@ -18,6 +22,17 @@ from slap_core.models import Computer, Partition, SoftwareInstance, Supply
 from slap_core.sla import CATEGORY_KEYS, MODES, unknown_keys
 
 CANDIDATE_BATCH = 32
+PENDING = "#pending "
+
+
+def pending_status(reason):
+    """The status text of an instance waiting for a partition or a host because of ``reason``."""
+    return PENDING + reason
+
+
+def is_pending_status(text):
+    """Whether ``text`` is a status :func:`pending_status` wrote (cleared once placed)."""
+    return bool(text) and text.startswith(PENDING)
 
 
 def refusal(sla, shared):
@@ -153,7 +168,34 @@ def take_partition(session, instance):
                 return partition_id, None
         if not tried:
             break
-    return None, "no free partition matches (release supplied, open computer, SLA)"
+    return None, why_unplaced(session, instance)
+
+
+def why_unplaced(session, instance):
+    """Why no partition could be taken for ``instance`` (its ``sla`` and ``release_id``), the
+    first that holds of: the SLA's computer does not exist or is not open, the release is
+    supplied on no open computer (of those the SLA allows), every fitting partition is taken."""
+    sla = instance.sla or {}
+    wanted = sla.get("computer_guid")
+    if wanted:
+        scope = session.execute(select(Computer.allocation_scope).where(
+            Computer.reference == wanted)).scalar()
+        if scope is None:
+            return "no computer %r" % (wanted,)
+        if scope != "open":
+            return "computer %r is not open to allocation (allocation scope %s)" % (wanted, scope)
+    supplied = _computer_filters(
+        select(Computer.id)
+        .join(Supply, Supply.computer_id == Computer.id)
+        .where(Supply.release_id == instance.release_id, Supply.desired_state == "available",
+               Computer.allocation_scope == "open"), sla)
+    where = " %r" % (wanted,) if wanted else " any open computer"
+    if session.execute(supplied.limit(1)).first() is None:
+        if sla and not wanted:
+            where += " the SLA allows"
+        return "release not supplied on%s" % where
+    return "no free partition%s on the open computers supplied with the release" % (
+        " matching the SLA" if sla else "")
 
 
 def allocate_partition(session, instance):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, select, update
 
-from slap_core.allocation import take_partition
+from slap_core.allocation import pending_status, take_partition
 from slap_core.clock import next_timestamp, now
 from slap_core.models import Computer, InstanceTree, Partition, PartitionAddress, SoftwareInstance
 from slap_core.partition_views import effective_state, ip_lists
@@ -31,6 +31,8 @@ _SET_ROOT = update(_TREE).where(_TREE.c.id == bindparam("tree")).values(
     root_instance_id=bindparam("root"))
 _SET_PLACED = update(_INSTANCE).where(_INSTANCE.c.id == bindparam("instance")).values(
     timestamp=bindparam("new_timestamp"), pending=False)
+_SET_STATUS = update(_INSTANCE).where(_INSTANCE.c.id == bindparam("instance")).values(
+    status_text=bindparam("text"), status_at=bindparam("at"))
 _PARTITION_ROW = (
     select(Partition.id, Partition.reference, Computer.reference, Computer.id)
     .join(Computer, Partition.computer_id == Computer.id)
@@ -95,25 +97,30 @@ def insert_instance(session, *, scope, person, tree, requester, title, release, 
 
 
 def place_regular(session, new):
-    """Take a partition for a new regular instance; (partition row or None, timestamp, reason).
+    """Take a partition for a new regular instance; (partition row or None, timestamp, reason,
+    the time its waiting status was set or None).
 
     The partition row is (partition id, partition reference, computer reference); taking one
     bumps the instance's timestamp, as :func:`slap_core.lifecycle.bump` does, and clears its
-    ``pending`` flag.
+    ``pending`` flag. An instance left waiting gets the reason as its status.
     """
     partition_id, reason = take_partition(session, new)
     if partition_id is None:
-        return None, new.timestamp, reason
+        at = now()
+        session.connection().execute(_SET_STATUS, {"instance": new.id, "at": at,
+                                                   "text": pending_status(reason)})
+        return None, new.timestamp, reason, at
     execute = session.connection().execute
     timestamp = next_timestamp(new.timestamp)
     execute(_SET_PLACED, {"instance": new.id, "new_timestamp": timestamp})
     row = execute(_PARTITION_ROW, {"partition": partition_id}).one()
     note_computers(session, (row[3],))
-    return row[:3], timestamp, None
+    return row[:3], timestamp, None, None
 
 
 def new_regular_view(session, new, *, title, tree_title, owner, release_url, software_type,
-                     parameters, state, root_state, requester, partition, timestamp):
+                     parameters, state, root_state, requester, partition, timestamp,
+                     status_text=None, status_at=None):
     """The InstanceView of a new regular instance, as ``instance_view`` would read it back."""
     ip_list, full_ip_list = (), ()
     if partition is not None:
@@ -139,8 +146,8 @@ def new_regular_view(session, new, *, title, tree_title, owner, release_url, sof
         requester=requester.reference if requester is not None else None,
         connection={},
         timestamp=timestamp,
-        status_text=None,
-        status_at=None,
+        status_text=status_text,
+        status_at=status_at,
         ip_list=ip_list,
         full_ip_list=full_ip_list,
         archived=False,

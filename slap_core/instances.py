@@ -19,7 +19,9 @@ from slap_core.access import (
     require_admin,
     require_user,
 )
-from slap_core.allocation import allocate_partition, find_host
+from slap_core.allocation import allocate_partition, find_host, is_pending_status, \
+    pending_status
+from slap_core.clock import now
 from slap_core.catalogue import check_url, ensure_release
 from slap_core.instance_creation import insert_instance, new_regular_view, place_regular
 from slap_core.lifecycle import bump, bump_tree, live_tree_instances, request_destroy
@@ -170,7 +172,19 @@ def _update(session, instance, requester, release, software_type, parameters, sl
 
 
 def _place(session, instance, software_type):
-    """Allocate a pending instance; returns the reason when it stays pending."""
+    """Allocate a pending instance; returns the reason when it stays pending, which becomes its
+    status (cleared once it has its place)."""
+    reason = _try_place(session, instance, software_type)
+    if reason is not None:
+        text = pending_status(reason)
+        if instance.status_text != text:
+            instance.status_text, instance.status_at = text, now()
+    elif is_pending_status(instance.status_text):
+        instance.status_text = instance.status_at = None
+    return reason
+
+
+def _try_place(session, instance, software_type):
     if instance.shared:
         if instance.host is not None:
             return None
@@ -193,13 +207,15 @@ def _place(session, instance, software_type):
 def _answer_new(session, new, title, person, tree, requester, release, software_type,
                 parameters, state):
     """Place a new regular instance and answer its view (NotReady while it has no partition)."""
-    partition, timestamp, reason = place_regular(session, new)
+    partition, timestamp, reason, status_at = place_regular(session, new)
     view = new_regular_view(
         session, new, title=title, tree_title=tree.title if tree is not None else title,
         owner=person.login, release_url=release.url, software_type=software_type,
         parameters=parameters, state=state,
         root_state=root_state(requester) if requester is not None else None,
-        requester=requester, partition=partition, timestamp=timestamp)
+        requester=requester, partition=partition, timestamp=timestamp,
+        status_text=pending_status(reason) if reason is not None else None,
+        status_at=status_at)
     if reason is not None:
         raise errors.NotReady("instance %r is not allocated yet: %s" % (title, reason),
                               keep_changes=True, result=view)
