@@ -110,6 +110,9 @@ def _parser():
     add.add_argument("--version", default="")
     listing = release.add_parser("list", help="list releases, newest first")
     listing.add_argument("--product")
+    remove = release.add_parser("remove", help="take a release out of the catalogue (refused "
+                                "while a supply or a live instance uses it)")
+    remove.add_argument("url")
 
     supply = groups.add_parser("supply", help="ask a computer to install or remove a release")
     supply.add_argument("url")
@@ -250,6 +253,8 @@ def _admin_call(args):
                                version=args.version)
         if action == ("release", "list"):
             return master.call("catalogue.list_releases", me, product=args.product)
+        if action == ("release", "remove"):
+            return master.call("catalogue.remove_release", me, url=args.url)
         if args.group == "supply":
             return master.call("supply.supply", me, url=args.url, computer=args.computer,
                                state=args.state)

@@ -156,6 +156,8 @@ OPERATIONS = (
         Argument("version", optional()),
         Argument("product_title", optional()),
     ), types.Release, types.encode),
+    SoapOperation("catalogue.remove_release", (Argument("url", required()),), None,
+                  types.encode_nothing),
     SoapOperation("catalogue.list_products", (), types.ProductList, types.encode_list),
     SoapOperation("catalogue.list_releases", (Argument("product", optional()),),
                   types.ReleaseList, types.encode_list),

@@ -1,10 +1,17 @@
-"""The catalogue: software products and their releases (buildout profile URLs), newest first."""
+"""The catalogue: software products and their releases (buildout profile URLs), newest first.
 
-from sqlalchemy import bindparam, select
+A release is a catalogue entry once registered (``catalogue.add_release``); a URL that a request
+or a supply merely named is recorded too, as upstream masters do, but is listed only while a live
+instance or a supply uses it, so a mistyped URL leaves the listing with its last instance.
+``catalogue.remove_release`` takes an entry out, refused while anything uses it.
+"""
+
+from sqlalchemy import bindparam, delete, exists, or_, select
 
 from slap_core import errors
 from slap_core.access import require_authenticated, require_fleet_manager
-from slap_core.models import SoftwareProduct, SoftwareRelease
+from slap_core.models import Computer, SoftwareInstance, SoftwareProduct, SoftwareRelease, \
+    Supply
 from slap_core.operations import operation
 from slap_core.views import ProductView, ReleaseView
 
@@ -43,6 +50,7 @@ def release_view(release):
         product=release.product.reference if release.product else None,
         version=release.version,
         created_at=release.created_at,
+        catalogued=bool(release.catalogued),
     )
 
 
@@ -66,8 +74,37 @@ def add_release(session, principal, *, url, product=None, version="", product_ti
         release.product = item
     if version:
         release.version = version
+    release.catalogued = True
     session.flush()
     return release_view(release)
+
+
+@operation("catalogue.remove_release", writes=True, callers="admin, operator")
+def remove_release(session, principal, *, url):
+    """Take a release out of the catalogue; refused while a supply or a live instance uses it"""
+    require_fleet_manager(principal)
+    check_url(url)
+    release = session.scalar(_RELEASE, {"url": url})
+    if release is None:
+        raise errors.NotFound("no software release %r" % (url,))
+    computers = session.scalars(
+        select(Computer.reference).join(Supply, Supply.computer_id == Computer.id)
+        .where(Supply.release_id == release.id).order_by(Computer.reference)).all()
+    if computers:
+        raise errors.Conflict("%s is supplied on %s: remove it from there first (supply.supply "
+                              "with state destroyed)" % (url, ", ".join(computers)))
+    live = session.scalar(select(SoftwareInstance.reference).where(
+        SoftwareInstance.release_id == release.id, SoftwareInstance.archived.is_(False))
+        .order_by(SoftwareInstance.id).limit(1))
+    if live is not None:
+        raise errors.Conflict("%s is used by instance %s: destroy its instances first"
+                              % (url, live))
+    if session.scalar(select(exists().where(SoftwareInstance.release_id == release.id))):
+        # Archived instances still name it: the row stays for them, out of the catalogue.
+        release.catalogued, release.product, release.version = False, None, ""
+    else:
+        session.execute(delete(SoftwareRelease).where(SoftwareRelease.id == release.id))
+    session.flush()
 
 
 @operation("catalogue.list_products", writes=False, callers="any authenticated caller")
@@ -88,9 +125,13 @@ def list_products(session, principal):
 
 @operation("catalogue.list_releases", writes=False, callers="any authenticated caller")
 def list_releases(session, principal, *, product=None):
-    """List releases newest first, all of them or those of one product."""
+    """List releases newest first: catalogue entries and the releases in use, or one product's."""
     require_authenticated(principal)
-    query = select(SoftwareRelease)
+    query = select(SoftwareRelease).where(or_(
+        SoftwareRelease.catalogued.is_(True),
+        exists().where(Supply.release_id == SoftwareRelease.id),
+        exists().where(SoftwareInstance.release_id == SoftwareRelease.id,
+                       SoftwareInstance.archived.is_(False))))
     if product is not None:
         item = session.scalar(select(SoftwareProduct).where(SoftwareProduct.reference == product))
         if item is None:

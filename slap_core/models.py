@@ -133,7 +133,8 @@ class SoftwareProduct(Base):
 
 
 class SoftwareRelease(Base):
-    """A buildout profile URL, optionally a release of a product."""
+    """A buildout profile URL, optionally a release of a product; ``catalogued`` when registered
+    in the catalogue (``catalogue.add_release``), not merely named by a request or a supply."""
 
     __tablename__ = "software_release"
 
@@ -142,6 +143,7 @@ class SoftwareRelease(Base):
     product_id: Mapped[int | None] = mapped_column(ForeignKey("software_product.id"), index=True)
     version: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[float] = mapped_column(Float, default=now)
+    catalogued: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     product: Mapped[SoftwareProduct | None] = relationship()
 

@@ -19,12 +19,14 @@ class PersonView:
 
 @dataclass(frozen=True)
 class ReleaseView:
-    """A software release: its URL, and the product and version it belongs to if any."""
+    """A software release: its URL, the product and version it belongs to if any, and whether
+    it is a catalogue entry (else a release that requests or supplies named, listed while used)."""
 
     url: str
     product: str | None
     version: str
     created_at: float
+    catalogued: bool
 
 
 @dataclass(frozen=True)

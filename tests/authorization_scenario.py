@@ -67,6 +67,9 @@ class Scenario:
 _built = {}
 
 
+RETIRED_SR = "http://example.invalid/retired/software.cfg"
+
+
 def build_scenario():
     """Build the scenario once per process; returns the Scenario."""
     if "scenario" in _built:
@@ -98,6 +101,8 @@ def build_scenario():
     assert (root.computer, root.partition) == ("COMP-A", "slappart0"), root
     master.call("instance.request", PRINCIPALS["partition_a"], title="child",
                 software_release=SR, sla={"computer_guid": "COMP-A"})
+    # A catalogue entry nothing uses: what catalogue.remove_release may take out.
+    master.call("catalogue.add_release", ADMIN, url=RETIRED_SR)
     scenario = Scenario(path, state_dir)
     scenario.values["root"] = root.reference
     scenario.values["certificate"] = master.call("certificate.issue", ADMIN, kind="computer",

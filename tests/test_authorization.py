@@ -15,7 +15,7 @@ from twisted.trial import unittest
 from slap_core import errors
 from slap_core.master import Master
 from slap_core.operations import load_all
-from tests.authorization_scenario import PRINCIPALS, build_scenario
+from tests.authorization_scenario import PRINCIPALS, RETIRED_SR, build_scenario
 from tests.fixtures import SR, format_configuration
 
 USERS = {"alice", "bob", "admin", "operator"}
@@ -43,6 +43,7 @@ CASES = {
     "person.me": ({}, USERS),
     "person.check_password": (dict(login="alice", password="alice-secret"), set(PRINCIPALS)),
     "catalogue.add_release": (dict(url=SR, product="demo"), {"admin", "operator"}),
+    "catalogue.remove_release": (dict(url=RETIRED_SR), {"admin", "operator"}),
     "catalogue.list_products": ({}, AUTHENTICATED),
     "catalogue.list_releases": ({}, AUTHENTICATED),
     "catalogue.product_release_urls": (dict(url=SR), AUTHENTICATED),

@@ -99,6 +99,69 @@ class CatalogueTests(MasterTestCase):
                               self.operator, url=url)
 
 
+class CatalogueEntryTests(MasterTestCase):
+    """Catalogue entries apart from the URLs requests merely named; removing an entry."""
+
+    TYPO = "http://example.invalid/memcahced/software.cfg"
+
+    def setUp(self):
+        super().setUp()
+        self.node = self.make_computer("COMP-0", partitions=2, supply=(SR,))
+        self.call("catalogue.add_release", self.admin, url=SR, product="demo")
+
+    def listed(self):
+        return {r.url: r.catalogued for r in self.call("catalogue.list_releases", self.alice)}
+
+    def archive(self, view):
+        """Destroy an instance and have it reported gone, so it is archived."""
+        self.request(self.alice, view.title, software_release=view.software_release,
+                     state="destroyed")
+        if view.partition is not None:
+            self.call("instance.report_destroyed", self.node, computer="COMP-0",
+                      partition=view.partition)
+
+    def test_a_mistyped_url_is_listed_apart_while_used_and_leaves_with_its_instance(self):
+        error = self.assertRaises(errors.NotReady, self.request, self.alice, "typo",
+                                  software_release=self.TYPO)
+        self.assertEqual(self.listed(), {SR: True, self.TYPO: False})
+        self.archive(error.result)
+        self.assertEqual(self.listed(), {SR: True})
+
+    def test_an_entry_is_removed_once_nothing_uses_it(self):
+        self.call("catalogue.add_release", self.admin, url=OTHER_SR, product="demo")
+        self.call("catalogue.remove_release", self.operator, url=OTHER_SR)
+        self.assertEqual(self.listed(), {SR: True})
+        self.assertEqual(self.call("catalogue.product_release_urls", self.alice, product="demo"),
+                         [SR])
+        self.assertRaises(errors.NotFound, self.call, "catalogue.remove_release", self.admin,
+                          url=OTHER_SR)
+
+    def test_removal_is_refused_while_supplied_or_used_then_allowed(self):
+        error = self.assertRaises(errors.Conflict, self.call, "catalogue.remove_release",
+                                  self.admin, url=SR)
+        self.assertIn("supplied on COMP-0", str(error))
+        self.call("supply.supply", self.admin, url=OTHER_SR, computer="COMP-0")
+        used = self.request(self.alice, "used", software_release=OTHER_SR)
+        self.call("supply.supply", self.admin, url=OTHER_SR, computer="COMP-0",
+                  state="destroyed")
+        self.call("supply.report", self.node, url=OTHER_SR, computer="COMP-0",
+                  state="destroyed")
+        error = self.assertRaises(errors.Conflict, self.call, "catalogue.remove_release",
+                                  self.admin, url=OTHER_SR)
+        self.assertIn("used by instance %s" % used.reference, str(error))
+        self.archive(used)
+        # archived instances still name it: it leaves the catalogue, its row stays for them
+        self.call("catalogue.remove_release", self.admin, url=OTHER_SR)
+        self.assertNotIn(OTHER_SR, self.listed())
+        archived = self.call("instance.list", self.alice, include_archived=True)
+        self.assertEqual([v.software_release for v in archived if v.archived], [OTHER_SR])
+
+    def test_only_fleet_managers_remove_releases(self):
+        for principal in (self.alice, self.node):
+            self.assertRaises(errors.Forbidden, self.call, "catalogue.remove_release",
+                              principal, url=SR)
+
+
 class SupplyTests(MasterTestCase):
     """supply.supply, supply.list and supply.report."""
 

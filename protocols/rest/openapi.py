@@ -95,7 +95,8 @@ VIEWS = {
                    "email": {"type": "string"}, "has_password": BOOLEAN,
                    "roles": array({"type": "string", "enum": list(ROLES)})}),
     "Release": obj({"url": {"type": "string"}, "product": nullable({"type": "string"}),
-                    "version": {"type": "string"}, "created_at": NUMBER}),
+                    "version": {"type": "string"}, "created_at": NUMBER,
+                    "catalogued": BOOLEAN}),
     "Product": obj({"reference": {"type": "string"}, "title": {"type": "string"},
                     "releases": array(ref("Release"))}),
     "Url": {"type": "string"},
@@ -251,10 +252,16 @@ BODIES = {
     "InstanceChange": obj({
         "software_release": URL, "software_type": SHORT, "parameters": nullable(PARAMETERS_IN),
         "sla": nullable(PARAMETERS_IN), "state": STATE}, required=[]),
-    "CertificateRequest": obj({
+    "CertificateRequest": dict(obj({
         "kind": {"type": "string", "enum": ["computer", "partition", "user"]},
         "computer": COMPUTER_REFERENCE, "partition": REFERENCE, "login": LOGIN},
         required=["kind"]),
+        # a computer's certificate names the computer, a partition's both (the core's Invalid
+        # otherwise)
+        allOf=[{"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+                "then": {"required": needed}}
+               for kind, needed in (("computer", ["computer"]),
+                                    ("partition", ["computer", "partition"]))]),
     "CertificateCheck": obj({"serial": string(128, minLength=1, pattern=r"^[0-9a-fA-F]+$"),
                              "common_name": string(255, minLength=1, pattern=NO_CONTROL)}),
     "TokenRequest": obj({

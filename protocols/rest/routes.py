@@ -209,6 +209,12 @@ async def get_release(ctx):
     raise errors.NotFound("no software release %r" % (ctx.params["url"],))
 
 
+async def remove_release(ctx):
+    """Take a release out of the catalogue (204)."""
+    await ctx.call("catalogue.remove_release", url=ctx.params["url"])
+    return Reply(204)
+
+
 async def sibling_release_urls(ctx):
     """The URLs of the releases of the product this release belongs to, newest first."""
     return Listing(await ctx.call("catalogue.product_release_urls", url=ctx.params["url"]))
@@ -586,6 +592,10 @@ ROUTES = (
     Route("GET", "/releases/{url}", "getRelease", "One release (its URL percent-encoded)",
           ("catalogue.list_releases",), get_release,
           {200: ok("Release", "the release", etag=True)}, tag="catalogue"),
+    Route("DELETE", "/releases/{url}", "removeRelease",
+          "Take a release out of the catalogue (409 while a supply or a live instance uses it)",
+          ("catalogue.remove_release",), remove_release,
+          NO_CONTENT, tag="catalogue"),
     Route("GET", "/releases/{url}/product-release-urls", "listSiblingReleaseUrls",
           "The URLs of every release of this release's product, newest first",
           ("catalogue.product_release_urls",), sibling_release_urls,
