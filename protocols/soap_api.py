@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from lxml import etree
+from twisted.logger import Logger
 import spyne.const
 from spyne import Application, ServiceBase, rpc
 from spyne.error import Fault
@@ -50,6 +51,19 @@ PRINCIPAL_KEY = "slapgate.principal"
 # The TLS client certificate of the request (a ``cryptography`` certificate), when one was sent.
 CERTIFICATE_KEY = "slapgate.client_certificate"
 log = logging.getLogger(__name__)
+# One line per refused call (a client's error), in the master's log; a traceback is for a bug.
+refusals = Logger(namespace="slapgate.soap")
+
+
+class _NoClientTracebacks(logging.Filter):
+    """spyne logs every ``Client`` fault with its traceback (``logger_client.exception``): a
+    caller's mistake (an unknown computer) is not a bug; :func:`_method` logs it in one line."""
+
+    def filter(self, record):
+        return False
+
+
+logging.getLogger("spyne.application.client").addFilter(_NoClientTracebacks())
 
 
 @dataclass(frozen=True)
@@ -363,7 +377,11 @@ def _method(spec):
                                                      **arguments)
             return spec.encode(spec.returns, result)
         except Exception as error:  # every failure answers a fault of ours
-            raise fault_for(error) from None
+            fault = fault_for(error)
+            if isinstance(error, errors.SlapError):
+                refusals.info("SOAP {operation} refused: {code}: {why}",
+                              operation=spec.soap_name, code=error.code, why=error.message)
+            raise fault from None
 
     serve.__name__ = spec.soap_name
     serve.__doc__ = spec.operation

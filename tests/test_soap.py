@@ -674,6 +674,42 @@ class ServerFaultTests(unittest.TestCase):
         self.assertNotIn(b"secret", text)
 
 
+class ClientFaultLogTests(MasterTestCase):
+    """A caller's error is one line of the master's log, without spyne's traceback."""
+
+    @defer.inlineCallbacks
+    def test_a_client_fault_is_one_log_line_and_no_traceback(self):
+        import logging
+
+        from twisted.logger import LogLevel, formatEvent, globalLogPublisher
+
+        events, records = [], []
+
+        class Keep(logging.Handler):
+            def emit(self, record):
+                records.append(record)
+
+        handler = Keep(level=logging.DEBUG)
+        spyne_logger = logging.getLogger("spyne")
+        spyne_logger.addHandler(handler)
+        self.addCleanup(spyne_logger.removeHandler, handler)
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        body = envelope("<s:computerGet><s:reference>COMP-9</s:reference></s:computerGet>")
+        response = yield http_client(self).post(
+            self.url, data=body.encode(), auth=(self.login, self.password),
+            headers={b"Content-Type": [b"text/xml; charset=utf-8"],
+                     b"SOAPAction": [b"computerGet"]})
+        text = yield response.content()
+        self.assertEqual(response.code, 500)
+        self.assertIn(b"not_found", text)
+        said = [formatEvent(e) for e in events if e.get("log_namespace") == "slapgate.soap"]
+        self.assertEqual(said, ["SOAP computerGet refused: not_found: no computer 'COMP-9'"])
+        self.assertEqual([e.get("log_level") for e in events
+                          if e.get("log_namespace") == "slapgate.soap"], [LogLevel.info])
+        self.assertEqual([r for r in records if r.exc_info], [])
+
+
 class OperationsTableTests(unittest.TestCase):
     """docs/operations.md names exactly the SOAP operations served, and docs/soap.md lists them."""
 
