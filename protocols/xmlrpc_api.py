@@ -100,8 +100,8 @@ class XmlRpcResource(twisted_xmlrpc.XMLRPC):
             return self.invoke(request, op.name, params)
 
         procedure.withRequest = True
-        procedure.help = "%s\n\nWho may call: %s.\nArguments: one struct of named arguments." % (
-            op.summary, op.callers)
+        procedure.help = ("%s\n\nWho may call: %s.\nArguments, as one struct of named "
+                          "arguments: %s." % (op.summary, op.callers, op.described_arguments()))
         procedure.signature = [["struct"], ["struct", "struct"]]
         return procedure
 

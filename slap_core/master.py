@@ -42,6 +42,9 @@ class Master:
             op = self.operations[name]
         except KeyError:
             raise errors.NotFound("no operation named %r" % (name,)) from None
+        problem = op.argument_problem(arguments)
+        if problem is not None:
+            raise errors.Invalid(problem)
         if op.polled:
             self.poll_limit.admit(principal, arguments.get("reference"))
         try:

@@ -119,6 +119,14 @@ class XmlRpcTests(unittest.TestCase):
         self.assertEqual(fault.faultCode, -32602)
         fault = yield self.fault("instance.request", {"title": "x", "colour": "red"})
         self.assertEqual(fault.faultCode, 400)
+        # Named in the protocol's terms: the struct's member names, never the core's function.
+        self.assertEqual(fault.faultString,
+                         "invalid: missing argument 'software_release'; unknown argument "
+                         "'colour' (instance.request takes title, software_release; optional: "
+                         "software_type, parameters, sla, state, shared)")
+        fault = yield self.fault("instance.request", {"title": "x"})
+        self.assertNotIn("request_instance", fault.faultString)
+        self.assertIn("missing argument 'software_release'", fault.faultString)
 
     @defer.inlineCallbacks
     def test_introspection_lists_and_describes_every_operation(self):
@@ -129,6 +137,8 @@ class XmlRpcTests(unittest.TestCase):
         help_text = yield self.call("system.methodHelp", "instance.request")
         self.assertIn("Request (or re-request) an instance", help_text)
         self.assertIn("Who may call", help_text)
+        self.assertIn("Arguments, as one struct of named arguments: title, software_release; "
+                      "optional: software_type, parameters, sla, state, shared.", help_text)
         signature = yield self.call("system.methodSignature", "instance.request")
         self.assertEqual(signature, [["struct"], ["struct", "struct"]])
 
