@@ -47,6 +47,7 @@ def _parser():
                         "it is answered 429 (default 120; 0: no limit)")
     master.add_argument("--node", metavar="SLAPOS_CFG",
                         help="also run a node agent with this slapos.cfg in the same process")
+    node_cli.add_log_level(master)
     master.add_argument("--demo-release", metavar="URL",
                         help="register the memcached demo release at URL in the catalogue "
                         "(product memcached-demo) and print how to try it")
@@ -296,7 +297,7 @@ def register_demo(master, url, node_file, node_settings):
 def run_master(args):
     """Run the master until SIGTERM/SIGINT; returns the exit code."""
     from twisted.internet import reactor
-    from twisted.logger import Logger, globalLogBeginner, textFileLogObserver
+    from twisted.logger import Logger
 
     from gateway.server import start_master
 
@@ -311,7 +312,7 @@ def run_master(args):
                                   state_dir=args.state_dir, listen_tls=args.listen_tls,
                                   insecure_loopback=args.insecure_loopback,
                                   max_polls_per_minute=args.max_polls_per_minute)
-    globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
+    node_cli.start_logging(getattr(args, "log_level", "info"))
     log = Logger(namespace="slapgate")
     try:
         running = start_master(reactor, settings)

@@ -2,6 +2,7 @@
 
 import json
 
+from twisted.logger import Logger, LogLevel
 from twisted.web import http, pages
 from twisted.web.resource import Resource
 from twisted.web.server import Site
@@ -97,11 +98,39 @@ def build_site(calls, slap_callers=None, ldap=None, oidc=None):
                "SOAP 1.1 document/literal; WSDL at /soap?wsdl (HTTP Basic or client certificate)")
     root.mount("api", ApiResource(calls, authenticator),
                "REST/JSON; OpenAPI 3.1 at /api/openapi.json (HTTP Basic, bearer token or certificate)")
-    site = Site(root)
+    site = GatewaySite(root)
     site.protocol = Channel
     site.displayTracebacks = False
     site.watcher = watcher
     return site
+
+
+# What nodes ask again and again: answered well, a line each at debug, not at info (a node
+# polling every few seconds filled the log with them).
+ROUTINE_PATHS = (b"/slap/getFullComputerInformation", b"/slap/watchComputer")
+
+
+def routine(request):
+    """Whether ``request`` was a node's routine poll, answered without error."""
+    if request.method not in (b"GET", b"HEAD") or (request.code or 500) >= 400:
+        return False
+    path = request.path or b""
+    return path in ROUTINE_PATHS or (path.startswith(b"/api/computers/") and path.endswith(
+        (b"/information", b"/revision")))
+
+
+# Module level: a Logger that is a class attribute takes its class's name as namespace.
+ACCESS = Logger(namespace="slapgate.access")
+
+
+class GatewaySite(Site):
+    """The site, its access log lines in the master's log: routine polls at debug, every other
+    request at info."""
+
+    def log(self, request):
+        """One access log line (combined log format) for ``request``."""
+        ACCESS.emit(LogLevel.debug if routine(request) else LogLevel.info, "{line}",
+                         line=self._logFormatter(self._logDateTime, request))
 
 
 def mount_sso(root, calls, oidc, authenticator):

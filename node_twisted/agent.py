@@ -95,7 +95,7 @@ class NodeAgent:
         self.deployer = PartitionDeployer(reactor, config, self.client, self.supervisor,
                                           self.progress, Retries(self.clock, cap))
         self.destroyer = PartitionDestroyer(reactor, config, self.client, self.supervisor,
-                                            self.deployer)
+                                            self.deployer, self.progress)
         self.usage = UsageReporter(reactor, config, self.client, self.deployer)
         self._running = False
         self._done = None

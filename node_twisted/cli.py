@@ -27,7 +27,28 @@ def add_parser(commands):
     node.add_argument("--lines", type=int, default=10, metavar="N",
                       help="status: the last N lines of each build's output (default 10)")
     node.add_argument("--json", action="store_true", help="status: the progress file as JSON")
+    add_log_level(node)
     return node
+
+
+LOG_LEVELS = ("debug", "info", "warn", "error")
+
+
+def add_log_level(parser):
+    """The ``--log-level`` option (default info: changes and problems; debug adds every poll)."""
+    parser.add_argument("--log-level", choices=LOG_LEVELS, default="info",
+                        help="the least important log lines written (default info; debug adds "
+                        "every routine poll)")
+
+
+def start_logging(level="info", stream=None):
+    """Write log events of ``level`` and above to ``stream`` (stdout), as text lines."""
+    from twisted.logger import (FilteringLogObserver, LogLevel, LogLevelFilterPredicate,
+                                globalLogBeginner, textFileLogObserver)
+
+    predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(level))
+    observer = FilteringLogObserver(textFileLogObserver(stream or sys.stdout), [predicate])
+    globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
 
 
 def status(settings, args):
@@ -92,7 +113,7 @@ def attach(reactor, settings):
 def run(args):
     """Run the agent as ``args`` say; returns the exit code."""
     from twisted.internet import defer, reactor
-    from twisted.logger import Logger, globalLogBeginner, textFileLogObserver
+    from twisted.logger import Logger
 
     from node_twisted.agent import NodeAgent
     from node_twisted.slap_client import CredentialsError
@@ -109,7 +130,7 @@ def run(args):
     if problems:
         print("slapgate node: cannot start:\n  %s" % "\n  ".join(problems), file=sys.stderr)
         return EXIT_USAGE
-    globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)], redirectStandardIO=False)
+    start_logging(getattr(args, "log_level", "info"))
     log = Logger(namespace="slapgate.node")
     try:
         agent.serve_progress()

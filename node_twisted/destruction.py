@@ -15,7 +15,9 @@ from twisted.internet import defer, threads
 from twisted.logger import Logger
 
 from node_twisted import processes
-from node_twisted.slap_client import MasterUnreachable, SlapClientError, tolerated_report
+from node_twisted.progress import Progress
+from node_twisted.slap_client import MasterUnreachable, SlapClientError, clip, \
+    tolerated_report
 
 DELAY_FILE = ".slapos-retention-lock-delay"
 DATE_FILE = ".slapos-retention-lock-date"
@@ -64,12 +66,13 @@ class PartitionDestroyer:
 
     log = Logger()
 
-    def __init__(self, reactor, config, client, supervisor, deployer):
+    def __init__(self, reactor, config, client, supervisor, deployer, progress=None):
         self.reactor = reactor
         self.config = config
         self.client = client
         self.supervisor = supervisor
         self.deployer = deployer
+        self.progress = progress or Progress(reactor, None)
 
     @defer.inlineCallbacks
     def process(self, partitions):
@@ -85,7 +88,20 @@ class PartitionDestroyer:
 
     @defer.inlineCallbacks
     def destroy(self, partition):
-        """Stop, wipe and report one partition; ``destroyed``, ``retained`` or ``refused``."""
+        """Stop, wipe and report one partition; ``destroyed``, ``retained`` or ``refused``
+        (also its state in the progress view)."""
+        pid = partition.partition_id
+        self.progress.begin("partitions", pid, "destroying")
+        try:
+            outcome = yield self._destroy(partition)
+        except BaseException:
+            self.progress.end("partitions", pid, "error")
+            raise
+        self.progress.end("partitions", pid, outcome)
+        return outcome
+
+    @defer.inlineCallbacks
+    def _destroy(self, partition):
         pid = partition.partition_id
         path = self.deployer.path(pid)
         yield self.supervisor.stop_partition(pid)
@@ -101,7 +117,7 @@ class PartitionDestroyer:
                                          uid=info.st_uid, gid=info.st_gid)
             if not result.ok:
                 self.log.warn("partition {pid}: sbin/destroy failed: {tail}", pid=pid,
-                              tail=result.tail(500))
+                              tail=clip(result.output, 500, keep="end"))
         yield threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), wipe, path)
         self.deployer.remove_certificate(pid)
         self.supervisor.remove_partition(pid)

@@ -26,6 +26,17 @@ USER_AGENT = b"slapos.core/1.26.1 (slapgate node)"
 UNREACHABLE_STATUSES = {500, 502, 503, 520, 523, 524, 526}
 
 
+def clip(text, size, keep="start"):
+    """``text`` cut to about ``size`` characters with a marker saying how much went (its start
+    or its end kept), so a cut line never passes for the whole answer."""
+    if len(text) <= size:
+        return text
+    cut = len(text) - size
+    if keep == "end":
+        return "[%d characters cut] %s" % (cut, text[-size:])
+    return "%s [%d characters cut]" % (text[:size], cut)
+
+
 class SlapClientError(Exception):
     """A SLAP call that did not succeed."""
 
@@ -46,7 +57,8 @@ class MasterRefused(SlapClientError):
     """The master answered another non-2xx status (400, 401, 403, ...)."""
 
     def __init__(self, status, body, hint=""):
-        super().__init__("HTTP %d: %s%s" % (status, body[:500].decode("utf-8", "replace"), hint))
+        super().__init__("HTTP %d: %s%s" % (status, clip(body.decode("utf-8", "replace"), 500),
+                                            hint))
         self.status = status
 
 
@@ -179,7 +191,7 @@ def tolerated_report(log, call, *args):
         log.warn("report ignored by the master: {error}", error=error)
 
 
-class _QuietClientFactory(client._HTTP11ClientFactory):
+class QuietClientFactory(client._HTTP11ClientFactory):
     """The pool's connection factory without a log line for every connection it opens."""
 
     noisy = False
@@ -196,7 +208,7 @@ class SlapClient:
         self.timeout = timeout
         self.policy = None
         pool = client.HTTPConnectionPool(reactor, persistent=False)
-        pool._factory = _QuietClientFactory  # no "Starting factory" line per request
+        pool._factory = QuietClientFactory  # no "Starting factory" line per request
         if urlsplit(self.base).scheme == "https":
             self.policy = _ClientCertificatePolicy(key_file, cert_file, ca_file)
             self.agent = client.Agent(reactor, contextFactory=self.policy, pool=pool,
@@ -241,15 +253,15 @@ class SlapClient:
         if 200 <= status < 300:
             return data
         if status == 404:
-            raise NotFound("%s %s: %s" % (method.decode(), path, data[:300].decode(
-                "utf-8", "replace")))
+            raise NotFound("%s %s: %s" % (method.decode(), path, clip(data.decode(
+                "utf-8", "replace"), 300)))
         if status == 408:
             raise NotReady("%s %s: not ready" % (method.decode(), path))
         if status == 429:
             values = response.headers.getRawHeaders(b"Retry-After") or [b""]
             wait = retry_after_seconds(values[0].decode("ascii", "replace"))
             raise Throttled("%s %s: HTTP 429, the master asks this node to wait %d s: %s" % (
-                method.decode(), path, wait, data[:300].decode("utf-8", "replace")), wait)
+                method.decode(), path, wait, clip(data.decode("utf-8", "replace"), 300)), wait)
         if status in UNREACHABLE_STATUSES or status >= 500:
             raise MasterUnreachable("%s %s: HTTP %d" % (method.decode(), path, status))
         hint = ""

@@ -21,6 +21,7 @@ from zope.interface import implementer
 
 from node_twisted import processes
 from node_twisted.http_body import read_body
+from node_twisted.slap_client import QuietClientFactory
 
 WATCHDOG_MARK = "-on-watch"
 BAD_NAME = 10
@@ -136,6 +137,7 @@ class Supervisor:
         self.socket = config.supervisord_socket
         self.paths = paths(config.instance_root)
         pool = client.HTTPConnectionPool(reactor, persistent=False)
+        pool._factory = QuietClientFactory  # no "Starting factory" line per call
         self.agent = client.Agent.usingEndpointFactory(reactor, _UnixSocket(reactor, self.socket),
                                                        pool=pool)
         self.launched = False

@@ -175,6 +175,10 @@ class NodeAgentTests(unittest.TestCase):
         self.assertEqual([os.listdir(node.partition(i)) for i in range(PARTITIONS)],
                          [[], [], [".slapos-resource"]])
         self.assertEqual(os.listdir(node.agent.supervisor.paths["conf.d"]), [])
+        # `slapgate node status` shows them destroyed, not stopped
+        states = {pid: entry["state"] for pid, entry in
+                  node.agent.progress.snapshot()["partitions"].items()}
+        self.assertEqual((states["slappart0"], states["slappart1"]), ("destroyed", "destroyed"))
 
         # the release removed
         self.master.call("supply.supply", url=node.sr, computer=COMPUTER, state="destroyed")
