@@ -20,7 +20,7 @@ NODE_LDCONF := /etc/ld.so.conf.d/slapgate-node.conf
 APT_PACKAGES := postgresql slapd ldap-utils memcached curl
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run test install system-packages upstream node trial bench clean
+.PHONY: run stop test install system-packages upstream node trial bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV) || { apt-get update && apt-get install -y --no-install-recommends python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -80,6 +80,12 @@ run: install upstream
 		|| { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends memcached; }
 	$(PY) -m node_twisted.local $(NODE_DIR) http://$(LISTEN)/slap/ $(abspath $(UPSTREAM))/bin/buildout
 	$(VENV)/bin/slapgate master $(if $(CONFIG),--config $(CONFIG),--listen $(LISTEN) --insecure-loopback --node $(NODE_DIR)/slapos.cfg --demo-release $(abspath $(NODE_DIR))/demo/memcached/software.cfg)
+
+# Stop what `make run` started: its master (when still running) and the local node's supervisord
+# with the instances it runs, which otherwise outlive the master on purpose.
+stop: install
+	-pkill -TERM -f "[s]lapgate master --listen $(LISTEN) --insecure-loopback --node $(NODE_DIR)/slapos.cfg"
+	@if [ -f $(NODE_DIR)/slapos.cfg ]; then $(PY) -m node_twisted.local --stop $(NODE_DIR); fi
 
 test: install system-packages upstream node
 	$(PY) -m pytest -q tests

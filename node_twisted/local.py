@@ -11,12 +11,18 @@ Beside it go what the demo needs: ``DIR/slapos-client.cfg``, the upstream ``slap
 configuration for this master, and ``DIR/demo/memcached``, a copy of the memcached demo release
 (``tests/memcached``) with its ``@RELEASE_DIR@`` placeholder filled, whose ``software.cfg`` the
 master registers as product :data:`DEMO_PRODUCT` (``slapgate master --demo-release``).
+
+The node's supervisord, and so the instances, outlive the master on purpose, as a SlapOS node's
+instances outlive slapgrid; ``python -m node_twisted.local --stop DIR`` (``make stop``) stops
+them: supervisord stops its processes, then exits.
 """
 
 import os
 import re
 import shutil
+import signal
 import sys
+import time
 
 COMPUTER = "COMP-0"
 PARTITIONS = 10
@@ -97,11 +103,51 @@ def demo_release(directory, source=DEMO_SOURCE):
     return software
 
 
+def stop(directory, timeout=60):
+    """Stop the supervisord of the node in ``directory`` (SIGTERM: it stops its processes, then
+    exits); its pid, or None when none was running. Raises RuntimeError when it outlives
+    ``timeout`` seconds."""
+    from node_twisted import config as node_config
+    from node_twisted.supervisor import paths
+
+    settings = node_config.load(os.path.join(directory, "slapos.cfg"))
+    try:
+        with open(paths(settings.instance_root)["pid"]) as handle:
+            pid = int(handle.read().strip())
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        return None  # no pid file, or no such process: nothing runs
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not running(pid):
+            return pid
+        time.sleep(0.1)
+    raise RuntimeError("supervisord (pid %d) still runs after %d s" % (pid, timeout))
+
+
+def running(pid):
+    """Whether process ``pid`` runs (a zombie, ended but not reaped yet, does not)."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def main(argv):
     """The command: prepares DIR (see the module), prints the configuration's path, and a line
     when its master moved."""
+    if len(argv) == 2 and argv[0] == "--stop":
+        try:
+            pid = stop(argv[1])
+        except Exception as error:  # a missing configuration, a supervisord that hangs
+            sys.exit("cannot stop the node's instances: %s" % error)
+        print("stopped supervisord (pid %d) and the instances it ran" % pid if pid
+              else "the node's supervisord was not running")
+        return
     if len(argv) != 3:
-        sys.exit("usage: python -m node_twisted.local DIR MASTER_URL BUILDOUT")
+        sys.exit("usage: python -m node_twisted.local DIR MASTER_URL BUILDOUT\n"
+                 "       python -m node_twisted.local --stop DIR")
     path, was = write_or_follow(*argv)
     if was is not None:
         print("%s: master_url is now %s (was %s)" % (path, argv[1], was or "not set"))

@@ -4,7 +4,7 @@
 import os
 import sys
 
-from twisted.internet import defer, reactor
+from twisted.internet import defer, reactor, threads
 from twisted.internet.task import deferLater
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial import unittest
@@ -257,6 +257,16 @@ class LocalNodeTests(unittest.TestCase):
         self.assertEqual(code, 0, output)
         self.assertIn("node agent attached", output)
         self.assertNotIn("WARNING", output)
+        # supervisord outlives the master on purpose; `make stop`'s helper stops it
+        from tests.node_harness import supervisord_pid
+
+        pid = supervisord_pid(os.path.join(base, "node", "inst"))
+        self.assertIsNotNone(pid)
+        self.assertTrue(local.running(pid))
+        stopped = yield threads.deferToThread(local.stop, os.path.join(base, "node"))
+        self.assertEqual(stopped, pid)
+        self.assertFalse(local.running(pid))
+        self.assertIsNone((yield threads.deferToThread(local.stop, os.path.join(base, "node"))))
         self.assertIn("slapgate master: try it: slapos supply product.memcached-demo COMP-0 "
                       "--cfg %s && slapos request mycache product.memcached-demo --cfg %s\n"
                       % (os.path.relpath(client_cfg), os.path.relpath(client_cfg)), output)
