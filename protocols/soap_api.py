@@ -375,7 +375,7 @@ def _method(spec):
                                                 else value)
             result = environ["slapgate.master"].call(spec.operation, environ[PRINCIPAL_KEY],
                                                      **arguments)
-            return spec.encode(spec.returns, result)
+            return types.answer_value(spec.returns, spec.encode(spec.returns, result))
         except Exception as error:  # every failure answers a fault of ours
             fault = fault_for(error)
             if isinstance(error, errors.SlapError):
@@ -385,7 +385,7 @@ def _method(spec):
 
     serve.__name__ = spec.soap_name
     serve.__doc__ = spec.operation
-    answer = {} if spec.returns is None else {"_returns": spec.returns,
+    answer = {} if spec.returns is None else {"_returns": types.answer_type(spec.returns),
                                                "_out_variable_name": "result"}
     return rpc(*[a.model for a in spec.arguments], _args=[a.name for a in spec.arguments],
                _operation_name=spec.soap_name, _throws=[ErrorDetail], **answer)(serve)

@@ -139,11 +139,31 @@ def view_model(view, name):
 
 
 def list_model(item, name):
-    """A ComplexModel holding a repeated ``item`` element."""
-    return type(name, (ComplexModel,), {
+    """A ComplexModel holding a repeated ``item`` element; as an operation's answer, its items
+    are the repeated ``result`` elements themselves (:func:`answer_type`)."""
+    model = type(name, (ComplexModel,), {
         "__namespace__": NS,
         "_type_info": [("item", item.customize(min_occurs=0, max_occurs="unbounded",
                                                nillable=False))]})
+    model.slapgate_items = item
+    return model
+
+
+def answer_type(model):
+    """The type of an operation's ``result`` element: a list model's items repeated (none at
+    all for an empty list, which zeep hands back as ``[]``; an empty wrapper element it hands
+    back as None), any other model as it is."""
+    item = getattr(model, "slapgate_items", None)
+    if item is None:
+        return model
+    return item.customize(min_occurs=0, max_occurs="unbounded", nillable=False)
+
+
+def answer_value(model, value):
+    """What :func:`answer_type` carries: the items of a list model's value, else the value."""
+    if getattr(model, "slapgate_items", None) is None or value is None:
+        return value
+    return list(value.item or [])
 
 
 Person = view_model(views.PersonView, "Person")
