@@ -1,6 +1,8 @@
 # slapgate: two commands on a fresh Debian 12 machine, as root.
 #   make run    install, then start a master on the embedded SQLite database, a node attached
 #   make test   install everything the tests need (apt and pip), then run the whole suite
+#   make check  the quick set (about 2 minutes): every test but those marked as needing a node,
+#               the upstream node or CLI, PostgreSQL, a browser, or slow (tests/needs.py)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -20,7 +22,7 @@ NODE_LDCONF := /etc/ld.so.conf.d/slapgate-node.conf
 APT_PACKAGES := postgresql slapd ldap-utils memcached curl
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run stop test install system-packages upstream node trial bench clean
+.PHONY: run stop test check install system-packages upstream node trial bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV) || { apt-get update && apt-get install -y --no-install-recommends python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -89,6 +91,10 @@ stop: install
 
 test: install system-packages upstream node
 	$(PY) -m pytest -q tests
+
+# The marker expression is tests/needs.py's CHECK_EXCLUDES (a test there keeps the two equal).
+check: install system-packages upstream
+	$(PY) -m pytest -q -n 2 -m "not (node or upstream or postgres or browser or slow)" tests
 
 trial: install system-packages upstream node
 	$(PY) -m twisted.trial --temp-directory=_trial_temp tests

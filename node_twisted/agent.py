@@ -207,7 +207,9 @@ class NodeAgent:
         acted on within about a second; against a master without that call it waits the whole
         pause. The revision is read before each cycle, so a change made while the cycle ran
         starts the next one at once (as do the cycle's own reports; the following cycle finds
-        nothing to do, its failing parts waiting, and reports nothing).
+        nothing to do, its failing parts waiting, and reports nothing). A cycle that began
+        without a revision (the first, before the computer was formatted) is followed at once
+        by one that begins with it.
         """
         self._running = True
         self._done = defer.Deferred()
@@ -229,10 +231,15 @@ class NodeAgent:
             if result.retry_after:
                 # The master said how long to wait (HTTP 429): no watch, no early wake.
                 yield self._wait(None, max(self.pause(), result.retry_after))
+            elif revision is None and self._running:
+                # The computer may have been unknown before this cycle formatted it. Its
+                # revision now may already count a change made on the master while the cycle
+                # ran: waiting on it would miss that change, so once it is known the next cycle
+                # starts at once (reading it first); without a watch the pause is waited whole.
+                known = yield self._revision(None, 0)
+                if known is None:
+                    yield self._wait(None, self.pause())
             else:
-                if revision is None and self._running:
-                    # The computer may have been unknown before this cycle formatted it.
-                    revision = yield self._revision(None, 0)
                 yield self._wait(revision, self.pause())
         except Exception as error:  # never let the loop die
             self.log.failure("node loop", failure.Failure(error))

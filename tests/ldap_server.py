@@ -9,10 +9,10 @@ import signal
 import socket
 
 from twisted.internet import defer, reactor
-from twisted.internet.task import deferLater
 from twisted.trial import unittest
 
 from tests.upstream import _Process, _free_port
+from tests.waiting import until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "ldap", "throwaway-slapd")
@@ -75,15 +75,16 @@ def start_slapd(testcase, deadline=20):
                                      env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
     server = ThrowawaySlapd(port, directory, process, transport)
     testcase.addCleanup(server.stop)  # the script removes its directory when slapd ends
-    for _ in range(int(deadline * 10)):
+
+    def listening():
         if process.ended.called:
             testcase.fail("slapd ended at once: %s" % process.output.decode("utf-8", "replace"))
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                if os.path.exists(os.path.join(directory, "slapd.pid")):
-                    return server
+                return os.path.exists(os.path.join(directory, "slapd.pid"))
         except OSError:
-            pass
-        yield deferLater(reactor, 0.1, lambda: None)
-    testcase.fail("slapd did not listen within %ss: %s"
-                  % (deadline, process.output.decode("utf-8", "replace")))
+            return False
+
+    yield until(listening, deadline, lambda: "slapd did not listen: %s"
+                % process.output.decode("utf-8", "replace"), step=0.1)
+    return server

@@ -15,6 +15,7 @@ from twisted.internet import defer, reactor
 
 from node_twisted import config as node_config
 from node_twisted.agent import NodeAgent
+from tests.needs import declared
 from tests.node_harness import copy_release, processes_in_tree, stop_tree, supervisord_pid
 from tests.upstream import ROOT, upstream_python
 
@@ -100,8 +101,15 @@ class AgentNode:
         return supervisord_pid(self.instance_root)
 
     def stop_everything(self):
-        """Stop supervisord (and its programs), then any process still working in our tree."""
-        return stop_tree(self.base, self.instance_root)
+        """Stop supervisord (and its programs), then any process still working in our tree.
+
+        A test whose node built a release must be marked ``node``.
+        """
+        built = os.path.isdir(self.software_root) and os.listdir(self.software_root)
+        stopped = defer.maybeDeferred(stop_tree, self.base, self.instance_root)
+        if built:
+            stopped.addCallback(lambda _: declared(self.testcase, "node"))
+        return stopped
 
     def processes_in_tree(self):
         """Processes whose working directory is inside this node's directory."""

@@ -24,6 +24,7 @@ from twisted.internet import defer, error, protocol, reactor
 from twisted.internet.task import deferLater
 from twisted.trial import unittest
 
+from tests.needs import declared
 from tests.upstream import upstream_python
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -159,6 +160,8 @@ class Node:
 
     def __init__(self, testcase, master_url, release_dir=NODE_SR, partitions=PARTITIONS,
                  credentials=None):
+        declared(testcase, "node")
+        declared(testcase, "upstream")
         self.testcase = testcase
         # For an HTTPS master: {"computer": CertificateView, "user": CertificateView}.
         self.credentials = credentials

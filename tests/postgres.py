@@ -22,6 +22,8 @@ import subprocess
 import tempfile
 import unittest
 
+from tests.needs import declared
+
 SERVER_SETTINGS = (
     "-F",  # fsync off: a throwaway cluster never needs to survive a crash
     "-c", "max_connections=200",
@@ -167,6 +169,7 @@ def cluster():
 
 def start_postgres(testcase):
     """A fresh, empty database for ``testcase`` (dropped by its cleanup); returns its URL."""
+    declared(testcase, "postgres")
     server = cluster()
     name = "slapgate_%d_%d" % (os.getpid(), next(_databases))
     server.create_database(name)

@@ -2,6 +2,7 @@
 
 import os
 
+import pytest
 from twisted.trial import unittest
 
 from bench import fleet
@@ -60,6 +61,7 @@ class FleetGeneratorTests(unittest.TestCase):
         self.assertRaises(FileExistsError, fleet.generate, self.database, 1, 1)
 
 
+@pytest.mark.postgres
 class PostgresFleetTests(unittest.TestCase):
     """The same fleet loaded with COPY into PostgreSQL (a throwaway cluster), read back."""
 

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from twisted.trial import unittest
 
 from bench import node_agents
@@ -17,6 +18,8 @@ from bench.harness import Run
 from tests.node_harness import processes_in_tree, require_node
 
 
+@pytest.mark.node
+@pytest.mark.upstream
 class NodeBenchSmokeTests(unittest.TestCase):
     """``node_agents.measure`` with one partition per node, then its report."""
 

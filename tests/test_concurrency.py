@@ -15,6 +15,7 @@ import traceback
 from collections import namedtuple
 
 from sqlalchemy import select
+import pytest
 from twisted.trial import unittest
 
 from slap_core import errors
@@ -288,6 +289,7 @@ class SQLiteConcurrencyTests(ConcurrencyMixin, unittest.TestCase):
     """One SQLite file (WAL) shared by threads and processes."""
 
 
+@pytest.mark.postgres
 class PostgreSQLConcurrencyTests(ConcurrencyMixin, unittest.TestCase):
     """A real PostgreSQL cluster, one fresh database per test."""
 

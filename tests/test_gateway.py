@@ -19,6 +19,7 @@ from gateway.site import build_site
 from slap_core.master import Master
 from slap_core.principals import User
 from tests.fixtures import http_client, start_test_master
+from tests.waiting import until
 
 ADMIN = User("admin", {"admin"})
 
@@ -139,14 +140,13 @@ class MasterCommandTests(unittest.TestCase):
     @defer.inlineCallbacks
     def test_master_with_listen_tls_creates_its_ca_and_serves_https(self):
         import requests
-        from twisted.internet import task, threads
+        from twisted.internet import threads
 
         process, transport, directory = self.spawn("--listen", "127.0.0.1:0",
                                                    "--listen-tls", "127.0.0.1:0")
         yield _with_deadline(process.ready, 30)
-        give_up = reactor.seconds() + 30
-        while b"CA certificate" not in process.output and reactor.seconds() < give_up:
-            yield task.deferLater(reactor, 0.05, lambda: None)
+        yield until(lambda: b"CA certificate" in process.output, 30,
+                    lambda: "no CA certificate line: %r" % process.output)
         https = re.search(rb"slapgate master: (https://\S+/) ", process.output).group(1).decode()
         ca_key = os.path.join(directory, "var", "ca", "ca.key")
         self.assertEqual(os.stat(ca_key).st_mode & 0o777, 0o600)

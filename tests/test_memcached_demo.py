@@ -18,6 +18,7 @@ import signal
 import socket
 import xmlrpc.client
 
+import pytest
 from twisted.internet import defer, threads, utils
 from twisted.trial import unittest
 
@@ -284,10 +285,13 @@ class MemcachedDemoScenario:
         self.assertEqual(seen["connection"], {"ip": ADDRESS, "tcp_port": str(port)})
 
 
+@pytest.mark.node
+@pytest.mark.upstream
 class MemcachedDemoOnUpstreamNodeTests(MemcachedDemoScenario, unittest.TestCase):
     """The demo with the upstream node: ``slapos node software``, ``instance``, ``report``."""
 
 
+@pytest.mark.node
 class MemcachedDemoOnSlapgateNodeTests(MemcachedDemoScenario, unittest.TestCase):
     """The demo with slapgate's own node agent (``node_twisted``): one agent cycle per step.
 

@@ -32,6 +32,7 @@ from sqlalchemy import (
     inspect,
     select,
 )
+import pytest
 from twisted.trial import unittest
 
 from slap_core.master import Master
@@ -262,6 +263,7 @@ class SQLiteMigrationTests(MigrationTestsMixin, unittest.TestCase):
         return storage
 
 
+@pytest.mark.postgres
 class PostgreSQLMigrationTests(MigrationTestsMixin, unittest.TestCase):
     """Migrations on a real PostgreSQL cluster, a fresh database each time."""
 

@@ -12,8 +12,8 @@ import os
 import signal
 import stat
 
+import pytest
 from twisted.internet import defer, reactor, task
-from twisted.internet.task import deferLater
 from twisted.protocols import portforward
 from twisted.trial import unittest
 
@@ -21,6 +21,7 @@ from gateway.server import local_admin
 from node_twisted import instance as node_instance
 from tests.fixtures import start_test_master
 from tests.node_agent_fixtures import COMPUTER, PARTITIONS, AgentNode
+from tests.waiting import until
 
 
 class MasterSide:
@@ -66,6 +67,7 @@ class CuttableLink:
         self.port = reactor.listenTCP(self.number, self.factory, interface="127.0.0.1")
 
 
+@pytest.mark.node
 class NodeAgentTests(unittest.TestCase):
     """The agent's cycle, phase by phase, and its life cycle of one release."""
 
@@ -198,10 +200,13 @@ class NodeAgentTests(unittest.TestCase):
             self.master.call("supply.supply", url=url, computer=COMPUTER)
         cycle = node.cycle(expect=0)
         seen = set()
-        while not cycle.called:
+
+        def sample():
             supplies = self.master.supplies()
             seen.add(tuple(supplies[url].reported_state for url in (node.sr, other)))
-            yield deferLater(reactor, 0.05, lambda: None)
+            return cycle.called
+
+        yield until(sample, 300, "the cycle building both releases never ended")
         result = yield cycle
         self.assertEqual(result.software, {node.sr: "available", other: "available"})
         return seen
@@ -337,10 +342,8 @@ class NodeAgentTests(unittest.TestCase):
         yield node.cycle(expect=0)
         self.master.call("supply.supply", url=node.sr, computer=COMPUTER)
         cycle = node.cycle()
-        deadline = reactor.seconds() + 120
-        while self.master.supplies()[node.sr].reported_state != "building":
-            self.assertLess(reactor.seconds(), deadline, "the build never started")
-            yield deferLater(reactor, 0.05, lambda: None)
+        yield until(lambda: self.master.supplies()[node.sr].reported_state == "building", 120,
+                    "the build never started")
         yield link.cut()  # the build goes on; its "available" report cannot be sent
         result = yield cycle
         self.assertEqual((result.offline, result.exit_code), (True, 3))
@@ -417,6 +420,7 @@ class ProfileTailTests(unittest.TestCase):
         self.assertEqual(list(ours), list(upstream))
 
 
+@pytest.mark.node
 class RootModeTests(unittest.TestCase):
     """``alter_user = true`` as root: a software user builds, partition users run the instances."""
 

@@ -8,6 +8,7 @@ the master records is read back with the upstream library, as a node or a client
 import hashlib
 import os
 
+import pytest
 from twisted.internet import defer
 from twisted.trial import unittest
 
@@ -48,6 +49,7 @@ else:
 """
 
 
+@pytest.mark.node
 class NodeAgentAgainstSlapproxyTests(unittest.TestCase):
     """Install, deploy, stop, destroy and remove with upstream slapproxy as the master."""
 

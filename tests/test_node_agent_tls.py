@@ -13,6 +13,7 @@ import shutil
 import stat
 import tempfile
 
+import pytest
 import requests
 from twisted.internet import defer, threads
 from twisted.logger import globalLogPublisher
@@ -42,6 +43,7 @@ class LogEvents:
         return [event for event in self.events if "log_failure" in event]
 
 
+@pytest.mark.node
 class NodeAgentOverHttpsTests(unittest.TestCase):
     """A node with a computer certificate, partition certificates and the master's CA."""
 

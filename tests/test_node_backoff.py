@@ -9,18 +9,18 @@ level, with the exit status and the end of the output. A change on the master st
 agent at once, and a success resets the wait.
 """
 
-import os
 import time
 
-from twisted.internet import defer, reactor, task
-from twisted.internet.task import deferLater
+import pytest
+from twisted.internet import defer, task
 from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial import unittest
 
 from node_twisted.retries import Retries, excerpt, reason
-from tests.node_agent_fixtures import COMPUTER, AgentNode
 from tests.fixtures import start_test_master
+from tests.node_agent_fixtures import COMPUTER, AgentNode
 from tests.test_node_agent import MasterSide
+from tests.waiting import until
 
 INTERVAL = 60
 WINDOW = 600  # simulated seconds
@@ -88,6 +88,7 @@ class RetriesTests(unittest.TestCase):
         self.assertEqual(len(lines), 12)
 
 
+@pytest.mark.node
 class LoopBackoffTests(unittest.TestCase):
     """``run_forever`` with failing parts, its waits on a task.Clock."""
 
@@ -124,16 +125,17 @@ class LoopBackoffTests(unittest.TestCase):
     def settled(self, node, deadline=120):
         """Wait (real time) until the agent has waited on its clock for half a second, its
         cycle done and its watch of the master in place."""
-        started, seen = time.monotonic(), None
-        while time.monotonic() - started < deadline:
-            state = (node.agent.cycles, node.agent.waiting_until)
-            if state[1] is None or state != seen:
-                seen, since = state, time.monotonic()
-            elif time.monotonic() - since >= 0.5:
-                return
-            yield deferLater(reactor, 0.05, lambda: None)
-        self.fail("the agent never settled into a wait: %d cycles, the last %r"
-                  % (node.agent.cycles, node.agent.last_result))
+        seen = {}
+
+        def still():
+            state, now = (node.agent.cycles, node.agent.waiting_until), time.monotonic()
+            if state[1] is None or state != seen.get("state"):
+                seen.update(state=state, since=now)
+                return False
+            return now - seen["since"] >= 0.5
+
+        yield until(still, deadline, lambda: "the agent never settled into a wait: %d cycles, "
+                    "the last %r" % (node.agent.cycles, node.agent.last_result))
 
     @defer.inlineCallbacks
     def run_window(self, node, seconds):
@@ -203,6 +205,27 @@ class LoopBackoffTests(unittest.TestCase):
         self.assertEqual(node.agent.software.retries.failing(), [])
         self.assertEqual(self.master.instances()["myinst"].connection.get("greeting"),
                          "hello alice")
+
+    @defer.inlineCallbacks
+    def test_a_change_made_while_the_first_cycle_ran_starts_the_next_at_once(self):
+        # The first cycle formats the computer: the revision it then has may already count a
+        # change made meanwhile, which a wait on it would miss until the periodic cycle.
+        node = self.node(buildout="slapgate-no-such-buildout")
+        cycle, ran = node.agent.run_cycle, []
+
+        @defer.inlineCallbacks
+        def then_change():
+            result = yield cycle()
+            ran.append(result)
+            if len(ran) == 1:  # formatted; the loop has not read the revision yet
+                self.master.call("supply.supply", url=node.sr, computer=COMPUTER)
+            return result
+
+        node.agent.run_cycle = then_change
+        self.start(node)
+        yield until(lambda: len(ran) >= 2, 60, "the change was not acted on")
+        self.assertEqual(node.clock.seconds(), 0)  # no wait in between
+        self.assertIn(node.sr, ran[1].software)
 
     @defer.inlineCallbacks
     def signature(self, node, partition_id):

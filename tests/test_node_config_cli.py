@@ -5,7 +5,6 @@ import os
 import sys
 
 from twisted.internet import defer, reactor, threads
-from twisted.internet.task import deferLater
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial import unittest
 
@@ -16,6 +15,7 @@ from node_twisted import local
 from tests.fixtures import start_test_master
 from tests.node_agent_fixtures import COMPUTER, AgentNode
 from tests.node_harness import CollectOutput, stop_tree
+from tests.waiting import until
 
 MINIMAL = """\
 [slapos]
@@ -233,20 +233,21 @@ class LocalNodeTests(unittest.TestCase):
         self.addCleanup(stop_tree, base, os.path.join(base, "node", "inst"))
         self.addCleanup(lambda: ended.called or process.signalProcess("KILL"))
         client = http_client(self)
-        deadline = reactor.seconds() + 60
-        partitions = []
-        while len(partitions) != local.PARTITIONS:
-            self.assertLess(reactor.seconds(), deadline, "the local node was not formatted")
-            yield deferLater(reactor, 0.2, lambda: None)
+
+        @defer.inlineCallbacks
+        def formatted():
             try:
                 response = yield client.get(url + "getFullComputerInformation?computer_id="
                                             + local.COMPUTER)
                 body = yield response.content()
             except Exception:
-                continue
-            if response.code == 200:
-                computer = slap_marshal.loads(body)
-                partitions = computer.attributes["_computer_partition_list"]
+                return False
+            if response.code != 200:
+                return False
+            computer = slap_marshal.loads(body)
+            return len(computer.attributes["_computer_partition_list"]) == local.PARTITIONS
+
+        yield until(formatted, 60, "the local node was not formatted", step=0.2)
         # the demo product is in the catalogue, as the upstream CLI finds a product's release
         response = yield client.get(url + "getSoftwareReleaseListFromSoftwareProduct?"
                                     "software_product_reference=" + local.DEMO_PRODUCT)

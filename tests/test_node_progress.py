@@ -9,15 +9,15 @@ checked while it is true, then again once everything is done.
 import json
 import os
 import sys
-import time
 
+import pytest
 from twisted.internet import defer, reactor
-from twisted.internet.task import deferLater
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial import unittest
 
 from node_twisted import progress
 from tests import test_node_agent
+from tests.waiting import until
 from tests.fixtures import start_test_master
 from tests.node_agent_fixtures import COMPUTER, AgentNode
 
@@ -122,6 +122,7 @@ class ProgressFileTests(unittest.TestCase):
                          ["progress.json"])
 
 
+@pytest.mark.node
 class NodeStatusTests(unittest.TestCase):
     """``slapgate node status`` while a real node agent builds and deploys."""
 
@@ -153,16 +154,22 @@ class NodeStatusTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def wait_for(self, node, kind, key, state, text, cycle):
-        deadline = time.time() + 240
-        while True:
+        seen = {}
+
+        def shown():
             document = progress.read(node.config.progress_file) or {}
-            entry = (document.get(kind) or {}).get(key) or {}
+            seen["entry"] = entry = (document.get(kind) or {}).get(key) or {}
             if entry.get("state") == state and any(text in line for line in entry["log"]):
                 return document
-            if cycle.called or time.time() > deadline:
-                yield cycle
-                self.fail("never saw %s %s %s with %r: %r" % (kind, key, state, text, entry))
-            yield deferLater(reactor, 0.2, lambda: None)
+            return cycle.called and {}
+
+        document = yield until(shown, 240, lambda: "never saw %s %s %s with %r: %r"
+                               % (kind, key, state, text, seen.get("entry")), step=0.2)
+        if not document:
+            yield cycle
+            self.fail("the cycle ended and never showed %s %s %s with %r: %r"
+                      % (kind, key, state, text, seen.get("entry")))
+        return document
 
     @defer.inlineCallbacks
     def test_status_shows_builds_and_deployments_with_their_output_then_done(self):

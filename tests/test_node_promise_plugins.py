@@ -11,6 +11,7 @@ import json
 import os
 import time
 
+import pytest
 from twisted.internet import defer, task
 from twisted.logger import globalLogPublisher
 from twisted.trial import unittest
@@ -48,6 +49,7 @@ def upstream_site_packages():
     return found[0]
 
 
+@pytest.mark.node
 class PromisePluginTests(unittest.TestCase):
     """Passing, failing, hanging and broken plugins; periodicity on anomaly checks."""
 

@@ -7,18 +7,20 @@ seconds. Against a master that does not serve the watch, the agent sleeps ``cycl
 
 import time
 
-from twisted.internet import defer, reactor, threads
-from twisted.internet.task import deferLater
+import pytest
+from twisted.internet import defer
 from twisted.trial import unittest
 
 from slap_core import errors
 from tests.fixtures import start_test_master
 from tests.node_agent_fixtures import COMPUTER, AgentNode
+from tests.waiting import until
 from tests.test_node_agent import MasterSide
 
 INTERVAL = 120
 
 
+@pytest.mark.node
 class NodeWatchTests(unittest.TestCase):
     """A running agent (run_forever) against a slapgate master."""
 
@@ -33,12 +35,8 @@ class NodeWatchTests(unittest.TestCase):
     def until(self, condition, what, deadline):
         """Wait (polling the master's core in a thread) until ``condition()``; the seconds taken."""
         started = time.monotonic()
-        while time.monotonic() - started < deadline:
-            done = yield threads.deferToThread(condition)
-            if done:
-                return time.monotonic() - started
-            yield deferLater(reactor, 0.2, lambda: None)
-        self.fail("%s: not within %s s" % (what, deadline))
+        yield until(condition, deadline, what, step=0.2, in_thread=True)
+        return time.monotonic() - started
 
     def formatted(self):
         try:
@@ -73,7 +71,7 @@ class NodeWatchTests(unittest.TestCase):
         node = AgentNode(self, self.url, extra_slapos="cycle_interval = %d" % INTERVAL)
         done = node.agent.run_forever()
         yield self.until(self.formatted, "format", 60)
-        yield deferLater(reactor, 1, lambda: None)  # now waiting on watchComputer
+        yield until(lambda: node.agent.waiting_until is not None, 30, "no wait after a cycle")
         started = time.monotonic()
         node.agent.stop()
         yield done

@@ -5,8 +5,6 @@ The core's rule first (``PollLimit``, a bucket per computer on a fake clock, thr
 node agent, which waits as long as the master said before its next cycle.
 """
 
-import json
-import time
 import xmlrpc.client
 
 from twisted.internet import defer, reactor, task, threads
@@ -17,8 +15,9 @@ from slap_core import errors
 from slap_core.master import Master
 from slap_core.poll_limit import PollLimit
 from slap_core.principals import ComputerAgent
-from tests.fixtures import MasterMixin, http_client, start_test_master
+from tests.fixtures import MasterMixin, start_test_master
 from tests.node_agent_fixtures import COMPUTER, AgentNode
+from tests.waiting import until
 
 
 class FakeTime:
@@ -185,16 +184,17 @@ class AgentHonoursRetryAfterTests(unittest.TestCase):
         self.addCleanup(lambda: done)
         self.addCleanup(node.agent.stop)
         # Each cycle polls three times: the second cycle is refused at its second poll.
-        deadline = time.monotonic() + 60
-        while not (node.agent.last_result and node.agent.last_result.retry_after):
-            self.assertLess(time.monotonic(), deadline, "never throttled")
+        def throttled():
+            if node.agent.last_result and node.agent.last_result.retry_after:
+                return True
             if node.agent.waiting_until is not None:
                 clock.advance(node.agent.waiting_until - clock.seconds())
-            yield deferLater(reactor, 0.05, lambda: None)
+            return False
+
+        yield until(throttled, 60, "never throttled")
         self.assertEqual(node.agent.last_result.retry_after, 15)  # 4 a minute
         self.assertEqual(node.agent.last_result.exit_code, 1)
-        while node.agent.waiting_until is None:
-            yield deferLater(reactor, 0.05, lambda: None)
+        yield until(lambda: node.agent.waiting_until is not None, 30, "never waited")
         # It waits 15 s, not its 5 s cycle_interval, and polls nothing meanwhile.
         self.assertEqual(node.agent.waiting_until - clock.seconds(), 15)
         before = len(polls)
@@ -203,8 +203,5 @@ class AgentHonoursRetryAfterTests(unittest.TestCase):
         self.assertEqual(len(polls), before)
         cycles = node.agent.cycles
         clock.advance(1)
-        deadline = time.monotonic() + 30
-        while node.agent.cycles == cycles:
-            self.assertLess(time.monotonic(), deadline, "no cycle after the wait")
-            yield deferLater(reactor, 0.05, lambda: None)
+        yield until(lambda: node.agent.cycles != cycles, 30, "no cycle after the wait")
         self.assertEqual(COMPUTER, node.config.computer_id)

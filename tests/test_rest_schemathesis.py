@@ -10,6 +10,7 @@ may still be refused by the core (XML inside the body, unique partition referenc
 import os
 import sys
 
+import pytest
 from twisted.internet import defer, threads
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial import unittest
@@ -28,6 +29,7 @@ def summary(output):
     return "\n".join(lines[-150:])
 
 
+@pytest.mark.slow
 class SchemathesisTests(unittest.TestCase):
     """``st run`` against /api/openapi.json of a fresh master finds nothing, as admin or user."""
 

@@ -20,6 +20,7 @@ protocol and not our reading of it; slapgate's own bookkeeping is checked throug
 import hashlib
 import os
 
+import pytest
 from twisted.internet import defer
 from twisted.trial import unittest
 
@@ -180,6 +181,8 @@ def _free(i):
     return {"id": "slappart%d" % i, "state": "destroyed", "release": None}
 
 
+@pytest.mark.node
+@pytest.mark.upstream
 class UpstreamNodeTests(unittest.TestCase):
     """One release's whole life on one upstream node, once per master, observed from both sides."""
 

@@ -18,6 +18,7 @@ import json
 import os
 import re
 
+import pytest
 from twisted.internet import defer
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial import unittest
@@ -74,6 +75,7 @@ def service_info(text):
     return json.loads(text[text.index("{"):text.rindex("}") + 1])
 
 
+@pytest.mark.upstream
 class SlaposCliTests(unittest.TestCase):
     """supply, request (parameters, shared, state, node), service and computer list/info, remove."""
 

@@ -21,6 +21,7 @@ from protocols.slap_marshal import loads
 from slap_core.principals import ComputerAgent, User
 from tests.fixtures import SR, format_configuration, start_test_master
 from tests.upstream import run_upstream, upstream_env, upstream_python
+from tests.waiting import until
 
 ADMIN = local_admin()
 
@@ -241,12 +242,9 @@ class TlsMasterTests(unittest.TestCase):
         accepted = yield self.handshake(cert, url=url, ca_file=ca_file)
         self.assertIsNone(accepted)
         self.revoke_elsewhere(view.serial, running)
-        for _ in range(50):
-            refused = yield self.handshake(cert, tls12=True, url=url, ca_file=ca_file)
-            if refused is not None:
-                break
-            yield deferLater(reactor, 0.1, lambda: None)
-        self.assertIn("CERTIFICATE_REVOKED", refused or "")
+        refused = yield until(lambda: self.handshake(cert, tls12=True, url=url, ca_file=ca_file),
+                              5, "the revoked certificate was still accepted", step=0.1)
+        self.assertIn("CERTIFICATE_REVOKED", refused)
 
     @defer.inlineCallbacks
     def test_no_certificate_and_no_password_is_401_with_a_challenge(self):

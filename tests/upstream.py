@@ -19,9 +19,10 @@ import socket
 import subprocess
 
 from twisted.internet import defer, error, protocol, reactor
-from twisted.internet.task import deferLater
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial import unittest
+
+from tests.waiting import until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = os.path.join(ROOT, ".venv-upstream", "bin", "python")
@@ -199,18 +200,21 @@ def start_slapproxy(testcase, deadline=30, attempts=3):
             env=upstream_env(), path=directory)
         testcase.addCleanup(_stop, transport.pid, process)
         url = "http://127.0.0.1:%d/" % port
-        give_up = reactor.seconds() + deadline
-        while not process.ended.called:
+
+        @defer.inlineCallbacks
+        def answers(url=url, process=process):
+            if process.ended.called:
+                return "ended"
             try:
                 response = yield client.get(url + "getRunId", timeout=5)
                 yield response.content()
-                if response.code == 200:
-                    return url
+                return response.code == 200 and "ready"
             except (error.ConnectError, error.TimeoutError, defer.CancelledError):
-                pass
-            if reactor.seconds() > give_up:
-                testcase.fail("slapproxy did not answer %sgetRunId within %d s:\n%s"
-                              % (url, deadline, process.output.decode(errors="replace")))
-            yield deferLater(reactor, 0.1, lambda: None)
+                return False
+
+        state = yield until(answers, deadline, lambda: "slapproxy did not answer %sgetRunId:\n%s"
+                            % (url, process.output.decode(errors="replace")), step=0.1)
+        if state == "ready":
+            return url
         if b"Address already in use" not in process.output or attempt == attempts - 1:
             testcase.fail("slapproxy exited early:\n" + process.output.decode(errors="replace"))
