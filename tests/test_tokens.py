@@ -11,7 +11,7 @@ import os
 import xmlrpc.client
 
 from sqlalchemy import select
-from twisted.internet import defer, reactor, task, threads
+from twisted.internet import defer, threads
 from twisted.trial import unittest
 
 from gateway.server import local_admin
@@ -175,7 +175,6 @@ class GatewayTokenTests(unittest.TestCase):
 
     def setUp(self):
         self.running = start_test_master(self)
-        self.addCleanup(task.deferLater, reactor, 0.05, lambda: None)
         self.base = self.running.urls()[0]
         host = self.base.split("//", 1)[1].rstrip("/")
         self.host = host
