@@ -77,8 +77,8 @@ def remove_system_users(names):
 def share_sources(tree, uid, gid):
     """Give ``tree`` to ``uid`` with group ``gid`` writable, as root-mode tests do with a release.
 
-    The test release's recipe is developed in its source tree by whoever runs buildout (the
-    software user, then a partition user), so its owner changes between the two steps.
+    The software user, then a partition user, run buildout from the release's tree, so its
+    owner changes between the two steps.
     """
     for directory, names, files in os.walk(tree):
         for name in [directory] + [os.path.join(directory, n) for n in names + files]:
@@ -86,13 +86,50 @@ def share_sources(tree, uid, gid):
             os.chmod(name, os.stat(name).st_mode | stat.S_IRWXG)
 
 
+_eggs = {}  # recipe source directory -> the directory holding its eggs, built once
+
+
+def recipe_eggs(recipe):
+    """A directory holding eggs of the recipe project in ``recipe``, built on first use.
+
+    One egg per interpreter that runs buildout here: the upstream venv's (``make upstream``, our
+    agent's buildout) and the upstream node's Python 3.12 (``make node``) when present. Built
+    from a copy, so the source tree gets no build leftovers; the directory is removed when the
+    process exits. Blocking, about 0.2 s per interpreter, once per process.
+    """
+    if recipe not in _eggs:
+        import atexit
+        import subprocess
+
+        from tests.upstream import PYTHON
+
+        scratch = tempfile.mkdtemp(prefix="slapgate-eggs-")
+        atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+        build, dist = os.path.join(scratch, "src"), os.path.join(scratch, "dist")
+        shutil.copytree(recipe, build, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+        node_python = os.path.join(NODE, "bin", "python3.12")
+        for python in [PYTHON] + ([node_python] if os.access(node_python, os.X_OK) else []):
+            done = subprocess.run([python, "setup.py", "-q", "bdist_egg", "-d", dist],
+                                  cwd=build, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError("building the egg of %s with %s failed:\n%s"
+                                   % (recipe, python, done.stderr))
+        os.chmod(scratch, 0o755)
+        _eggs[recipe] = dist
+    return _eggs[recipe]
+
+
 def copy_release(source, target):
     """Copy the test release in ``source`` to ``target``; the URL of the copy's software.cfg.
 
     ``@RELEASE_DIR@`` in software.cfg becomes ``target`` (zc.buildout 6 has no
-    ``${:_profile_base_location_}``); build leftovers (egg-info, bytecode) are not copied.
+    ``${:_profile_base_location_}``); build leftovers (egg-info, bytecode) are not copied. A
+    release whose recipe project is in ``recipe/`` gets its eggs in ``dist/``, which
+    tests/node_sr installs from (its ``find-links``).
     """
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    if os.path.exists(os.path.join(source, "recipe", "setup.py")):
+        shutil.copytree(recipe_eggs(os.path.join(source, "recipe")), os.path.join(target, "dist"))
     software = os.path.join(target, "software.cfg")
     with open(software) as handle:
         text = handle.read()

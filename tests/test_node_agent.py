@@ -442,8 +442,8 @@ class RootModeTests(unittest.TestCase):
 
         remove_system_users(self.USERS)
         self.addCleanup(remove_system_users, self.USERS)
-        # the two deployed partitions share a user: the test release's instance profile develops
-        # its recipe in the release's source tree, which only one user can keep up to date
+        # two partitions share a user (slapformat's partition definitions allow it), the third
+        # has its own
         node = AgentNode(self, running.urls()[0] + "slap/",
                          buildout=os.path.join(NODE, "bin", "buildout"),
                          extra_format="alter_user = true\nsoftware_user = sgsoft",

@@ -63,16 +63,14 @@ def slow_release(node):
         handle.write(SLOW_RECIPE)
     gates = {"release": os.path.join(node.base, "go-release"),
              "instance": os.path.join(node.base, "go-instance")}
-    for name, old_parts, old_develop, label in (
-            ("software.cfg", "parts = instance-profile", "develop = ${node-sr:location}/recipe",
-             "release"),
-            ("instance.cfg.in", "parts = instance", "develop = @RECIPE_LOCATION@", "instance")):
+    for name, old_parts, label in (("software.cfg", "parts = instance-profile", "release"),
+                                   ("instance.cfg.in", "parts = instance", "instance")):
         path = os.path.join(node.sr_dir, name)
         with open(path) as handle:
             text = handle.read()
-        assert old_parts in text and old_develop in text, name
+        assert old_parts in text and "\nnewest = false\n" in text, name
         text = text.replace(old_parts, old_parts.replace("= ", "= slow "))
-        text = text.replace(old_develop, "%s\n  %s" % (old_develop, recipe))
+        text = text.replace("\nnewest = false\n", "\nnewest = false\ndevelop = %s\n" % recipe, 1)
         text += "\n[slow]\nrecipe = slapgate-slow-recipe:slow\nlabel = %s\ngate = %s\n" % (
             label, gates[label])
         with open(path, "w") as handle:

@@ -23,8 +23,10 @@ class Template:
     def install(self):
         with open(self.options["input"]) as handle:
             text = handle.read()
-        _write(self.options["output"],
-               text.replace("@RECIPE_LOCATION@", self.options["recipe-location"]), 0o644)
+        for placeholder, option in (("@EGGS_DIRECTORY@", "eggs-directory"),
+                                    ("@DEVELOP_EGGS_DIRECTORY@", "develop-eggs-directory")):
+            text = text.replace(placeholder, self.options[option])
+        _write(self.options["output"], text, 0o644)
         return [self.options["output"]]
 
     update = install
