@@ -89,8 +89,10 @@ stop: install
 	-pkill -TERM -f "[s]lapgate master --listen $(LISTEN) --insecure-loopback --node $(NODE_DIR)/slapos.cfg"
 	@if [ -f $(NODE_DIR)/slapos.cfg ]; then $(PY) -m node_twisted.local --stop $(NODE_DIR); fi
 
+# Two workers: the tests marked as starting real parts (tests/needs.py) run in turn on one of
+# them (tests/conftest.py), the rest on the other.
 test: install system-packages upstream node
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 --dist loadgroup tests
 
 # The marker expression is tests/needs.py's CHECK_EXCLUDES (a test there keeps the two equal).
 check: install system-packages upstream

@@ -4,6 +4,8 @@ processes and threads a test must not leave behind."""
 import os
 import threading
 
+import pytest
+
 from tests import needs
 
 # An unmarked test slower than this is named at the end of a run that left the marked ones out.
@@ -17,6 +19,17 @@ def pytest_configure(config):
     """Register the markers, so that a misspelt one is an error (--strict-markers)."""
     for mark, meaning in needs.MARKS.items():
         config.addinivalue_line("markers", "%s: %s" % (mark, meaning))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that start real parts form one pytest-xdist group: under ``--dist loadgroup`` (make
+    test) they run one after another on one worker while the other worker runs the rest, so two
+    buildouts or two PostgreSQL clusters never compete and the timings they check stay true."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        if any(item.get_closest_marker(mark) for mark in needs.MARKS):
+            item.add_marker(pytest.mark.xdist_group("real-parts"))
 
 
 def children():
