@@ -2,7 +2,7 @@
 
 The node runs rootless in a short temporary directory (supervisord's unix socket path is short),
 with the test software release of ``tests/node_sr/`` copied there (``tests/node_harness.copy_release``),
-as tests/test_slap_node_upstream.py does. Buildout is the upstream venv's (``make upstream``:
+as tests/e2e/test_slap_node_upstream.py does. Buildout is the upstream venv's (``make upstream``:
 zc.buildout 6 with slapos.core 1.26.1, whose ``slapos.slap`` the release's recipe imports);
 supervisord is this venv's. The cleanup stops supervisord and every process left in the tree.
 """

@@ -5,7 +5,7 @@ with partitions on 127.0.1.x, a ``slapos.cfg``, a copy of a test software releas
 ``@RELEASE_DIR@`` placeholders replaced by the copy's path, since zc.buildout 6 has no
 ``${:_profile_base_location_}``), and runs the upstream commands through the reactor as the
 unprivileged user ``slapgate-node`` (created if missing; the current user when the tests do not
-run as root). Used by tests/test_slap_node_upstream.py and tests/test_memcached_demo.py.
+run as root). Used by tests/e2e/test_slap_node_upstream.py and tests/e2e/test_memcached_demo.py.
 """
 
 import ast

@@ -1,7 +1,7 @@
 """A scenario run by the UPSTREAM slap library (slapos.core 1.26.1) against a master.
 
 Run with the upstream venv's python: ``python upstream_slap_scenario.py MASTER_URL SR``. It prints
-one JSON document of what the library observed; tests/test_slap_upstream.py checks it. It must only
+one JSON document of what the library observed; tests/e2e/test_slap_upstream.py checks it. It must only
 use the public slap library, the way nodes, recipes and the ``slapos`` CLI use it.
 
 The same calls run against slapgate and against upstream slapproxy: where the two masters answer

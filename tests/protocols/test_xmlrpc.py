@@ -206,7 +206,7 @@ class DocumentedExampleTests(XmlRpcTests):
 
         from twisted.internet.utils import getProcessOutputAndValue
 
-        script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        script = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                               "docs", "examples", "xmlrpc_client.py")
         out, err, code = yield getProcessOutputAndValue(sys.executable, [script, self.url],
                                                         env=os.environ)

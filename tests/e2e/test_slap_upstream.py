@@ -19,7 +19,7 @@ from gateway.server import local_admin
 from tests.upstream import run_upstream, start_slapproxy
 from tests.fixtures import start_test_master
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SR = "http://sr.example.invalid/software.cfg"
 SCENARIO = os.path.join(ROOT, "tests", "upstream_slap_scenario.py")
 

@@ -490,7 +490,7 @@ class RootModeTests(unittest.TestCase):
         import glob
         import json
 
-        from tests.test_node_promise_plugins import PLUGIN
+        from tests.node.test_node_promise_plugins import PLUGIN
 
         plugin_dir = os.path.join(node.partition(1), "etc", "plugin")
         os.makedirs(plugin_dir, exist_ok=True)

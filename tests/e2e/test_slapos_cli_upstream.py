@@ -25,7 +25,7 @@ from twisted.trial import unittest
 
 from gateway.server import local_admin
 from tests.fixtures import start_test_master
-from tests.test_slap_upstream import without
+from tests.e2e.test_slap_upstream import without
 from tests.upstream import run_upstream, start_slapproxy, upstream_env, upstream_python
 
 # What a node does with the upstream slap library: format COMP-0 (three partitions, as ``slapos

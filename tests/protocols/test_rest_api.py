@@ -16,7 +16,7 @@ from slap_core import errors, views
 from slap_core.principals import PartitionAgent
 from slap_core.operations import load_all
 from tests.fixtures import format_configuration, http_client, start_test_master
-from tests.test_usage import journal, movement
+from tests.core.test_usage import journal, movement
 
 SR = "http://sr.example.invalid/software.cfg"
 SR_V2 = "http://sr.example.invalid/software-2.cfg"
@@ -185,7 +185,7 @@ class DocumentTests(RestTestCase):
         self.assertRaises(ValueError, OpenApiDocument, json.dumps(document))
 
     def test_rest_column_of_the_operations_table_names_the_routes(self):
-        from tests.test_docs import operation_rows
+        from tests.protocols.test_docs import operation_rows
 
         expected = {}
         for route in ROUTES:

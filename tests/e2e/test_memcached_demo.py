@@ -25,7 +25,7 @@ from twisted.trial import unittest
 from tests.fixtures import start_test_master
 from tests.node_harness import COMPUTER, Node, kill_until_gone, require_node
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MEMCACHED_SR = os.path.join(ROOT, "tests", "memcached")
 MEMCACHED = "/usr/bin/memcached"
 TITLE = "memcached-demo"

@@ -19,7 +19,7 @@ from twisted.trial import unittest
 from node_twisted.retries import Retries, excerpt, reason
 from tests.fixtures import start_test_master
 from tests.node_agent_fixtures import COMPUTER, AgentNode
-from tests.test_node_agent import MasterSide
+from tests.node.test_node_agent import MasterSide
 from tests.waiting import until
 
 INTERVAL = 60

@@ -18,7 +18,7 @@ from gateway.server import local_admin
 from slap_core import errors, tokens
 from slap_core.models import ApiToken
 from slap_core.principals import Anonymous, ComputerAgent, PartitionAgent, User
-from tests import test_oidc
+from tests.gateway import test_oidc
 from tests.fixtures import MasterMixin, start_test_master
 
 

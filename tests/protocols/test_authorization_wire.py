@@ -2,8 +2,8 @@
 
 The expected answer of each cell is the core's: ``Master.call`` on a fresh copy of the scenario
 with the arguments the adaptor hands the core (those of the CASES table of
-``tests/test_authorization.py``, whose allowed set must agree). Each adaptor must allow what the
-core allows and refuse what it refuses with the same kind of refusal (unauthenticated,
+``tests/core/test_authorization.py``, whose allowed set must agree). Each adaptor must allow what
+the core allows and refuse what it refuses with the same kind of refusal (unauthenticated,
 forbidden, not found), in its own idiom (see ``tests/authorization_wire.py``). Callers
 log in as a real client would over HTTPS: users with HTTP Basic, computers and partitions with
 client certificates issued by the master's CA, anonymous with nothing (no insecure loopback).
@@ -25,7 +25,7 @@ from tests.authorization_scenario import PRINCIPALS, build_scenario
 from protocols.slap import json_api
 from tests.authorization_wire import (JSON_CALLS, JSON_UNCHECKED, NoWireCall, Rest, Slap,
                                        SlapJson, Soap, XmlRpc, client_options)
-from tests.test_authorization import CASES, core_outcome, resolve
+from tests.core.test_authorization import CASES, core_outcome, resolve
 
 ADAPTORS = (XmlRpc(), Soap(), Rest(), Slap(), SlapJson())
 
@@ -33,8 +33,9 @@ ADAPTORS = (XmlRpc(), Soap(), Rest(), Slap(), SlapJson())
 def arguments_of(name):
     """The matrix's arguments of operation ``name`` with the scenario's values filled in."""
     if name not in CASES:
-        raise AssertionError("operation %s has no line in CASES of tests/test_authorization.py: "
-                             "add its arguments and who may call it" % name)
+        raise AssertionError("operation %s has no line in CASES of "
+                             "tests/core/test_authorization.py: add its arguments and who may "
+                             "call it" % name)
     return resolve(CASES[name][0], build_scenario())
 
 
@@ -51,7 +52,7 @@ class WireAuthorizationMatrixTests(unittest.TestCase):
     def test_every_registered_operation_has_a_line(self):
         missing = sorted(set(load_all()) - set(CASES))
         self.assertEqual(missing, [], "operations without a line in CASES of "
-                                      "tests/test_authorization.py: %s" % missing)
+                                      "tests/core/test_authorization.py: %s" % missing)
 
     def test_every_adaptor_can_call_every_operation(self):
         problems = []

@@ -16,7 +16,7 @@ from twisted.internet import defer, task
 from twisted.logger import globalLogPublisher
 from twisted.trial import unittest
 
-from tests import test_node_agent
+from tests.node import test_node_agent
 from tests.fixtures import start_test_master
 from tests.node_agent_fixtures import AgentNode
 from tests.upstream import PYTHON, upstream_python

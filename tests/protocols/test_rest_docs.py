@@ -12,7 +12,7 @@ from twisted.trial import unittest
 from protocols.rest.routes import ROUTES
 from tests.fixtures import start_test_master
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PAGE = os.path.join(ROOT, "docs", "rest.md")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.M | re.S)
 

@@ -16,7 +16,7 @@ from twisted.internet.utils import getProcessOutputAndValue
 from twisted.trial import unittest
 
 from node_twisted import progress
-from tests import test_node_agent
+from tests.node import test_node_agent
 from tests.waiting import until
 from tests.fixtures import start_test_master
 from tests.node_agent_fixtures import COMPUTER, AgentNode

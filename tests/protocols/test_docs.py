@@ -7,7 +7,7 @@ from twisted.trial import unittest
 
 from slap_core.operations import load_all
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def operation_rows():

@@ -18,7 +18,7 @@ from twisted.trial import unittest
 from slap_core.principals import User
 from tests.fixtures import start_test_master
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.environ.get("SLAPGATE_SCHEMATHESIS_EXAMPLES", "6")
 SEED = os.environ.get("SLAPGATE_SCHEMATHESIS_SEED", "20261130")
 

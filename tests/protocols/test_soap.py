@@ -18,7 +18,7 @@ from tests.fixtures import http_client, start_test_master
 
 SR = "http://sr.example.invalid/software.cfg"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def envelope(body):
@@ -715,7 +715,7 @@ class OperationsTableTests(unittest.TestCase):
 
     def test_soap_column_matches_the_served_operations(self):
         from protocols.soap_api import OPERATIONS
-        from tests.test_docs import operation_rows
+        from tests.protocols.test_docs import operation_rows
 
         served = {spec.operation: "`%s`" % spec.soap_name for spec in OPERATIONS}
         documented = {name: cells[6] for name, cells in operation_rows().items()

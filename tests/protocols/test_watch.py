@@ -22,7 +22,7 @@ from tests.fixtures import (SR, MasterMixin, format_configuration, http_client,
                             start_test_master)
 from tests.waiting import until
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class WatchTests(unittest.TestCase):

@@ -15,7 +15,7 @@ from slap_core import errors
 from tests.fixtures import start_test_master
 from tests.node_agent_fixtures import COMPUTER, AgentNode
 from tests.waiting import until
-from tests.test_node_agent import MasterSide
+from tests.node.test_node_agent import MasterSide
 
 INTERVAL = 120
 

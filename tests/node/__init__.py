@@ -1,0 +1,1 @@
+"""The slapgate node agent (node_twisted) against a started master."""
