@@ -4,13 +4,10 @@ import configparser
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 
+from gateway.settings import ConfigError  # raised by load(); importable from here
 from slap_core.poll_limit import DEFAULT_PER_MINUTE
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
-
-
-class ConfigError(ValueError):
-    """A configuration value is missing or wrong; the message says which."""
 
 
 @dataclass

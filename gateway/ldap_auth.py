@@ -12,10 +12,9 @@ import time
 from dataclasses import dataclass, field
 
 from gateway.auth import BasicAuthenticator
+from gateway.settings import ConfigError, roles_from
 from slap_core import errors
 from slap_core.principals import User
-
-ROLES = ("admin", "operator", "user")
 
 
 @dataclass
@@ -47,22 +46,9 @@ class LdapSettings:
 
 def settings_from(section):
     """LdapSettings from a configparser section ``[ldap]`` (``role.<name> = group DN`` lines)."""
-    from gateway.config import ConfigError
-
     if not section.get("url") or not section.get("user_base"):
         raise ConfigError("[ldap] needs url and user_base")
-    roles = {}
-    for key, value in section.items():
-        if key.startswith("role."):
-            role = key[len("role."):]
-            if role not in ROLES:
-                raise ConfigError("[ldap] %s: roles are %s" % (key, ", ".join(ROLES)))
-            for dn in value.split("\n"):
-                if dn.strip():
-                    roles[dn.strip().lower()] = role
-    default_role = section.get("default_role", "user").strip()
-    if default_role and default_role not in ROLES:
-        raise ConfigError("[ldap] default_role is one of %s, or empty" % ", ".join(ROLES))
+    roles, default_role = roles_from(section, "ldap", lambda dn: dn.strip().lower())
     try:
         timeout = float(section.get("timeout", "5"))
         cache_ttl = float(section.get("cache_ttl", "60"))

@@ -26,10 +26,10 @@ from twisted.python.failure import Failure
 from twisted.web.client import FileBodyProducer
 from twisted.web.http_headers import Headers
 
+from gateway.settings import ConfigError, roles_from
 from slap_core import errors
 from slap_core.principals import User
 
-ROLES = ("admin", "operator", "user")
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
                          "ES256", "ES384", "ES512", "EdDSA")
 MAX_DOCUMENT = 1024 * 1024
@@ -83,24 +83,11 @@ class OidcSettings:
 
 def settings_from(section):
     """OidcSettings from a configparser section ``[oidc]`` (``role.<name> = group`` lines)."""
-    from gateway.config import ConfigError
-
     if not section.get("issuer") or not section.get("audience"):
         raise ConfigError("[oidc] needs issuer and audience")
     if section.get("jwks_url") and section.get("jwks_file"):
         raise ConfigError("[oidc] takes jwks_url or jwks_file, not both")
-    roles = {}
-    for key, value in section.items():
-        if key.startswith("role."):
-            role = key[len("role."):]
-            if role not in ROLES:
-                raise ConfigError("[oidc] %s: roles are %s" % (key, ", ".join(ROLES)))
-            for group in value.split("\n"):
-                if group.strip():
-                    roles[group.strip()] = role
-    default_role = section.get("default_role", "user").strip()
-    if default_role and default_role not in ROLES:
-        raise ConfigError("[oidc] default_role is one of %s, or empty" % ", ".join(ROLES))
+    roles, default_role = roles_from(section, "oidc")
     algorithms = tuple(section.get("algorithms", "RS256 PS256 ES256").split())
     unsafe = [a for a in algorithms if a not in ASYMMETRIC_ALGORITHMS]
     if unsafe or not algorithms:

@@ -2,12 +2,28 @@
 
 import logging
 
-from slap_core import errors
-from slap_core.operations import load_all
+from slap_core import (  # noqa: F401  (the operation modules: imported for their registrations)
+    catalogue,
+    certificates,
+    computers,
+    errors,
+    instance_reports,
+    instances,
+    people,
+    supplies,
+    tokens,
+    usage,
+)
+from slap_core.operations import REGISTRY
 from slap_core.poll_limit import PollLimit
 from slap_core.storage import Storage, TransientConflict
 
 log = logging.getLogger(__name__)
+
+
+def load_all():
+    """Every registered operation by name (each operation module is imported above)."""
+    return REGISTRY
 
 
 class Master:

@@ -2,7 +2,8 @@
 
 An operation is a function ``f(session, principal, **arguments)`` decorated with :func:`operation`.
 The registry is what adaptors expose, what ``docs/operations.md`` lists and what the authorization
-matrix tests iterate over.
+matrix tests iterate over. This module imports none of the operation modules (they import it):
+:func:`slap_core.master.load_all` imports them all and answers the complete registry.
 """
 
 import functools
@@ -76,19 +77,3 @@ def operation(name, *, writes, callers, polled=False):
 
     return register
 
-
-def load_all():
-    """Import every module that defines operations, so that REGISTRY is complete."""
-    from slap_core import (  # noqa: F401  (imported for their registrations)
-        catalogue,
-        certificates,
-        computers,
-        instance_reports,
-        instances,
-        people,
-        supplies,
-        tokens,
-        usage,
-    )
-
-    return REGISTRY

@@ -13,8 +13,7 @@ import shutil
 from twisted.trial import unittest
 
 from slap_core import errors
-from slap_core.master import Master
-from slap_core.operations import load_all
+from slap_core.master import Master, load_all
 from tests.authorization_scenario import PRINCIPALS, RETIRED_SR, build_scenario
 from tests.fixtures import SR, format_configuration
 

@@ -20,7 +20,7 @@ import shutil
 from twisted.internet import defer, threads
 from twisted.trial import unittest
 
-from slap_core.operations import load_all
+from slap_core.master import load_all
 from tests.authorization_scenario import PRINCIPALS, build_scenario
 from protocols.slap import json_api
 from tests.authorization_wire import (JSON_CALLS, JSON_UNCHECKED, NoWireCall, Rest, Slap,

@@ -5,7 +5,7 @@ import re
 
 from twisted.trial import unittest
 
-from slap_core.operations import load_all
+from slap_core.master import load_all
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -13,8 +13,8 @@ from protocols.rest.resource import DOCUMENT_URI, load_document
 from protocols.rest.routes import ROUTES
 from protocols.rest.problems import problem_for
 from slap_core import errors, views
+from slap_core.master import load_all
 from slap_core.principals import PartitionAgent
-from slap_core.operations import load_all
 from tests.fixtures import format_configuration, http_client, start_test_master
 from tests.core.test_usage import journal, movement
 

@@ -583,7 +583,7 @@ class RegistryTests(MasterTestCase):
 
     @defer.inlineCallbacks
     def test_wsdl_has_an_operation_for_each_registered_operation(self):
-        from slap_core.operations import load_all
+        from slap_core.master import load_all
 
         response = yield http_client(self).get(self.url + "?wsdl")
         wsdl = etree.fromstring((yield response.content()))
