@@ -21,6 +21,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from node_twisted import processes, promises, retries
+from node_twisted.files import read_text, remove, write_if_changed
 from node_twisted.progress import Progress
 from node_twisted.slap_client import MasterUnreachable, SlapClientError, tolerated_report
 from node_twisted.software import software_path
@@ -83,32 +84,6 @@ def certificate_files(config, partition_id):
             os.path.join(repository, partition_id + ".crt"))
 
 
-def _write_if_changed(path, text, mode, uid, gid):
-    """Replace the file at ``path`` by ``text`` (mode ``mode``, owned by uid/gid when given)
-    unless it already holds it (then only its mode and owner are put right); whether it was
-    written. A new file is renamed into place, so a reader never sees half a key."""
-    if _read(path) == text:
-        info = os.stat(path)
-        if stat.S_IMODE(info.st_mode) != mode:
-            os.chmod(path, mode)
-        if uid is not None and (info.st_uid, info.st_gid) != (uid, gid):
-            os.chown(path, uid, gid)
-        return False
-    temporary = "%s.%d.tmp" % (path, os.getpid())
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(text)
-        os.chmod(temporary, mode)
-        if uid is not None:
-            os.chown(temporary, uid, gid)
-        os.rename(temporary, path)
-    except BaseException:
-        _remove(temporary)
-        raise
-    return True
-
-
 def tail_sections(config, partition):
     """The sections and values of the tail a partition's profile gets (spec section 5.3).
 
@@ -152,21 +127,6 @@ def profile_tail(config, partition):
     return "\n".join(lines) + "\n"
 
 
-def _read(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
-def _remove(path):
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
 class PartitionDeployer:
     """Processes the computer's partitions: those with work in turn, then the unchanged ones."""
 
@@ -186,7 +146,7 @@ class PartitionDeployer:
 
     def periodicity(self, partition):
         """Seconds after which an unchanged partition is processed again."""
-        text = _read(os.path.join(software_path(self.config, partition.software_release_url),
+        text = read_text(os.path.join(software_path(self.config, partition.software_release_url),
                                   "periodicity"))
         try:
             return int(text) if text is not None else self.config.maximum_periodicity
@@ -196,7 +156,7 @@ class PartitionDeployer:
     def up_to_date(self, partition):
         """Whether ``.timestamp`` says the partition is deployed as the master wants it."""
         path = os.path.join(self.path(partition.partition_id), ".timestamp")
-        if partition.timestamp is None or _read(path) != partition.timestamp:
+        if partition.timestamp is None or read_text(path) != partition.timestamp:
             return False
         periodicity = self.periodicity(partition)
         return periodicity < 0 or self.reactor.seconds() <= os.path.getmtime(path) + periodicity
@@ -249,9 +209,9 @@ class PartitionDeployer:
         pid, path = partition.partition_id, self.path(partition.partition_id)
         if partition.software_release_url is None:
             for stray in (".timestamp",):
-                _remove(os.path.join(path, stray))
+                remove(os.path.join(path, stray))
             return "skipped"
-        _remove(os.path.join(path, ".slapos-request-transaction-" + pid))
+        remove(os.path.join(path, ".slapos-request-transaction-" + pid))
         if self.up_to_date(partition):
             if partition.requested_state == "started":
                 if restart_running:
@@ -261,8 +221,8 @@ class PartitionDeployer:
         signature = self.signature(partition)
         if self.retries.waiting(pid, signature):
             return "backoff"
-        _remove(os.path.join(path, ".timestamp"))
-        _remove(os.path.join(path, ".slapgrid-%s-error.log" % pid))
+        remove(os.path.join(path, ".timestamp"))
+        remove(os.path.join(path, ".slapgrid-%s-error.log" % pid))
         self.progress.begin("partitions", pid, "deploying")
         try:
             outcome = yield self._deploy(partition)
@@ -389,7 +349,7 @@ class PartitionDeployer:
         os.makedirs(self.config.certificate_repository_path, mode=0o755, exist_ok=True)
         for text, path, mode in ((pair["key"], key_file, 0o600),
                                  (pair["certificate"], cert_file, 0o644)):
-            if _write_if_changed(path, text, mode, uid, gid):
+            if write_if_changed(path, text, mode, uid, gid):
                 self.log.info("partition {pid}: wrote {path}", pid=partition.partition_id,
                               path=path)
 
@@ -397,7 +357,7 @@ class PartitionDeployer:
         """Delete the partition's key and certificate from the repository (on destruction)."""
         for path in certificate_files(self.config, partition_id):
             if path:
-                _remove(path)
+                remove(path)
 
     @defer.inlineCallbacks
     def install(self, partition):
@@ -475,12 +435,12 @@ class PartitionDeployer:
     @defer.inlineCallbacks
     def _related_instances(self, pid):
         transaction = os.path.join(self.path(pid), ".slapos-request-transaction-" + pid)
-        text = _read(transaction)
+        text = read_text(transaction)
         if text is None:
             return
         titles = [line for line in text.splitlines() if line]
         yield self._report(self.client.partition_related_instances, pid, titles)
-        _remove(transaction)
+        remove(transaction)
 
     def _report(self, call, *args):
         return tolerated_report(self.log, call, *args)

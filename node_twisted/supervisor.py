@@ -20,6 +20,7 @@ from twisted.web.iweb import IAgentEndpointFactory
 from zope.interface import implementer
 
 from node_twisted import processes
+from node_twisted.files import write_if_changed
 from node_twisted.http_body import read_body
 from node_twisted.slap_client import QuietClientFactory
 
@@ -165,7 +166,7 @@ class Supervisor:
                           os.path.join(root, "etc")):
             os.makedirs(directory, exist_ok=True)
         os.makedirs(self.paths["conf.d"], mode=0o700, exist_ok=True)
-        _write_if_changed(self.paths["conf"], main_configuration(root, self.socket))
+        write_if_changed(self.paths["conf"], main_configuration(root, self.socket))
 
     @defer.inlineCallbacks
     def state(self):
@@ -212,7 +213,7 @@ class Supervisor:
             if os.path.exists(path):
                 os.unlink(path)
         else:
-            _write_if_changed(path, text)
+            write_if_changed(path, text)
 
     def remove_partition(self, partition_id):
         """Delete a partition's group file."""
@@ -263,17 +264,3 @@ class Supervisor:
     def start_all(self):
         """Start every process (offline mode)."""
         return self.call("startAllProcesses", False)
-
-
-def _write_if_changed(path, text):
-    try:
-        with open(path) as handle:
-            if handle.read() == text:
-                return False
-    except OSError:
-        pass
-    with open(path + ".tmp", "w") as handle:
-        handle.write(text)
-    os.chmod(path + ".tmp", 0o600)
-    os.replace(path + ".tmp", path)
-    return True
