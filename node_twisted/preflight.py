@@ -1,9 +1,9 @@
-"""What ``slapgate node`` needs before its first cycle, checked at start (issue 22).
+"""What ``slapgate node`` needs before its first cycle, checked at start.
 
-A node whose ``buildout`` is missing used to start anyway and fail every build, cycle after cycle;
-now it refuses to start and says what is missing: the programs it will run (``buildout``,
-``supervisord``), the directories it works in (there, or creatable, and writable by the user
-running it; in root mode owned by whom the builds run as), and root for ``alter_user``.
+A node that lacks one of them refuses to start and says what is missing, rather than failing
+every build cycle after cycle: the programs it will run (``buildout``, ``supervisord``), the
+directories it works in (there, or creatable, and writable by the user running it; in root mode
+owned by whom the builds run as), and root for ``alter_user``.
 """
 
 import os

@@ -1,9 +1,9 @@
-"""How often a computer may poll the master for its own information (issue 22).
+"""How often a computer may poll the master for its own information.
 
-A node that fails in a loop used to poll its master many times a second. Each computer gets a
-bucket of ``per_minute`` polls, refilled at ``per_minute`` a minute; a poll finding it empty is
-refused with :class:`~slap_core.errors.TooManyRequests`, whose ``retry_after`` says when the
-next one will be admitted. Only a computer's polls of itself count: an admin reading a computer,
+The limit keeps a node that fails in a loop from polling its master many times a second. Each
+computer gets a bucket of ``per_minute`` polls, refilled at ``per_minute`` a minute; a poll
+finding it empty is refused with :class:`~slap_core.errors.TooManyRequests`, whose
+``retry_after`` says when the next one will be admitted. Only a computer's polls of itself count: an admin reading a computer,
 or a caller the operation will refuse anyway, is not held to it. ``per_minute = 0`` admits all.
 """
 
