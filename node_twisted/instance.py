@@ -146,8 +146,8 @@ class PartitionDeployer:
 
     def periodicity(self, partition):
         """Seconds after which an unchanged partition is processed again."""
-        text = read_text(os.path.join(software_path(self.config, partition.software_release_url),
-                                  "periodicity"))
+        text = read_text(os.path.join(
+            software_path(self.config, partition.software_release_url), "periodicity"))
         try:
             return int(text) if text is not None else self.config.maximum_periodicity
         except ValueError:

@@ -114,7 +114,6 @@ def recipe_eggs(recipe):
             if done.returncode != 0:
                 raise RuntimeError("building the egg of %s with %s failed:\n%s"
                                    % (recipe, python, done.stderr))
-        os.chmod(scratch, 0o755)
         _eggs[recipe] = dist
     return _eggs[recipe]
 
@@ -124,15 +123,15 @@ def copy_release(source, target):
 
     ``@RELEASE_DIR@`` in software.cfg becomes ``target`` (zc.buildout 6 has no
     ``${:_profile_base_location_}``); build leftovers (egg-info, bytecode) are not copied. A
-    release whose recipe project is in ``recipe/`` gets its eggs in ``dist/``, which
-    tests/node_sr installs from (its ``find-links``).
+    release that installs its recipe from ``find-links`` (tests/node_sr) gets the eggs of its
+    ``recipe/`` project in ``dist/``; one that develops it (tests/memcached) needs none.
     """
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
-    if os.path.exists(os.path.join(source, "recipe", "setup.py")):
-        shutil.copytree(recipe_eggs(os.path.join(source, "recipe")), os.path.join(target, "dist"))
     software = os.path.join(target, "software.cfg")
     with open(software) as handle:
         text = handle.read()
+    if "find-links" in text:
+        shutil.copytree(recipe_eggs(os.path.join(source, "recipe")), os.path.join(target, "dist"))
     with open(software, "w") as handle:
         handle.write(text.replace("@RELEASE_DIR@", target))
     return software
