@@ -142,6 +142,8 @@ OPERATIONS = (
     ), types.Supply, types.encode),
     SoapOperation("supply.list", (Argument("computer", optional()),), types.SupplyList,
                   types.encode_list),
+    SoapOperation("supply.get", (Argument("computer", required()), Argument("url", required())),
+                  types.Supply, types.encode),
     SoapOperation("instance.request", (
         Argument("title", required()),
         Argument("software_release", required()),
@@ -173,6 +175,10 @@ OPERATIONS = (
     SoapOperation("catalogue.remove_release", (Argument("url", required()),), None,
                   types.encode_nothing),
     SoapOperation("catalogue.list_products", (), types.ProductList, types.encode_list),
+    SoapOperation("catalogue.get_product", (Argument("product", required()),), types.Product,
+                  types.encode),
+    SoapOperation("catalogue.get_release", (Argument("url", required()),), types.Release,
+                  types.encode),
     SoapOperation("catalogue.list_releases", (Argument("product", optional()),),
                   types.ReleaseList, types.encode_list),
     SoapOperation("catalogue.product_release_urls", (
@@ -251,6 +257,7 @@ OPERATIONS = (
         Argument("password", required(), empty=""),
     ), types.Person, types.encode),
     SoapOperation("person.list", (), types.PersonList, types.encode_list),
+    SoapOperation("person.get", (Argument("login", required()),), types.Person, types.encode),
     SoapOperation("person.check_password", (
         Argument("login", required()),
         Argument("password", required(), empty=""),

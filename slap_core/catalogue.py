@@ -112,26 +112,49 @@ def list_products(session, principal):
     """List products, each with its releases newest first."""
     require_authenticated(principal)
     products = session.scalars(select(SoftwareProduct).order_by(SoftwareProduct.reference))
-    result = []
-    for product in products:
-        releases = session.scalars(
-            _newest_first(select(SoftwareRelease).where(SoftwareRelease.product_id == product.id))
-        )
-        result.append(
-            ProductView(product.reference, product.title, tuple(release_view(r) for r in releases))
-        )
-    return result
+    return [_product_view(session, product) for product in products]
+
+
+@operation("catalogue.get_product", writes=False, callers="any authenticated caller")
+def get_product(session, principal, *, product):
+    """Read one product, with its releases newest first."""
+    require_authenticated(principal)
+    item = session.scalar(select(SoftwareProduct).where(SoftwareProduct.reference == product))
+    if item is None:
+        raise errors.NotFound("no software product %r" % (product,))
+    return _product_view(session, item)
+
+
+def _product_view(session, product):
+    releases = session.scalars(
+        _newest_first(select(SoftwareRelease).where(SoftwareRelease.product_id == product.id)))
+    return ProductView(product.reference, product.title, tuple(release_view(r) for r in releases))
+
+
+def _listed():
+    # What the catalogue lists: its entries, and the releases a supply or a live instance uses.
+    return select(SoftwareRelease).where(or_(
+        SoftwareRelease.catalogued.is_(True),
+        exists().where(Supply.release_id == SoftwareRelease.id),
+        exists().where(SoftwareInstance.release_id == SoftwareRelease.id,
+                       SoftwareInstance.archived.is_(False))))
+
+
+@operation("catalogue.get_release", writes=False, callers="any authenticated caller")
+def get_release(session, principal, *, url):
+    """Read one release the catalogue lists, by URL."""
+    require_authenticated(principal)
+    release = session.scalar(_listed().where(SoftwareRelease.url == url))
+    if release is None:
+        raise errors.NotFound("no software release %r" % (url,))
+    return release_view(release)
 
 
 @operation("catalogue.list_releases", writes=False, callers="any authenticated caller")
 def list_releases(session, principal, *, product=None):
     """List releases newest first: catalogue entries and the releases in use, or one product's."""
     require_authenticated(principal)
-    query = select(SoftwareRelease).where(or_(
-        SoftwareRelease.catalogued.is_(True),
-        exists().where(Supply.release_id == SoftwareRelease.id),
-        exists().where(SoftwareInstance.release_id == SoftwareRelease.id,
-                       SoftwareInstance.archived.is_(False))))
+    query = _listed()
     if product is not None:
         item = session.scalar(select(SoftwareProduct).where(SoftwareProduct.reference == product))
         if item is None:

@@ -78,6 +78,20 @@ def list_people(session, principal):
     return [person_view(p) for p in session.scalars(select(Person).order_by(Person.login))]
 
 
+@operation("person.get", writes=True, callers="admin (anyone), a user (themselves)")
+def get_person(session, principal, *, login):
+    """Read one person by login (a directory user's own record is created on first use)."""
+    user = require_user(principal)
+    if user.login == login:
+        return person_view(person_for(session, user))
+    if not user.is_admin:
+        raise errors.Forbidden("only an admin may read another person")
+    person = session.scalar(select(Person).where(Person.login == login))
+    if person is None:
+        raise errors.NotFound("no person %r" % (login,))
+    return person_view(person)
+
+
 @operation("person.me", writes=True, callers="any user")
 def me(session, principal):
     """The calling user's own record (created on first use for directory users)."""

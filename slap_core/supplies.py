@@ -76,6 +76,18 @@ def list_supplies(session, principal, *, computer=None):
     return [supply_view(s) for s in session.scalars(query.order_by(Computer.reference, Supply.id))]
 
 
+@operation("supply.get", writes=False,
+           callers="the computer, its owner, admin, operator")
+def get_supply(session, principal, *, computer, url):
+    """Read what a computer was asked to do with a release and what it reported."""
+    target = get_computer(session, computer)
+    check_computer_read(session, principal, target)
+    row = _find(session, target, url)
+    if row is None:
+        raise errors.NotFound("%s is not supplied to %s" % (url, computer))
+    return supply_view(row)
+
+
 @operation("supply.report", writes=True, callers="the computer itself")
 def report_supply(session, principal, *, url, computer, state, error_text=None):
     """The node reports a release ``building``, ``available``, ``error`` (with text) or ``destroyed``.

@@ -102,7 +102,7 @@ def build_scenario():
     master.call("instance.request", PRINCIPALS["partition_a"], title="child",
                 software_release=SR, sla={"computer_guid": "COMP-A"})
     # A catalogue entry nothing uses: what catalogue.remove_release may take out.
-    master.call("catalogue.add_release", ADMIN, url=RETIRED_SR)
+    master.call("catalogue.add_release", ADMIN, url=RETIRED_SR, product="retired")
     scenario = Scenario(path, state_dir)
     scenario.values["root"] = root.reference
     scenario.values["certificate"] = master.call("certificate.issue", ADMIN, kind="computer",

@@ -145,14 +145,8 @@ async def create_person(ctx):
 
 
 async def get_person(ctx):
-    """One person: the caller themselves, or anyone for those who may list people."""
-    login = ctx.params["login"]
-    if isinstance(ctx.principal, User) and ctx.principal.login == login:
-        return Reply(200, await ctx.call("person.me"))
-    for person in await ctx.call("person.list"):
-        if person.login == login:
-            return Reply(200, person)
-    raise errors.NotFound("no person %r" % (login,))
+    """One person: the caller themselves, or anyone for admins."""
+    return Reply(200, await ctx.call("person.get", login=ctx.params["login"]))
 
 
 async def set_password(ctx):
@@ -176,10 +170,7 @@ async def list_products(ctx):
 
 async def get_product(ctx):
     """One product with its releases."""
-    for product in await ctx.call("catalogue.list_products"):
-        if product.reference == ctx.params["product"]:
-            return Reply(200, product)
-    raise errors.NotFound("no software product %r" % (ctx.params["product"],))
+    return Reply(200, await ctx.call("catalogue.get_product", product=ctx.params["product"]))
 
 
 async def product_release_urls(ctx):
@@ -203,10 +194,7 @@ async def add_release(ctx):
 
 async def get_release(ctx):
     """One release by URL."""
-    for release in await ctx.call("catalogue.list_releases"):
-        if release.url == ctx.params["url"]:
-            return Reply(200, release)
-    raise errors.NotFound("no software release %r" % (ctx.params["url"],))
+    return Reply(200, await ctx.call("catalogue.get_release", url=ctx.params["url"]))
 
 
 async def remove_release(ctx):
@@ -341,10 +329,8 @@ async def list_supplies(ctx):
 
 async def get_supply(ctx):
     """One supply of a computer."""
-    for supply in await ctx.call("supply.list", computer=ctx.params["computer"]):
-        if supply.url == ctx.params["url"]:
-            return Reply(200, supply)
-    raise errors.NotFound("%s is not supplied to %s" % (ctx.params["url"], ctx.params["computer"]))
+    return Reply(200, await ctx.call("supply.get", computer=ctx.params["computer"],
+                                     url=ctx.params["url"]))
 
 
 async def put_supply(ctx):
@@ -555,7 +541,7 @@ ROUTES = (
           create_person, {201: created("Person", "the new person")}, body="PersonCreate",
           tag="people"),
     Route("GET", "/people/{login}", "getPerson", "One person (yourself, or anyone for admins)",
-          ("person.me", "person.list"), get_person, {200: ok("Person", "the person", etag=True)},
+          ("person.get",), get_person, {200: ok("Person", "the person", etag=True)},
           tag="people"),
     Route("PUT", "/people/{login}/password", "setPassword",
           "Set (or with an empty string remove) a local password", ("person.set_password",),
@@ -570,7 +556,7 @@ ROUTES = (
           {200: ok("ProductPage", "a page of products", etag=True)}, listing="Product",
           filters=(string_filter("title", "products"),), tag="catalogue"),
     Route("GET", "/products/{product}", "getProduct", "One software product",
-          ("catalogue.list_products",), get_product,
+          ("catalogue.get_product",), get_product,
           {200: ok("Product", "the product", etag=True)}, tag="catalogue"),
     Route("GET", "/products/{product}/release-urls", "listProductReleaseUrls",
           "The URLs of a product's releases, newest first", ("catalogue.product_release_urls",),
@@ -590,7 +576,7 @@ ROUTES = (
            201: created("Release", "the release is new")}, body="ReleaseCreate",
           tag="catalogue"),
     Route("GET", "/releases/{url}", "getRelease", "One release (its URL percent-encoded)",
-          ("catalogue.list_releases",), get_release,
+          ("catalogue.get_release",), get_release,
           {200: ok("Release", "the release", etag=True)}, tag="catalogue"),
     Route("DELETE", "/releases/{url}", "removeRelease",
           "Take a release out of the catalogue (409 while a supply or a live instance uses it)",
@@ -687,7 +673,7 @@ ROUTES = (
                           "only supplies wanted in this state", equals("desired_state"))),
           tag="supplies"),
     Route("GET", "/computers/{computer}/supplies/{url}", "getSupply",
-          "One release supplied to a computer", ("supply.list",), get_supply,
+          "One release supplied to a computer", ("supply.get",), get_supply,
           {200: ok("Supply", "the supply", etag=True)}, tag="supplies"),
     Route("PUT", "/computers/{computer}/supplies/{url}", "putSupply",
           "Ask the computer to install (available) or remove (destroyed) the release",

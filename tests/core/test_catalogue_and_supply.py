@@ -156,6 +156,17 @@ class CatalogueEntryTests(MasterTestCase):
         archived = self.call("instance.list", self.alice, include_archived=True)
         self.assertEqual([v.software_release for v in archived if v.archived], [OTHER_SR])
 
+    def test_get_release_and_product_read_one_entry_and_only_what_is_listed(self):
+        self.call("catalogue.add_release", self.admin, url=OTHER_SR, product="demo")
+        self.assertEqual(self.call("catalogue.get_release", self.alice, url=SR).product, "demo")
+        product = self.call("catalogue.get_product", self.alice, product="demo")
+        self.assertEqual([r.url for r in product.releases], [OTHER_SR, SR])
+        self.call("catalogue.remove_release", self.admin, url=OTHER_SR)
+        self.assertRaises(errors.NotFound, self.call, "catalogue.get_release", self.alice,
+                          url=OTHER_SR)
+        self.assertRaises(errors.NotFound, self.call, "catalogue.get_product", self.alice,
+                          product="nothing")
+
     def test_only_fleet_managers_remove_releases(self):
         for principal in (self.alice, self.node):
             self.assertRaises(errors.Forbidden, self.call, "catalogue.remove_release",
@@ -195,6 +206,17 @@ class SupplyTests(MasterTestCase):
         self.supply(OTHER_SR)
         self.supply(SR)
         self.assertEqual(self.software(), [(OTHER_SR, "available"), (SR, "available")])
+
+    def test_get_reads_one_supply_of_one_computer(self):
+        self.supply()
+        self.report("building")
+        view = self.call("supply.get", self.node, computer="COMP-0", url=SR)
+        self.assertEqual((view.desired_state, view.reported_state), ("available", "building"))
+        error = self.assertRaises(errors.NotFound, self.call, "supply.get", self.admin,
+                                  computer="COMP-0", url=OTHER_SR)
+        self.assertEqual(str(error), "%s is not supplied to COMP-0" % OTHER_SR)
+        self.assertRaises(errors.Forbidden, self.call, "supply.get", self.bob,
+                          computer="COMP-0", url=SR)
 
     def test_report_building_then_available_is_recorded(self):
         self.supply()

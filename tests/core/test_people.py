@@ -67,3 +67,10 @@ class PeopleTests(MasterTestCase):
         me = self.call("person.me", self.alice)
         self.assertEqual((me.login, me.has_password), ("alice", False))
         self.assertEqual([p.login for p in self.call("person.list", self.admin)], ["alice"])
+
+    def test_get_reads_oneself_or_anyone_for_an_admin(self):
+        self.call("person.create", self.admin, login="carol", full_name="Carol")
+        self.assertEqual(self.call("person.get", self.admin, login="carol").full_name, "Carol")
+        self.assertEqual(self.call("person.get", self.alice, login="alice").login, "alice")
+        self.assertRaises(errors.Forbidden, self.call, "person.get", self.alice, login="carol")
+        self.assertRaises(errors.NotFound, self.call, "person.get", self.admin, login="nobody")
