@@ -153,6 +153,14 @@ OPERATIONS = (
         Argument("state", optional()),
         Argument("shared", optional(Boolean)),
     ), types.Instance, types.encode),
+    SoapOperation("instance.change", (
+        Argument("reference", required()),
+        Argument("software_release", optional()),
+        Argument("software_type", optional()),
+        Argument("parameters", types.ParameterList, types.to_dict),
+        Argument("sla", types.ParameterList, types.to_dict),
+        Argument("state", optional()),
+    ), types.Instance, types.encode),
     SoapOperation("instance.get", (Argument("reference", required()),), types.Instance,
                   types.encode),
     SoapOperation("instance.list", (
@@ -215,15 +223,18 @@ OPERATIONS = (
         Argument("error_text", optional()),
     ), types.Supply, types.encode),
     # What nodes report about their partitions.
-    SoapOperation("instance.report_started", _node_arguments(), None, types.encode_nothing),
-    SoapOperation("instance.report_stopped", _node_arguments(), None, types.encode_nothing),
+    SoapOperation("instance.report_started", _node_arguments(
+        Argument("slave_reference", optional())), None, types.encode_nothing),
+    SoapOperation("instance.report_stopped", _node_arguments(
+        Argument("slave_reference", optional())), None, types.encode_nothing),
     SoapOperation("instance.report_error", _node_arguments(
         Argument("message", required(), empty=""),
         Argument("slave_reference", optional()),
     ), None, types.encode_nothing),
-    SoapOperation("instance.report_destroyed", _node_arguments(), types.DestroyOutcome,
-                  types.encode),
-    SoapOperation("instance.bang", _node_arguments(Argument("message", optional())), None,
+    SoapOperation("instance.report_destroyed", _node_arguments(
+        Argument("slave_reference", optional())), types.DestroyOutcome, types.encode),
+    SoapOperation("instance.bang", _node_arguments(
+        Argument("message", optional()), Argument("slave_reference", optional())), None,
                   types.encode_nothing),
     SoapOperation("instance.rename", _node_arguments(
         Argument("new_name", required()),
@@ -235,6 +246,7 @@ OPERATIONS = (
                   types.encode_value),
     SoapOperation("tree.list", (Argument("include_archived", optional(Boolean)),),
                   types.TreeList, types.encode_list),
+    SoapOperation("tree.get", (Argument("title", required()),), types.Tree, types.encode),
     # Usage.
     SoapOperation("usage.report", (
         Argument("computer", required()),

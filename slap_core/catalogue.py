@@ -43,14 +43,15 @@ def ensure_release(session, url):
     return release
 
 
-def release_view(release):
-    """The ReleaseView of a release row."""
+def release_view(release, created=False):
+    """The ReleaseView of a release row (``created``: registered by the call answered)."""
     return ReleaseView(
         url=release.url,
         product=release.product.reference if release.product else None,
         version=release.version,
         created_at=release.created_at,
         catalogued=bool(release.catalogued),
+        created=created,
     )
 
 
@@ -62,6 +63,7 @@ def _newest_first(query):
 def add_release(session, principal, *, url, product=None, version="", product_title=""):
     """Register a release, optionally as a version of a product (created if new)."""
     require_fleet_manager(principal)
+    created = session.scalar(_RELEASE, {"url": check_url(url)}) is None
     release = ensure_release(session, url)
     if product:
         item = session.scalar(select(SoftwareProduct).where(SoftwareProduct.reference == product))
@@ -76,7 +78,7 @@ def add_release(session, principal, *, url, product=None, version="", product_ti
         release.version = version
     release.catalogued = True
     session.flush()
-    return release_view(release)
+    return release_view(release, created)
 
 
 @operation("catalogue.remove_release", writes=True, callers="admin, operator")

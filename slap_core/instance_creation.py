@@ -120,7 +120,7 @@ def place_regular(session, new):
 
 def new_regular_view(session, new, *, title, tree_title, owner, release_url, software_type,
                      parameters, state, root_state, requester, partition, timestamp,
-                     status_text=None, status_at=None):
+                     status_text=None, status_at=None, created=False):
     """The InstanceView of a new regular instance, as ``instance_view`` would read it back."""
     ip_list, full_ip_list = (), ()
     if partition is not None:
@@ -152,4 +152,5 @@ def new_regular_view(session, new, *, title, tree_title, owner, release_url, sof
         full_ip_list=full_ip_list,
         archived=False,
         created_at=new.created_at,
+        created=created,
     )

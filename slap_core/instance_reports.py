@@ -53,16 +53,29 @@ def set_news(instance, text):
 
 
 @operation("instance.report_started", writes=True, callers=NODE_CALLERS)
-def report_started(session, principal, *, computer, partition):
-    """The node deployed and started the partition and its promises passed."""
+def report_started(session, principal, *, computer, partition, slave_reference=None):
+    """The node deployed and started the partition and its promises passed.
+
+    A report about a shared instance it hosts is accepted and changes nothing: a shared instance
+    runs no process of its own.
+    """
+    if not _absent(slave_reference):
+        deployed_instance(session, principal, computer, partition, slave_reference)
+        return None
     instance = deployed_instance(session, principal, computer, partition)
     set_news(instance, "#access Instance correctly started")
     return None
 
 
 @operation("instance.report_stopped", writes=True, callers=NODE_CALLERS)
-def report_stopped(session, principal, *, computer, partition):
-    """The node stopped the partition's processes."""
+def report_stopped(session, principal, *, computer, partition, slave_reference=None):
+    """The node stopped the partition's processes.
+
+    A report about a shared instance it hosts is accepted and changes nothing.
+    """
+    if not _absent(slave_reference):
+        deployed_instance(session, principal, computer, partition, slave_reference)
+        return None
     instance = deployed_instance(session, principal, computer, partition)
     set_news(instance, "#access Instance correctly stopped")
     return None
@@ -77,12 +90,16 @@ def report_error(session, principal, *, computer, partition, message, slave_refe
 
 
 @operation("instance.report_destroyed", writes=True, callers=NODE_CALLERS)
-def report_destroyed(session, principal, *, computer, partition):
+def report_destroyed(session, principal, *, computer, partition, slave_reference=None):
     """The node wiped the partition: free it, unless instances it requested still live.
 
     Those are asked to be destroyed too and the partition is kept (``freed`` false) until they are
-    gone; the node reports again on a later run. Reporting a free partition is harmless.
+    gone; the node reports again on a later run. Reporting a free partition is harmless; a report
+    about a shared instance the partition hosts changes nothing (``freed`` false).
     """
+    if not _absent(slave_reference):
+        deployed_instance(session, principal, computer, partition, slave_reference)
+        return DestroyOutcome(False, (), "a shared instance has no partition of its own to free")
     row = deployed_partition(session, principal, computer, partition)
     instance = row.instance
     if instance is None:
@@ -129,8 +146,14 @@ def set_connection(session, principal, *, computer, partition, connection, slave
 
 
 @operation("instance.bang", writes=True, callers=NODE_CALLERS)
-def bang(session, principal, *, computer, partition, message=""):
-    """Ask for the whole tree of the partition's instance to be processed again."""
+def bang(session, principal, *, computer, partition, message="", slave_reference=None):
+    """Ask for the whole tree of the partition's instance to be processed again.
+
+    A shared instance it hosts cannot be banged (Forbidden).
+    """
+    if not _absent(slave_reference):
+        deployed_instance(session, principal, computer, partition, slave_reference)
+        raise errors.Forbidden("a shared instance cannot be banged")
     instance = deployed_instance(session, principal, computer, partition)
     bump_tree(session, instance.tree_id)
     set_news(instance, "#access bang: %s" % (message or "no message"))

@@ -6,6 +6,8 @@ same instance, updated with the new release, software type, parameters or state 
 what is there).
 """
 
+from dataclasses import replace
+
 from sqlalchemy import bindparam, exists, or_, select, true, update
 
 from slap_core import errors
@@ -28,7 +30,7 @@ from slap_core.lifecycle import bump, bump_tree, live_tree_instances, request_de
 from slap_core.models import InstanceTree, Partition, PartitionAddress, SoftwareInstance
 from slap_core.operations import operation
 from slap_core.partition_views import effective_state, ip_lists
-from slap_core.principals import PartitionAgent
+from slap_core.principals import PartitionAgent, User
 from slap_core.views import InstanceView, TreeView
 
 STATES = ("started", "stopped", "destroyed")
@@ -215,7 +217,7 @@ def _answer_new(session, new, title, person, tree, requester, release, software_
         root_state=root_state(requester) if requester is not None else None,
         requester=requester, partition=partition, timestamp=timestamp,
         status_text=pending_status(reason) if reason is not None else None,
-        status_at=status_at)
+        status_at=status_at, created=True)
     if reason is not None:
         raise errors.NotReady("instance %r is not allocated yet: %s" % (title, reason),
                               keep_changes=True, result=view)
@@ -229,7 +231,8 @@ def request_instance(session, principal, *, title, software_release, software_ty
     """Request (or re-request) an instance; NotReady while it waits for a partition or a host.
 
     ``state`` is ``started``, ``stopped``, ``destroyed`` or None (keep; ``started`` when new).
-    Parameters and SLA replace the stored ones; None keeps them.
+    Parameters and SLA replace the stored ones; None keeps them. The answer's ``created`` says
+    whether this call created the instance.
     """
     title = check_title(title)
     check_url(software_release)
@@ -263,7 +266,9 @@ def request_instance(session, principal, *, title, software_release, software_ty
             return _answer_new(session, new, title, person, tree, requester, release,
                                software_type, parameters, state)
         instance = session.get(SoftwareInstance, new.id)
+        created = True
     else:
+        created = False
         if instance.shared != bool(shared):
             raise errors.Conflict(
                 "%r is a %s instance" % (title, "shared" if instance.shared else "regular")
@@ -276,10 +281,35 @@ def request_instance(session, principal, *, title, software_release, software_ty
     reason = _place(session, instance, software_type)
     session.flush()
     view = instance_view(session, instance)
+    if created:
+        view = replace(view, created=True)
     if reason is not None:
         raise errors.NotReady("instance %r is not allocated yet: %s" % (title, reason),
                               keep_changes=True, result=view)
     return view
+
+
+@operation("instance.change", writes=True, callers="the tree's owner (root instances)")
+def change_instance(session, principal, *, reference, software_release=None, software_type=None,
+                    parameters=None, sla=None, state=None):
+    """Request a root instance again by reference, changing what is given (None keeps it).
+
+    Only its owner may, and only a root: an instance requested by another one changes through its
+    requester (Conflict). NotReady while it waits for a partition or a host, as instance.request.
+    """
+    instance = get_instance(session, reference, archived=True)
+    check_instance_read(session, principal, instance)
+    if instance.requester is not None:
+        raise errors.Conflict("%s was requested by %s: only its requester changes it"
+                              % (instance.reference, instance.requester.reference))
+    if not (isinstance(principal, User) and principal.login == instance.tree.owner.login):
+        raise errors.Forbidden("only the owner of %s may request it again" % (instance.reference,))
+    if instance.archived:
+        raise errors.NotFound("instance %r was destroyed" % (instance.reference,))
+    return request_instance(session, principal, title=instance.title,
+                            software_release=software_release or instance.release.url,
+                            software_type=software_type or instance.software_type,
+                            parameters=parameters, sla=sla, state=state, shared=instance.shared)
 
 
 @operation("instance.allocate_pending", writes=True,
@@ -350,26 +380,40 @@ def list_instances(session, principal, *, tree=None, include_archived=False):
     return [instance_view(session, i) for i in session.scalars(query.order_by(SoftwareInstance.id))]
 
 
-@operation("tree.list", writes=False, callers="users (their own), admin (all)")
-def list_trees(session, principal, *, include_archived=False):
-    """List the caller's instance trees with their instances."""
+def _tree_view(session, tree):
+    instances = live_tree_instances(session, tree.id)
+    return TreeView(
+        title=tree.title,
+        owner=tree.owner.login,
+        state=tree.root.requested_state if tree.root is not None else "destroyed",
+        root=tree.root.reference if tree.root is not None else None,
+        instances=tuple(i.reference for i in instances),
+        archived=tree.archived,
+    )
+
+
+def _trees(session, principal, include_archived):
     user = require_user(principal)
     query = select(InstanceTree).order_by(InstanceTree.id)
     if not user.is_admin:
         query = query.where(InstanceTree.owner_id == person_id(session, user))
     if not include_archived:
         query = query.where(InstanceTree.archived.is_(False))
-    result = []
-    for tree in session.scalars(query):
-        instances = live_tree_instances(session, tree.id)
-        result.append(
-            TreeView(
-                title=tree.title,
-                owner=tree.owner.login,
-                state=tree.root.requested_state if tree.root is not None else "destroyed",
-                root=tree.root.reference if tree.root is not None else None,
-                instances=tuple(i.reference for i in instances),
-                archived=tree.archived,
-            )
-        )
-    return result
+    return query
+
+
+@operation("tree.list", writes=False, callers="users (their own), admin (all)")
+def list_trees(session, principal, *, include_archived=False):
+    """List the caller's instance trees with their instances."""
+    return [_tree_view(session, tree)
+            for tree in session.scalars(_trees(session, principal, include_archived))]
+
+
+@operation("tree.get", writes=False, callers="users (their own), admin (all)")
+def get_tree(session, principal, *, title):
+    """Read one of the caller's live instance trees by title (an admin: the oldest of that title)."""
+    tree = session.scalars(_trees(session, principal, False).where(
+        InstanceTree.title == title, InstanceTree.root_instance_id.is_not(None)).limit(1)).first()
+    if tree is None:
+        raise errors.NotFound("no instance tree %r" % (title,))
+    return _tree_view(session, tree)

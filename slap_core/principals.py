@@ -6,6 +6,8 @@ trusts it as established and decides what it may do.
 
 from dataclasses import dataclass, field
 
+from slap_core import errors
+
 ROLES = ("admin", "operator", "user")
 
 
@@ -50,6 +52,14 @@ class ComputerAgent:
 
     computer: str
     kind = "computer"
+
+    def acting_for(self, computer, partition):
+        """The PartitionAgent of one of this computer's partitions it acts for (a node running
+        a partition's requests); Forbidden for a partition of another computer."""
+        if computer != self.computer:
+            raise errors.Forbidden("computer %r may not act for a partition of %r"
+                                   % (self.computer, computer))
+        return PartitionAgent(computer, partition)
 
 
 @dataclass(frozen=True)

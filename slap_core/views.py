@@ -20,13 +20,17 @@ class PersonView:
 @dataclass(frozen=True)
 class ReleaseView:
     """A software release: its URL, the product and version it belongs to if any, and whether
-    it is a catalogue entry (else a release that requests or supplies named, listed while used)."""
+    it is a catalogue entry (else a release that requests or supplies named, listed while used).
+
+    ``created`` is true only in the answer of the call that registered it.
+    """
 
     url: str
     product: str | None
     version: str
     created_at: float
     catalogued: bool
+    created: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,8 @@ class InstanceView:
 
     ``state`` is the effective requested state (a stopped or destroyed root imposes its state on
     the tree); ``requested_state`` is what was asked for this instance itself. ``computer`` and
-    ``partition`` locate it: for a shared instance, the partition of its host.
+    ``partition`` locate it: for a shared instance, the partition of its host. ``created`` is true
+    only in the answer of the request that created it.
     """
 
     reference: str
@@ -122,6 +127,7 @@ class InstanceView:
     full_ip_list: tuple
     archived: bool
     created_at: float
+    created: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

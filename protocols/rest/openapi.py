@@ -88,6 +88,7 @@ PATH_PARAMETERS = {
     "reference": (KEY, "an instance's reference (SOFTINST-...)"),
     "serial": (KEY, "a certificate's serial number (hexadecimal)"),
     "token": (KEY, "a personal API token's reference (16 hexadecimal digits)"),
+    "title": (KEY, "an instance tree's title (its root instance's), percent-encoded"),
 }
 
 VIEWS = {
@@ -96,7 +97,7 @@ VIEWS = {
                    "roles": array({"type": "string", "enum": list(ROLES)})}),
     "Release": obj({"url": {"type": "string"}, "product": nullable({"type": "string"}),
                     "version": {"type": "string"}, "created_at": NUMBER,
-                    "catalogued": BOOLEAN}),
+                    "catalogued": BOOLEAN, "created": BOOLEAN}),
     "Product": obj({"reference": {"type": "string"}, "title": {"type": "string"},
                     "releases": array(ref("Release"))}),
     "Url": {"type": "string"},
@@ -148,7 +149,7 @@ VIEWS = {
         "status_text": nullable({"type": "string"}), "status_at": nullable(NUMBER),
         "ip_list": array(array({"type": "string"})),
         "full_ip_list": array(array({"type": "string"})),
-        "archived": BOOLEAN, "created_at": NUMBER}),
+        "archived": BOOLEAN, "created_at": NUMBER, "created": BOOLEAN}),
     "Tree": obj({"title": {"type": "string"}, "owner": {"type": "string"},
                  "state": {"type": "string"}, "root": nullable({"type": "string"}),
                  "instances": array({"type": "string"}), "archived": BOOLEAN}),

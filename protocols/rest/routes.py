@@ -6,13 +6,11 @@ handler taking a :class:`Context`. A handler returns a :class:`Reply`, or a :cla
 the resource filters and pages; it raises slap_core errors or :class:`Problem` for the rest.
 """
 
-import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from protocols.rest.problems import RETRY_AFTER
 from slap_core import errors
-from slap_core.principals import User
 
 
 @dataclass(frozen=True)
@@ -84,11 +82,6 @@ class Context:
 def location(*segments):
     """The ``/api/...`` path of a resource, each segment percent-encoded (slashes too)."""
     return "/api/" + "/".join(quote(str(s), safe="") for s in segments)
-
-
-def is_new(view, started):
-    """True when ``view`` (with ``created_at``) was created by the call started at ``started``."""
-    return view.created_at >= started
 
 
 def equals(name):
@@ -186,10 +179,8 @@ async def list_releases(ctx):
 
 async def add_release(ctx):
     """Register a release (201 when new, 200 when it was known)."""
-    started = time.time()
     release = await ctx.call("catalogue.add_release", **ctx.body)
-    status = 201 if is_new(release, started) else 200
-    return Reply(status, release, {"Location": location("releases", release.url)})
+    return Reply(201 if release.created else 200, release, {"Location": location("releases", release.url)})
 
 
 async def get_release(ctx):
@@ -436,6 +427,11 @@ async def list_trees(ctx):
                                   include_archived=ctx.query.get("include_archived", False)))
 
 
+async def get_tree(ctx):
+    """One of the caller's live trees, by title."""
+    return Reply(200, await ctx.call("tree.get", title=ctx.params["title"]))
+
+
 async def list_instances(ctx):
     """The caller's instances, of one tree with ``tree``."""
     return Listing(await ctx.call("instance.list", tree=ctx.query.get("tree"),
@@ -449,20 +445,20 @@ def _requested(view, status):
     return Reply(status, view, headers)
 
 
-async def _request(ctx, arguments):
-    started = time.time()
+async def _request(ctx, name, arguments, status):
     try:
-        view = await ctx.call("instance.request", **arguments)
+        view = await ctx.call(name, **arguments)
     except errors.NotReady as waiting:
         if waiting.result is None:
             raise
         return _requested(waiting.result, 202)
-    return _requested(view, 201 if is_new(view, started) else 200)
+    return _requested(view, status(view))
 
 
 async def request_instance(ctx):
     """Request or re-request a root instance: 201 new, 200 known, 202 waiting for a partition."""
-    return await _request(ctx, ctx.body)
+    return await _request(ctx, "instance.request", ctx.body,
+                          lambda view: 201 if view.created else 200)
 
 
 async def get_instance(ctx):
@@ -472,19 +468,8 @@ async def get_instance(ctx):
 
 async def change_instance(ctx):
     """Change a root instance's parameters, SLA, type, release or state by requesting it again."""
-    view = await ctx.call("instance.get", reference=ctx.params["reference"])
-    if view.requester is not None:
-        raise errors.Conflict("%s was requested by %s: only its requester changes it"
-                              % (view.reference, view.requester))
-    if not (isinstance(ctx.principal, User) and ctx.principal.login == view.owner):
-        raise errors.Forbidden("only the owner of %s may request it again" % (view.reference,))
-    if view.archived:
-        raise errors.NotFound("instance %r was destroyed" % (view.reference,))
-    arguments = {"title": view.title, "software_release": view.software_release,
-                 "software_type": view.software_type, "shared": view.shared}
-    arguments.update(ctx.body)
-    reply = await _request(ctx, arguments)
-    return Reply(200 if reply.status == 201 else reply.status, reply.body, reply.headers)
+    return await _request(ctx, "instance.change",
+                          dict(ctx.body, reference=ctx.params["reference"]), lambda view: 200)
 
 
 async def destroy_instance(ctx):
@@ -690,6 +675,8 @@ ROUTES = (
           filters=(Filter("include_archived", BOOLEAN, "include destroyed trees (default false)"),
                    string_filter("title", "trees"), string_filter("owner", "trees")),
           tag="instances"),
+    Route("GET", "/trees/{title}", "getTree", "One of the caller's live instance trees",
+          ("tree.get",), get_tree, {200: ok("Tree", "the tree", etag=True)}, tag="instances"),
     Route("GET", "/instances", "listInstances", "The caller's instances", ("instance.list",),
           list_instances, {200: ok("InstancePage", "a page of instances", etag=True)},
           listing="Instance", filters=INSTANCE_FILTERS, tag="instances"),
@@ -704,7 +691,7 @@ ROUTES = (
           get_instance, {200: ok("Instance", "the instance", etag=True)}, tag="instances"),
     Route("PATCH", "/instances/{reference}", "changeInstance",
           "Change a root instance's parameters, SLA, type, release or state",
-          ("instance.get", "instance.request"), change_instance,
+          ("instance.change",), change_instance,
           {200: ok("Instance", "the changed instance"),
            202: ("Instance", "recorded, waiting for a partition or a host: poll its Location",
                  ("Location", "Retry-After"))},

@@ -130,10 +130,7 @@ class PrincipalCallers:
             named = (computer, partition)
         if named is None:
             return None
-        if named[0] != self.principal.computer:
-            raise errors.Forbidden("computer %r may not act for a partition of %r"
-                                   % (self.principal.computer, named[0]))
-        return PartitionAgent(*named)
+        return self.principal.acting_for(*named)
 
     def user(self, request):
         """The caller of a user call, whoever it is (slap_core refuses agents where needed)."""

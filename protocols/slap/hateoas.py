@@ -168,15 +168,12 @@ class HateoasResource(Resource):
                 "my_title": _field("my_title", computer.title),
             })
         else:
-            raise errors.NotFound("no document %r" % (relative_url,))
+            raise NoSuchDocument("no document %r" % (relative_url,))
         return document
 
     @defer.inlineCallbacks
     def _tree_document(self, user, title):
-        trees = yield self.calls.call("tree.list", user)
-        tree = next((t for t in trees if t.title == title), None)
-        if tree is None or tree.root is None:
-            raise errors.NotFound("no instance tree %r" % (title,))
+        tree = yield self.calls.call("tree.get", user, title=title)
         root = yield self.calls.call("instance.get", user, reference=tree.root)
         return _form("Instance Tree", "InstanceTree_viewAsHateoas", {
             "my_reference": _field("my_reference", root.reference),
@@ -201,12 +198,16 @@ class HateoasResource(Resource):
 
     def _fail(self, failure, request):
         error = failure.value
-        status = status_of(error)
+        status = 404 if isinstance(error, NoSuchDocument) else status_of(error)
         if status is None:
             log.failure("HATEOAS request failed", failure)
             status, error = 500, "internal error"
         request.setResponseCode(status)
         self._answer({"status": status, "title": str(error)}, request)
+
+
+class NoSuchDocument(Exception):
+    """A ``relative_url`` that names no kind of document this subset serves (404)."""
 
 
 def _form(portal_type, form_id, fields):

@@ -99,7 +99,7 @@ class Entry:
         """(node caller, computer, partition, slave_reference) where the instance is deployed."""
         view = yield self.instance()
         if not view.allocated or not view.computer:
-            raise errors.NotFound("instance %r is not allocated" % view.reference)
+            raise _Refused(403, "instance %r is not allocated" % view.reference)
         caller = self.callers.node(self.request, view.computer)
         return caller, view.computer, view.partition, view.reference if view.shared else None
 
@@ -183,7 +183,7 @@ def compute_partition(call):
                                 reference=call.body["computer_guid"],
                                 partition=call.body["compute_partition_id"])
     if not partition.instance:
-        raise errors.NotFound("no instance on partition %r" % partition.reference)
+        raise _Refused(403, "no instance on partition %r" % partition.reference)
     view = yield call.core("instance.get", caller, reference=partition.instance)
     return instance_document(view)
 
@@ -233,7 +233,7 @@ def remove_compute_node_certificate(call):
 def software_instance_certificate(call):
     caller, computer, partition, shared = yield call.placed()
     if shared:
-        raise errors.NotFound("a shared instance has no certificate of its own")
+        raise _Refused(403, "a shared instance has no certificate of its own")
     view = yield call.core("certificate.issue", caller, kind="partition", computer=computer,
                            partition=partition)
     return {"key": view.private_key, "certificate": view.certificate}
@@ -279,11 +279,8 @@ def get_software_instance(call):
 
 @entry("slapos.get.v0.instance_tree")
 def get_instance_tree(call):
-    trees = yield call.core("tree.list", call.callers.user(call.request))
-    roots = [tree.root for tree in trees if tree.title == call.body["title"] and tree.root]
-    if not roots:
-        raise errors.NotFound("no instance tree %r" % call.body["title"])
-    view = yield call.instance(roots[0])
+    tree = yield call.core("tree.get", call.callers.user(call.request), title=call.body["title"])
+    view = yield call.instance(tree.root)
     return instance_document(view)
 
 
@@ -297,7 +294,7 @@ def instance_tree_list(call):
 def instance_node_instance_list(call):
     view = yield call.instance()
     if view.shared or not view.allocated:
-        raise errors.NotFound("no software instance %r hosting shared instances" % view.reference)
+        raise _Refused(403, "no software instance %r hosting shared instances" % view.reference)
     caller = call.callers.node(call.request, view.computer)
     partition = yield call.core("computer.partition", caller, reference=view.computer,
                                 partition=view.partition)
@@ -321,11 +318,12 @@ REPORTS = {"started": "instance.report_started", "stopped": "instance.report_sto
 def software_instance_reported_state(call):
     caller, computer, partition, shared = yield call.placed()
     state = call.body["reported_state"]
+    outcome = yield call.core(REPORTS[state], caller, computer=computer, partition=partition,
+                              slave_reference=shared)
     if shared is not None:
-        return ack("Ignored")  # a shared instance has no process of its own
-    outcome = yield call.core(REPORTS[state], caller, computer=computer, partition=partition)
+        return ack("Ignored")  # the core accepted it and changed nothing
     if state == "destroyed" and not outcome.freed:
-        raise errors.Forbidden(outcome.message)
+        raise _Refused(403, outcome.message)
     return ack("Destroyed" if state == "destroyed" else "Reported %s" % state)
 
 
@@ -351,10 +349,8 @@ def software_instance_error(call):
 @entry("slapos.put.v0.software_instance_bang")
 def software_instance_bang(call):
     caller, computer, partition, shared = yield call.placed()
-    if shared is not None:
-        raise _Refused(403, "a shared instance cannot be banged")
     yield call.core("instance.bang", caller, computer=computer, partition=partition,
-                    message=call.body["message"])
+                    message=call.body["message"], slave_reference=shared)
     return ack("Bang handled")
 
 

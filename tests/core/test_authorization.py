@@ -75,6 +75,8 @@ CASES = {
     "instance.list": ({}, USERS),
     "instance.allocate_pending": ({}, {"admin"}),
     "tree.list": ({}, USERS),
+    "tree.get": (dict(title="root"), {"alice", "admin"}),
+    "instance.change": (dict(reference="<root>", parameters={"colour": "blue"}), {"alice"}),
     "instance.destroy": (dict(reference="<root>"), {"alice", "admin"}),
     "instance.report_started": (_node({}), NODE_A),
     "instance.report_stopped": (_node({}), NODE_A),

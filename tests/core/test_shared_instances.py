@@ -317,3 +317,32 @@ class SharedTimestampTests(MasterTestCase):
         before = self.poll("COMP-0")[host.partition].timestamp
         self.call("instance.bang", node, computer="COMP-0", partition=root.partition)
         self.assertGreater(self.poll("COMP-0")[host.partition].timestamp, before)
+
+
+class SharedReportTests(SharedTestCase):
+    """What a node reports about a shared instance its partition hosts: a shared instance runs no
+    process of its own."""
+
+    def node_call(self, name, reference, **arguments):
+        return self.call(name, self.node, computer="COMP-0", partition=self.host.partition,
+                         slave_reference=reference, **arguments)
+
+    def test_state_reports_are_accepted_and_change_nothing(self):
+        shared = self.shared("blog")
+        before = self.get(shared.reference)
+        self.assertIsNone(self.node_call("instance.report_started", shared.reference))
+        self.assertIsNone(self.node_call("instance.report_stopped", shared.reference))
+        outcome = self.node_call("instance.report_destroyed", shared.reference)
+        self.assertFalse(outcome.freed)
+        self.assertEqual(self.get(shared.reference), before)
+        self.assertEqual(self.get(self.host.reference, self.alice).status_text, None)
+
+    def test_a_shared_instance_cannot_be_banged(self):
+        shared = self.shared("blog")
+        error = self.assertRaises(errors.Forbidden, self.node_call, "instance.bang",
+                                  shared.reference, message="again")
+        self.assertEqual(str(error), "a shared instance cannot be banged")
+
+    def test_a_report_about_a_shared_instance_hosted_elsewhere_is_not_found(self):
+        self.assertRaises(errors.NotFound, self.node_call, "instance.report_started",
+                          "SOFTINST-999")
