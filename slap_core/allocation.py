@@ -198,14 +198,6 @@ def why_unplaced(session, instance):
         " matching the SLA" if sla else "")
 
 
-def allocate_partition(session, instance):
-    """Give ``instance`` a free partition; returns ``(partition, None)`` or ``(None, reason)``."""
-    partition_id, reason = take_partition(session, instance)
-    if partition_id is None:
-        return None, reason
-    return session.get(Partition, partition_id, populate_existing=True), None
-
-
 def find_host(session, instance, software_type=None):
     """A live, allocated regular instance that can host shared ``instance``, or ``(None, reason)``.
 

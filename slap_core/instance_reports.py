@@ -11,7 +11,8 @@ from sqlalchemy import select
 from slap_core import errors
 from slap_core.access import check_instance_owner, deployed_partition, get_instance
 from slap_core.clock import now
-from slap_core.instances import check_mapping, check_title, instance_view, root_state
+from slap_core.instance_views import instance_view, root_state
+from slap_core.instances import check_mapping, check_title
 from slap_core.lifecycle import bump, bump_tree, free_partition, request_destroy
 from slap_core.models import Partition, PartitionAddress, SoftwareInstance
 from slap_core.operations import operation

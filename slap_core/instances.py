@@ -6,8 +6,6 @@ same instance, updated with the new release, software type, parameters or state 
 what is there).
 """
 
-from dataclasses import replace
-
 from sqlalchemy import bindparam, exists, or_, select, true, update
 
 from slap_core import errors
@@ -15,23 +13,21 @@ from slap_core.access import (
     agent_instance,
     check_instance_read,
     get_instance,
-    partition_of,
     person_for,
     person_id,
     require_admin,
     require_user,
 )
-from slap_core.allocation import allocate_partition, find_host, is_pending_status, \
-    pending_status
-from slap_core.clock import now
 from slap_core.catalogue import check_url, ensure_release
-from slap_core.instance_creation import insert_instance, new_regular_view, place_regular
+from slap_core.instance_creation import insert_instance
+from slap_core.instance_views import build_view, instance_view, partition_addresses, root_state
 from slap_core.lifecycle import bump, bump_tree, live_tree_instances, request_destroy
-from slap_core.models import InstanceTree, Partition, PartitionAddress, SoftwareInstance
+from slap_core.models import InstanceTree, Partition, SoftwareInstance
 from slap_core.operations import operation
-from slap_core.partition_views import effective_state, ip_lists
+from slap_core.placement import place, place_regular
+from slap_core.partition_views import effective_state
 from slap_core.principals import PartitionAgent, User
-from slap_core.views import InstanceView, TreeView
+from slap_core.views import TreeView
 
 STATES = ("started", "stopped", "destroyed")
 MAX_TITLE = 255
@@ -70,51 +66,6 @@ def check_mapping(value, what):
         if result[key] is not None and len(result[key]) > MAX_VALUE:
             raise errors.Invalid("%s value %r is longer than %d characters" % (what, key, MAX_VALUE))
     return result
-
-
-def root_state(instance):
-    """The requested state of the instance's tree root (``started`` if it has none)."""
-    root = instance.tree.root
-    return root.requested_state if root is not None else "started"
-
-
-def instance_view(session, instance):
-    """The InstanceView of an instance row."""
-    partition = partition_of(instance)
-    addresses = []
-    if partition is not None:
-        addresses = session.scalars(
-            select(PartitionAddress)
-            .where(PartitionAddress.partition_id == partition.id)
-            .order_by(PartitionAddress.id)
-        ).all()
-    ip_list, full_ip_list = ip_lists(addresses)
-    return InstanceView(
-        reference=instance.reference,
-        title=instance.title,
-        tree=instance.tree.title,
-        owner=instance.tree.owner.login,
-        software_release=instance.release.url,
-        software_type=instance.software_type,
-        parameters=dict(instance.parameters or {}),
-        sla=dict(instance.sla or {}),
-        requested_state=instance.requested_state,
-        state=effective_state(instance.requested_state, root_state(instance)),
-        shared=instance.shared,
-        allocated=partition is not None,
-        computer=partition.computer.reference if partition is not None else None,
-        partition=partition.reference if partition is not None else None,
-        host=instance.host.reference if instance.host is not None else None,
-        requester=instance.requester.reference if instance.requester is not None else None,
-        connection=dict(instance.connection or {}),
-        timestamp=instance.timestamp,
-        status_text=instance.status_text,
-        status_at=instance.status_at,
-        ip_list=ip_list,
-        full_ip_list=full_ip_list,
-        archived=instance.archived,
-        created_at=instance.created_at,
-    )
 
 
 def _requester(session, principal):
@@ -173,55 +124,33 @@ def _update(session, instance, requester, release, software_type, parameters, sl
     return changed
 
 
-def _place(session, instance, software_type):
-    """Allocate a pending instance; returns the reason when it stays pending, which becomes its
-    status (cleared once it has its place)."""
-    reason = _try_place(session, instance, software_type)
-    if reason is not None:
-        text = pending_status(reason)
-        if instance.status_text != text:
-            instance.status_text, instance.status_at = text, now()
-    elif is_pending_status(instance.status_text):
-        instance.status_text = instance.status_at = None
-    return reason
-
-
-def _try_place(session, instance, software_type):
-    if instance.shared:
-        if instance.host is not None:
-            return None
-        host, reason = find_host(session, instance, software_type)
-        if host is not None:
-            instance.host = host
-            instance.pending = False
-            bump(instance)
-        return reason
-    if partition_of(instance) is not None:
-        return None
-    partition, reason = allocate_partition(session, instance)
-    if partition is not None:
-        session.refresh(instance)
-        instance.pending = False
-        bump(instance)
-    return reason
-
-
-def _answer_new(session, new, title, person, tree, requester, release, software_type,
-                parameters, state):
-    """Place a new regular instance and answer its view (NotReady while it has no partition)."""
-    partition, timestamp, reason, status_at = place_regular(session, new)
-    view = new_regular_view(
-        session, new, title=title, tree_title=tree.title if tree is not None else title,
-        owner=person.login, release_url=release.url, software_type=software_type,
-        parameters=parameters, state=state,
-        root_state=root_state(requester) if requester is not None else None,
-        requester=requester, partition=partition, timestamp=timestamp,
-        status_text=pending_status(reason) if reason is not None else None,
-        status_at=status_at, created=True)
+def _answer(title, view, reason):
+    """The view, or NotReady carrying it (the changes kept) while the instance waits."""
     if reason is not None:
         raise errors.NotReady("instance %r is not allocated yet: %s" % (title, reason),
                               keep_changes=True, result=view)
     return view
+
+
+def _answer_new(session, new, title, person, tree, requester, release, software_type,
+                parameters, state):
+    """Place a new regular instance and answer from the values inserted (no ORM row loaded)."""
+    placement = place_regular(session, new)
+    partition = placement.partition
+    view = build_view(
+        reference=new.reference, title=title,
+        tree=tree.title if tree is not None else title, owner=person.login,
+        software_release=release.url, software_type=software_type or "default",
+        parameters=parameters, sla=new.sla, requested_state=state or "started",
+        root_requested_state=root_state(requester) if requester is not None else (
+            state or "started"),
+        shared=False, computer=partition[2] if partition else None,
+        partition=partition[1] if partition else None,
+        addresses=partition_addresses(session, partition[0] if partition else None),
+        host=None, requester=requester.reference if requester is not None else None,
+        connection={}, timestamp=placement.timestamp, status_text=placement.status_text,
+        status_at=placement.status_at, archived=False, created_at=new.created_at, created=True)
+    return _answer(title, view, placement.reason)
 
 
 @operation("instance.request", writes=True,
@@ -278,15 +207,9 @@ def request_instance(session, principal, *, title, software_release, software_ty
             return instance_view(session, instance)
         _update(session, instance, requester, ensure_release(session, software_release),
                 software_type, parameters, sla, state)
-    reason = _place(session, instance, software_type)
+    reason = place(session, instance, software_type)
     session.flush()
-    view = instance_view(session, instance)
-    if created:
-        view = replace(view, created=True)
-    if reason is not None:
-        raise errors.NotReady("instance %r is not allocated yet: %s" % (title, reason),
-                              keep_changes=True, result=view)
-    return view
+    return _answer(title, instance_view(session, instance, created), reason)
 
 
 @operation("instance.change", writes=True, callers="the tree's owner (root instances)")
@@ -351,7 +274,7 @@ def allocate_pending(session, principal, *, limit=100):
         ).order_by(SoftwareInstance.id).limit(max(1, min(int(limit), 1000)))
         for instance in session.scalars(query).all():
             wanted_type = None if instance.software_type == "default" else instance.software_type
-            if _place(session, instance, wanted_type) is None:
+            if place(session, instance, wanted_type) is None:
                 placed += 1
     return placed
 
