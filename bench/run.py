@@ -67,7 +67,7 @@ PROFILE_GROUPS = (  # (label, substrings of a collapsed stack that put a sample 
     ("  of which JSON columns decoded", ("json/decoder.py",)),
     ("  of which SQLite execute/fetch", ("DefaultDialect.do_execute", "fetchall")),
     ("  of which partition_views (its queries, rows and views)", ("partition_views (slap_core",)),
-    ("marshal XML of the answer (thread pool)", ("dumps (protocols/slap_marshal",)),
+    ("marshal XML of the answer (thread pool)", ("dumps (protocols/slap_wire/marshal",)),
     ("twisted.web/TCP and request logging", ("twisted/internet/tcp", "twisted/logger",
                                              "twisted/web/http")),
 )
@@ -277,7 +277,7 @@ CHANGES = [
     "- poll: a revision-keyed answer cache (slap_core/poll_cache.py, slap_core/revisions.py) and"
     " its encoded bytes (protocols/slap/resource.py): an unchanged node's poll costs a revision"
     " read. `SLAPGATE_POLL_CACHE_SIZE=0` turns it off (the growth part measures that way).",
-    "- SLAP marshal (protocols/slap_marshal.py): the `<string>` element of each short string is"
+    "- SLAP marshal (protocols/slap_wire/marshal.py): the `<string>` element of each short string is"
     " kept in an LRU and plain ASCII skips the character checks; strings come first in the"
     " writer's dispatch. The string checks were a third of an uncached poll; an uncached"
     " 100-partition poll went from about 23 ms to about 11 ms of CPU in-process.",

@@ -18,7 +18,7 @@ import os
 import platform
 import pwd
 
-from protocols import slap_marshal
+from protocols.slap_wire import marshal as slap_marshal
 
 
 class FormatError(Exception):

@@ -1,7 +1,7 @@
 """An asynchronous SLAP client: the node's calls to its master over HTTP(S) (spec section 2).
 
 Requests go through ``twisted.web.client.Agent``; replies and form fields are (de)coded with the
-project's own marshaller (``protocols.slap_marshal``) and instance XML (``protocols.instance_xml``).
+project's own marshaller (``protocols.slap_wire.marshal``) and instance XML (``protocols.slap_wire.instance_xml``).
 Statuses map as upstream's ``ConnectionHelper`` maps them: 404 is :class:`NotFound`, 408
 :class:`NotReady`, 5xx and connection failures :class:`MasterUnreachable` (the node goes offline
 and keeps its instances running), any other non-2xx :class:`MasterRefused`. Over HTTPS the node
@@ -20,7 +20,7 @@ from twisted.web import client, http_headers, iweb
 from zope.interface import implementer
 
 from node_twisted.http_body import read_body
-from protocols import slap_marshal
+from protocols.slap_wire import marshal as slap_marshal
 
 USER_AGENT = b"slapos.core/1.26.1 (slapgate node)"
 UNREACHABLE_STATUSES = {500, 502, 503, 520, 523, 524, 526}

@@ -376,7 +376,7 @@ SLAP_CALLS = {
 
 def slap_dumps(value):
     """``value`` as the marshal XML the upstream slap library posts."""
-    from protocols.slap_marshal import dumps
+    from protocols.slap_wire.marshal import dumps
 
     text = dumps(value)
     return text.decode("utf-8") if isinstance(text, bytes) else text

@@ -15,7 +15,7 @@ from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
-from protocols import instance_xml
+from protocols.slap_wire import instance_xml
 from protocols.statuses import status_of
 from slap_core import errors
 

@@ -7,7 +7,7 @@ finds exactly what it reads: ``_computer_id``, ``_software_release_list`` and
 ``_connection_dict``, ``_filter_dict`` and ``_instance_guid`` on a ComputerPartition.
 """
 
-from protocols.slap_marshal import SlapObject
+from protocols.slap_wire.marshal import SlapObject
 
 
 def software_release(url, computer, requested_state=None):

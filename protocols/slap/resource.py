@@ -18,7 +18,7 @@ from twisted.web.server import NOT_DONE_YET
 from protocols.slap import json_api, objects, watch
 from protocols.slap.hateoas import HateoasResource
 from protocols.statuses import retry_after, status_of
-from protocols.slap_marshal import MarshalError, dumps, loads
+from protocols.slap_wire.marshal import MarshalError, dumps, loads
 from slap_core import errors
 
 XML = b"text/xml; charset=utf-8"

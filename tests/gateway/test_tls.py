@@ -17,7 +17,7 @@ from twisted.trial import unittest
 from gateway.ca import CertificateAuthority
 from gateway.cli import write_credentials
 from gateway.server import local_admin
-from protocols.slap_marshal import loads
+from protocols.slap_wire.marshal import loads
 from slap_core.principals import ComputerAgent, User
 from tests.fixtures import SR, format_configuration, start_test_master
 from tests.upstream import run_upstream, upstream_env, upstream_python

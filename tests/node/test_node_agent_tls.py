@@ -22,7 +22,7 @@ from twisted.trial import unittest
 from gateway.cli import write_credentials
 from gateway.server import local_admin
 from node_twisted import instance as node_instance
-from protocols.slap_marshal import dumps
+from protocols.slap_wire.marshal import dumps
 from tests.fixtures import start_test_master
 from tests.node_agent_fixtures import COMPUTER, PARTITIONS, AgentNode
 

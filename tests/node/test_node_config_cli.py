@@ -185,7 +185,7 @@ class LocalNodeTests(unittest.TestCase):
         import shutil
         import tempfile
 
-        from protocols import slap_marshal
+        from protocols.slap_wire import marshal as slap_marshal
         from tests.fixtures import http_client
         from tests.upstream import _free_port, upstream_python
 

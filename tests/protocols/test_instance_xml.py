@@ -1,11 +1,11 @@
-"""protocols.instance_xml: byte-identical to slapos.util.dict2xml, reads like xml2dict, safely."""
+"""protocols.slap_wire.instance_xml: byte-identical to slapos.util.dict2xml, reads like xml2dict, safely."""
 
 import json
 
 from twisted.trial import unittest
 
-from protocols import instance_xml
-from protocols.instance_xml import InstanceXMLError
+from protocols.slap_wire import instance_xml
+from protocols.slap_wire.instance_xml import InstanceXMLError
 from slap_core import errors
 from tests import upstream
 

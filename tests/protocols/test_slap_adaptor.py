@@ -6,7 +6,7 @@ from twisted.internet import defer
 from twisted.trial import unittest
 
 from gateway.config import ConfigError, load
-from protocols.slap_marshal import dumps
+from protocols.slap_wire.marshal import dumps
 from tests.fixtures import http_client, start_test_master
 
 SR = "http://sr.example.invalid/software.cfg"

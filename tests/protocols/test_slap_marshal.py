@@ -1,11 +1,11 @@
-"""protocols.slap_marshal: byte-identical to slapos.util.dumps, safe and strict when loading."""
+"""protocols.slap_wire.marshal: byte-identical to slapos.util.dumps, safe and strict when loading."""
 
 import random
 
 from twisted.trial import unittest
 
-from protocols import slap_marshal as marshal
-from protocols.slap_marshal import MarshalError
+from protocols.slap_wire import marshal
+from protocols.slap_wire.marshal import MarshalError
 from slap_core import errors
 from tests import upstream
 

@@ -17,7 +17,7 @@ texts joined with a space.
 from collections.abc import Mapping
 
 from slap_core import errors, safe_xml
-from protocols import xml_text
+from protocols.slap_wire import xml_text
 import schemas
 
 DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"

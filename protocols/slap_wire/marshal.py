@@ -22,7 +22,7 @@ from xml.sax.saxutils import escape as escape_markup
 from xml.sax.saxutils import unescape as unescape_markup
 
 from slap_core import errors, safe_xml
-from protocols import xml_text
+from protocols.slap_wire import xml_text
 
 MODULE = "slapos.slap.slap"
 ARITY = {"Computer": 1, "ComputerPartition": 3, "SoftwareRelease": 2, "SoftwareInstance": 0}
