@@ -20,7 +20,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web import xmlrpc as twisted_xmlrpc
 
-from protocols.statuses import status_of
+from protocols.statuses import STATUS, status_of
+from slap_core.declarations import NOTHING
 
 MAX_BODY = 4 * 1024 * 1024
 INT_MIN, INT_MAX = -2**31, 2**31 - 1
@@ -43,6 +44,32 @@ def to_wire(value, allow_none=False):
     if isinstance(value, int) and not INT_MIN <= value <= INT_MAX:
         return str(value)
     return value
+
+
+def method_help(op):
+    """``system.methodHelp`` of an operation, from its declaration."""
+    lines = [op.summary, "", "Who may call: %s." % op.callers]
+    if op.declared:
+        lines.append("Arguments, as one struct of named arguments:")
+        lines.extend("- " + argument.describe() for argument in op.declared)
+    else:
+        lines.append("No argument.")
+    lines.append("Answers %s." % ("true" if op.result.item is NOTHING and not op.result.many
+                                 else op.result.describe()))
+    if op.errors:
+        lines.append("Faults beyond 401 and 403: %s." % ", ".join(
+            "%s %s" % (STATUS[error], error.__name__) for error in op.errors))
+    return "\n".join(lines)
+
+
+def method_signature(op):
+    """``system.methodSignature`` of an operation: the struct of named arguments may be left
+    out when none is required."""
+    answer = op.result.wire
+    with_struct = [answer, "struct"]
+    if any(argument.required for argument in op.declared):
+        return [with_struct]
+    return [[answer], with_struct]
 
 
 def fault_for(error):
@@ -100,9 +127,8 @@ class XmlRpcResource(twisted_xmlrpc.XMLRPC):
             return self.invoke(request, op.name, params)
 
         procedure.withRequest = True
-        procedure.help = ("%s\n\nWho may call: %s.\nArguments, as one struct of named "
-                          "arguments: %s." % (op.summary, op.callers, op.described_arguments()))
-        procedure.signature = [["struct"], ["struct", "struct"]]
+        procedure.help = method_help(op)
+        procedure.signature = method_signature(op)
         return procedure
 
     def invoke(self, request, name, params):

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, delete, exists, or_, select
 
 from slap_core import errors
 from slap_core.access import require_authenticated, require_fleet_manager
+from slap_core.declarations import TEXT
 from slap_core.models import Computer, SoftwareInstance, SoftwareProduct, SoftwareRelease, \
     Supply
 from slap_core.operations import operation
@@ -59,7 +60,8 @@ def _newest_first(query):
     return query.order_by(SoftwareRelease.created_at.desc(), SoftwareRelease.id.desc())
 
 
-@operation("catalogue.add_release", writes=True, callers="admin, operator")
+@operation("catalogue.add_release", writes=True, callers="admin, operator",
+           returns=ReleaseView, raises=(errors.Invalid, errors.Conflict))
 def add_release(session, principal, *, url, product=None, version="", product_title=""):
     """Register a release, optionally as a version of a product (created if new)."""
     require_fleet_manager(principal)
@@ -81,7 +83,8 @@ def add_release(session, principal, *, url, product=None, version="", product_ti
     return release_view(release, created)
 
 
-@operation("catalogue.remove_release", writes=True, callers="admin, operator")
+@operation("catalogue.remove_release", writes=True, callers="admin, operator",
+           returns=None, raises=(errors.Invalid, errors.NotFound, errors.Conflict))
 def remove_release(session, principal, *, url):
     """Take a release out of the catalogue; refused while a supply or a live instance uses it"""
     require_fleet_manager(principal)
@@ -109,7 +112,8 @@ def remove_release(session, principal, *, url):
     session.flush()
 
 
-@operation("catalogue.list_products", writes=False, callers="any authenticated caller")
+@operation("catalogue.list_products", writes=False, callers="any authenticated caller",
+           returns=[ProductView])
 def list_products(session, principal):
     """List products, each with its releases newest first."""
     require_authenticated(principal)
@@ -117,7 +121,8 @@ def list_products(session, principal):
     return [_product_view(session, product) for product in products]
 
 
-@operation("catalogue.get_product", writes=False, callers="any authenticated caller")
+@operation("catalogue.get_product", writes=False, callers="any authenticated caller",
+           returns=ProductView, raises=(errors.NotFound,))
 def get_product(session, principal, *, product):
     """Read one product, with its releases newest first."""
     require_authenticated(principal)
@@ -142,7 +147,8 @@ def _listed():
                        SoftwareInstance.archived.is_(False))))
 
 
-@operation("catalogue.get_release", writes=False, callers="any authenticated caller")
+@operation("catalogue.get_release", writes=False, callers="any authenticated caller",
+           returns=ReleaseView, raises=(errors.NotFound,))
 def get_release(session, principal, *, url):
     """Read one release the catalogue lists, by URL."""
     require_authenticated(principal)
@@ -152,7 +158,8 @@ def get_release(session, principal, *, url):
     return release_view(release)
 
 
-@operation("catalogue.list_releases", writes=False, callers="any authenticated caller")
+@operation("catalogue.list_releases", writes=False, callers="any authenticated caller",
+           returns=[ReleaseView], raises=(errors.NotFound,))
 def list_releases(session, principal, *, product=None):
     """List releases newest first: catalogue entries and the releases in use, or one product's."""
     require_authenticated(principal)
@@ -165,7 +172,8 @@ def list_releases(session, principal, *, product=None):
     return [release_view(r) for r in session.scalars(_newest_first(query))]
 
 
-@operation("catalogue.product_release_urls", writes=False, callers="any authenticated caller")
+@operation("catalogue.product_release_urls", writes=False, callers="any authenticated caller",
+           returns=[TEXT], raises=(errors.Invalid,))
 def product_release_urls(session, principal, *, product=None, url=None):
     """The URLs of a product's releases, best (newest) first; name the product or one of its URLs.
 

@@ -105,7 +105,8 @@ def _person(session, login):
 
 @operation("certificate.issue", writes=True,
            callers="computer: the computer itself, its owner, admin, operator; partition: its "
-                   "computer, the partition itself, admin; user: the user themselves, admin")
+                   "computer, the partition itself, admin; user: the user themselves, admin",
+           returns=CertificateView, raises=(errors.Invalid, errors.NotFound, errors.Conflict))
 def issue(session, principal, *, kind, computer=None, partition=None, login=None):
     """Issue a key and certificate for a computer, a deployed partition or a person."""
     require_authenticated(principal)
@@ -160,7 +161,8 @@ def _may_revoke(session, principal, row):
 
 
 @operation("certificate.revoke", writes=True,
-           callers="admin, the certificate's person or computer owner, the computer itself")
+           callers="admin, the certificate's person or computer owner, the computer itself",
+           returns=[CertificateView], raises=(errors.Invalid, errors.NotFound))
 def revoke(session, principal, *, serial=None, computer=None):
     """Revoke one certificate by serial, or every computer certificate of a computer."""
     require_authenticated(principal)
@@ -192,7 +194,8 @@ def revoke(session, principal, *, serial=None, computer=None):
 
 
 @operation("certificate.list", writes=False,
-           callers="admin, operator (all); users (theirs and their computers'); computers (theirs)")
+           callers="admin, operator (all); users (theirs and their computers'); computers (theirs)",
+           returns=[CertificateView], raises=(errors.NotFound,))
 def list_certificates(session, principal, *, computer=None, login=None, include_revoked=False):
     """List issued certificates, newest first, optionally of one computer or one person."""
     require_authenticated(principal)
@@ -216,7 +219,8 @@ def list_certificates(session, principal, *, computer=None, login=None, include_
 
 
 @operation("certificate.authenticate", writes=False,
-           callers="anyone (used by the gateway for TLS callers)")
+           callers="anyone (used by the gateway for TLS callers)",
+           returns=CertificateIdentity, raises=(errors.Unauthenticated,))
 def authenticate(session, principal, *, serial, common_name):
     """Who a CA-verified client certificate stands for; Unauthenticated when it no longer does."""
     row = session.scalar(select(Certificate).where(Certificate.serial == str(serial).lower()))
@@ -238,7 +242,8 @@ def authenticate(session, principal, *, serial, common_name):
                                roles=tuple(row.person.roles or ("user",)))
 
 
-@operation("certificate.revoked_list", writes=False, callers="anyone (a CRL is public)")
+@operation("certificate.revoked_list", writes=False, callers="anyone (a CRL is public)",
+           returns=[RevokedCertificate])
 def revoked_list(session, principal):
     """Every revoked certificate still unexpired, as a CRL lists them."""
     rows = session.execute(

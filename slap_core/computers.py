@@ -14,6 +14,7 @@ from slap_core.access import (
     require_user,
 )
 from slap_core.clock import next_timestamp, now
+from slap_core.declarations import INTEGER, STRUCTURE
 from slap_core.models import (
     Computer,
     Partition,
@@ -27,7 +28,13 @@ from slap_core.poll_cache import cache_for
 from slap_core.partition_views import partition_views
 from slap_core.principals import ComputerAgent, PartitionAgent, User
 from slap_core.sla import check_attributes, check_scope
-from slap_core.views import ComputerInformation, ComputerRevision, ComputerView, SoftwareView
+from slap_core.views import (
+    ComputerInformation,
+    ComputerRevision,
+    ComputerView,
+    PartitionView,
+    SoftwareView,
+)
 
 MAX_PARTITIONS = 10000
 
@@ -72,7 +79,8 @@ def set_status(computer, text):
     computer.status_at = now()
 
 
-@operation("computer.create", writes=True, callers="any user (becomes its owner)")
+@operation("computer.create", writes=True, callers="any user (becomes its owner)",
+           returns=ComputerView, raises=(errors.Invalid, errors.Conflict))
 def create_computer(session, principal, *, reference=None, title="", allocation_scope="open",
                     network_guid=None, project_guid=None, attributes=None):
     """Register a new computer owned by the caller; a reference ``COMP-<n>`` is made if none given."""
@@ -100,7 +108,8 @@ def create_computer(session, principal, *, reference=None, title="", allocation_
     return computer_view(session, computer)
 
 
-@operation("computer.update", writes=True, callers="admin, operator, the computer's owner")
+@operation("computer.update", writes=True, callers="admin, operator, the computer's owner",
+           returns=ComputerView, raises=(errors.NotFound, errors.Invalid))
 def update_computer(session, principal, *, reference, title=None, allocation_scope=None,
                     network_guid=None, project_guid=None, attributes=None):
     """Change a computer's title, allocation scope, network, project or category attributes."""
@@ -120,7 +129,8 @@ def update_computer(session, principal, *, reference, title=None, allocation_sco
     return computer_view(session, computer)
 
 
-@operation("computer.get", writes=False, callers="the computer, its owner, admin, operator")
+@operation("computer.get", writes=False, callers="the computer, its owner, admin, operator",
+           returns=ComputerView, raises=(errors.NotFound,))
 def get_computer_view(session, principal, *, reference):
     """Read one computer."""
     computer = get_computer(session, reference)
@@ -128,7 +138,8 @@ def get_computer_view(session, principal, *, reference):
     return computer_view(session, computer)
 
 
-@operation("computer.list", writes=False, callers="users (their own), admin and operator (all)")
+@operation("computer.list", writes=False, callers="users (their own), admin and operator (all)",
+           returns=[ComputerView])
 def list_computers(session, principal):
     """List the computers the caller may see."""
     user = require_user(principal)
@@ -173,7 +184,8 @@ def _capabilities(partition_dict):
 
 
 @operation("computer.format", writes=True,
-           callers="the computer itself, admin (an admin's call creates a missing computer)")
+           callers="the computer itself, admin (an admin's call creates a missing computer)",
+           returns=ComputerView, raises=(errors.NotFound, errors.Invalid, errors.Conflict))
 def format_computer(session, principal, *, reference, configuration):
     """Record what ``node format`` found: addresses and partitions (section 5.7 of the spec).
 
@@ -238,7 +250,7 @@ REVISION_OF = select(Computer.id, Computer.reference, Computer.revision).where(
 
 
 @operation("computer.information", writes=False, callers="the computer itself, admin",
-           polled=True)
+           polled=True, returns=ComputerInformation, raises=(errors.NotFound,))
 def computer_information(session, principal, *, reference):
     """The node's poll: releases to install or remove and every partition as the node must deploy it."""
     if not reference:
@@ -283,7 +295,8 @@ MAX_REVISIONS = 10000
 
 
 @operation("computer.revisions", writes=False,
-           callers="a computer (its own), admin (any; the master's watch of waiting nodes)")
+           callers="a computer (its own), admin (any; the master's watch of waiting nodes)",
+           returns=[ComputerRevision], raises=(errors.NotFound, errors.Invalid))
 def computer_revisions(session, principal, *, references):
     """The revision of each named computer, in the order given (unknown ones are NotFound).
 
@@ -312,14 +325,16 @@ def computer_revisions(session, principal, *, references):
     return [ComputerRevision(reference, found[reference]) for reference in wanted]
 
 
-@operation("computer.partition", writes=False, callers="the computer, the partition itself")
+@operation("computer.partition", writes=False, callers="the computer, the partition itself",
+           returns=PartitionView, raises=(errors.NotFound,))
 def partition_view(session, principal, *, reference, partition):
     """One partition as its node sees it (SLAP's registerComputerPartition)."""
     row = deployed_partition(session, principal, reference, partition)
     return partition_views(session, row.computer, [row])[0]
 
 
-@operation("computer.bang", writes=True, callers="the computer itself, admin")
+@operation("computer.bang", writes=True, callers="the computer itself, admin",
+           returns=INTEGER, raises=(errors.NotFound,))
 def bang_computer(session, principal, *, reference, message=""):
     """Ask every instance of the computer to be processed again (bumps their timestamps)."""
     computer = get_computer(session, reference)
@@ -338,7 +353,8 @@ def bang_computer(session, principal, *, reference, message=""):
 
 
 @operation("computer.status", writes=False,
-           callers="the computer, its owner, admin, operator")
+           callers="the computer, its owner, admin, operator",
+           returns=STRUCTURE, raises=(errors.NotFound,))
 def computer_status(session, principal, *, reference):
     """The computer's latest news as ``{text, at}`` (``#error no data found`` when none)."""
     computer = get_computer(session, reference)

@@ -11,13 +11,14 @@ from sqlalchemy import select
 from slap_core import errors
 from slap_core.access import check_instance_owner, deployed_partition, get_instance
 from slap_core.clock import now
+from slap_core.declarations import ADDRESS_PAIRS
 from slap_core.instance_views import instance_view, root_state
 from slap_core.instances import check_mapping, check_title
 from slap_core.lifecycle import bump, bump_tree, free_partition, request_destroy
 from slap_core.models import Partition, PartitionAddress, SoftwareInstance
 from slap_core.operations import operation
 from slap_core.partition_views import effective_state
-from slap_core.views import DestroyOutcome
+from slap_core.views import DestroyOutcome, InstanceView
 
 MAX_STATUS = 64 * 1024
 NODE_CALLERS = "the computer running it, the partition itself"
@@ -53,7 +54,8 @@ def set_news(instance, text):
     instance.status_at = now()
 
 
-@operation("instance.report_started", writes=True, callers=NODE_CALLERS)
+@operation("instance.report_started", writes=True, callers=NODE_CALLERS,
+           returns=None, raises=(errors.NotFound,))
 def report_started(session, principal, *, computer, partition, slave_reference=None):
     """The node deployed and started the partition and its promises passed.
 
@@ -68,7 +70,8 @@ def report_started(session, principal, *, computer, partition, slave_reference=N
     return None
 
 
-@operation("instance.report_stopped", writes=True, callers=NODE_CALLERS)
+@operation("instance.report_stopped", writes=True, callers=NODE_CALLERS,
+           returns=None, raises=(errors.NotFound,))
 def report_stopped(session, principal, *, computer, partition, slave_reference=None):
     """The node stopped the partition's processes.
 
@@ -82,7 +85,8 @@ def report_stopped(session, principal, *, computer, partition, slave_reference=N
     return None
 
 
-@operation("instance.report_error", writes=True, callers=NODE_CALLERS)
+@operation("instance.report_error", writes=True, callers=NODE_CALLERS,
+           returns=None, raises=(errors.NotFound,))
 def report_error(session, principal, *, computer, partition, message, slave_reference=None):
     """The node failed to deploy the partition (or a shared instance on it); keeps the text."""
     instance = deployed_instance(session, principal, computer, partition, slave_reference)
@@ -90,7 +94,8 @@ def report_error(session, principal, *, computer, partition, message, slave_refe
     return None
 
 
-@operation("instance.report_destroyed", writes=True, callers=NODE_CALLERS)
+@operation("instance.report_destroyed", writes=True, callers=NODE_CALLERS,
+           returns=DestroyOutcome, raises=(errors.NotFound, errors.Conflict))
 def report_destroyed(session, principal, *, computer, partition, slave_reference=None):
     """The node wiped the partition: free it, unless instances it requested still live.
 
@@ -128,7 +133,8 @@ def report_destroyed(session, principal, *, computer, partition, slave_reference
     return DestroyOutcome(True, (), "partition %s freed" % partition)
 
 
-@operation("instance.set_connection", writes=True, callers=NODE_CALLERS)
+@operation("instance.set_connection", writes=True, callers=NODE_CALLERS,
+           returns=InstanceView, raises=(errors.NotFound, errors.Invalid))
 def set_connection(session, principal, *, computer, partition, connection, slave_reference=None):
     """Publish connection parameters of the partition's instance, or of a shared instance it hosts.
 
@@ -146,7 +152,8 @@ def set_connection(session, principal, *, computer, partition, connection, slave
     return instance_view(session, instance)
 
 
-@operation("instance.bang", writes=True, callers=NODE_CALLERS)
+@operation("instance.bang", writes=True, callers=NODE_CALLERS,
+           returns=None, raises=(errors.NotFound, errors.Forbidden))
 def bang(session, principal, *, computer, partition, message="", slave_reference=None):
     """Ask for the whole tree of the partition's instance to be processed again.
 
@@ -161,7 +168,8 @@ def bang(session, principal, *, computer, partition, message="", slave_reference
     return None
 
 
-@operation("instance.rename", writes=True, callers=NODE_CALLERS)
+@operation("instance.rename", writes=True, callers=NODE_CALLERS,
+           returns=InstanceView, raises=(errors.NotFound, errors.Invalid, errors.Conflict))
 def rename(session, principal, *, computer, partition, new_name, slave_reference=None):
     """Give the instance (or a shared instance it hosts) a new title, unique in its scope."""
     instance = deployed_instance(session, principal, computer, partition, slave_reference)
@@ -184,7 +192,8 @@ def rename(session, principal, *, computer, partition, new_name, slave_reference
     return instance_view(session, instance)
 
 
-@operation("instance.hosting_ip_list", writes=False, callers=NODE_CALLERS)
+@operation("instance.hosting_ip_list", writes=False, callers=NODE_CALLERS,
+           returns=ADDRESS_PAIRS, raises=(errors.NotFound,))
 def hosting_ip_list(session, principal, *, computer, partition):
     """Every (interface, address) of every partition of the instance's tree."""
     instance = deployed_instance(session, principal, computer, partition)
@@ -198,7 +207,8 @@ def hosting_ip_list(session, principal, *, computer, partition):
     return [tuple(row) for row in rows]
 
 
-@operation("instance.destroy", writes=True, callers="the tree's owner, admin")
+@operation("instance.destroy", writes=True, callers="the tree's owner, admin",
+           returns=InstanceView, raises=(errors.NotFound,))
 def destroy(session, principal, *, reference):
     """Ask for an instance (and, for a root, its whole tree) to be destroyed, by reference."""
     instance = get_instance(session, reference)

@@ -19,6 +19,7 @@ from slap_core.access import (
     require_user,
 )
 from slap_core.catalogue import check_url, ensure_release
+from slap_core.declarations import INTEGER
 from slap_core.instance_creation import insert_instance
 from slap_core.instance_views import build_view, instance_view, partition_addresses, root_state
 from slap_core.lifecycle import bump, bump_tree, live_tree_instances, request_destroy
@@ -27,7 +28,7 @@ from slap_core.operations import operation
 from slap_core.placement import place, place_regular
 from slap_core.partition_views import effective_state
 from slap_core.principals import PartitionAgent, User
-from slap_core.views import TreeView
+from slap_core.views import InstanceView, TreeView
 
 STATES = ("started", "stopped", "destroyed")
 MAX_TITLE = 255
@@ -154,7 +155,9 @@ def _answer_new(session, new, title, person, tree, requester, release, software_
 
 
 @operation("instance.request", writes=True,
-           callers="users (root instances), partitions (instances in their own tree)")
+           callers="users (root instances), partitions (instances in their own tree)",
+           returns=InstanceView,
+           raises=(errors.Invalid, errors.NotReady, errors.Conflict, errors.NotFound))
 def request_instance(session, principal, *, title, software_release, software_type=None,
                      parameters=None, sla=None, state=None, shared=False):
     """Request (or re-request) an instance; NotReady while it waits for a partition or a host.
@@ -212,7 +215,10 @@ def request_instance(session, principal, *, title, software_release, software_ty
     return _answer(title, instance_view(session, instance, created), reason)
 
 
-@operation("instance.change", writes=True, callers="the tree's owner (root instances)")
+@operation("instance.change", writes=True, callers="the tree's owner (root instances)",
+           returns=InstanceView,
+           raises=(errors.NotFound, errors.Forbidden, errors.Conflict, errors.NotReady,
+                   errors.Invalid))
 def change_instance(session, principal, *, reference, software_release=None, software_type=None,
                     parameters=None, sla=None, state=None):
     """Request a root instance again by reference, changing what is given (None keeps it).
@@ -236,7 +242,7 @@ def change_instance(session, principal, *, reference, software_release=None, sof
 
 
 @operation("instance.allocate_pending", writes=True,
-           callers="admin (the master's own allocation loop)")
+           callers="admin (the master's own allocation loop)", returns=INTEGER)
 def allocate_pending(session, principal, *, limit=100):
     """Try again to place instances waiting for a partition or a host; returns how many were placed.
 
@@ -280,7 +286,8 @@ def allocate_pending(session, principal, *, limit=100):
 
 
 @operation("instance.get", writes=False,
-           callers="the tree's owner, admin, the node and partition it runs on, its requester")
+           callers="the tree's owner, admin, the node and partition it runs on, its requester",
+           returns=InstanceView, raises=(errors.NotFound,))
 def get_instance_view(session, principal, *, reference):
     """Read one instance by reference (its instance_guid)."""
     instance = get_instance(session, reference, archived=True)
@@ -288,7 +295,8 @@ def get_instance_view(session, principal, *, reference):
     return instance_view(session, instance)
 
 
-@operation("instance.list", writes=False, callers="users (their own), admin (all)")
+@operation("instance.list", writes=False, callers="users (their own), admin (all)",
+           returns=[InstanceView])
 def list_instances(session, principal, *, tree=None, include_archived=False):
     """List the caller's instances, optionally of one tree (by root title)."""
     user = require_user(principal)
@@ -325,16 +333,17 @@ def _trees(session, principal, include_archived):
     return query
 
 
-@operation("tree.list", writes=False, callers="users (their own), admin (all)")
+@operation("tree.list", writes=False, callers="users (their own), admin (all)", returns=[TreeView])
 def list_trees(session, principal, *, include_archived=False):
     """List the caller's instance trees with their instances."""
     return [_tree_view(session, tree)
             for tree in session.scalars(_trees(session, principal, include_archived))]
 
 
-@operation("tree.get", writes=False, callers="users (their own), admin (all)")
+@operation("tree.get", writes=False, callers="users (their own), admin (all)",
+           returns=TreeView, raises=(errors.NotFound,))
 def get_tree(session, principal, *, title):
-    """Read one of the caller's live instance trees by title (an admin: the oldest of that title)."""
+    """Read one of the caller's live instance trees by title (for an admin: the oldest one)."""
     tree = session.scalars(_trees(session, principal, False).where(
         InstanceTree.title == title, InstanceTree.root_instance_id.is_not(None)).limit(1)).first()
     if tree is None:

@@ -37,7 +37,8 @@ def _check_roles(roles):
     return roles
 
 
-@operation("person.create", writes=True, callers="admin")
+@operation("person.create", writes=True, callers="admin",
+           returns=PersonView, raises=(errors.Invalid, errors.Conflict))
 def create_person(session, principal, *, login, password=None, roles=("user",), full_name="",
                   email=""):
     """Create a local user, optionally with a password (stored as a scrypt hash)."""
@@ -58,7 +59,8 @@ def create_person(session, principal, *, login, password=None, roles=("user",), 
     return person_view(person)
 
 
-@operation("person.set_password", writes=True, callers="admin, or the user themselves")
+@operation("person.set_password", writes=True, callers="admin, or the user themselves",
+           returns=PersonView, raises=(errors.NotFound,))
 def set_password(session, principal, *, login, password):
     """Set (or, with an empty password, remove) a local user's password."""
     user = require_user(principal)
@@ -71,14 +73,15 @@ def set_password(session, principal, *, login, password):
     return person_view(person)
 
 
-@operation("person.list", writes=False, callers="admin")
+@operation("person.list", writes=False, callers="admin", returns=[PersonView])
 def list_people(session, principal):
     """List every known person."""
     require_admin(principal)
     return [person_view(p) for p in session.scalars(select(Person).order_by(Person.login))]
 
 
-@operation("person.get", writes=True, callers="admin (anyone), a user (themselves)")
+@operation("person.get", writes=True, callers="admin (anyone), a user (themselves)",
+           returns=PersonView, raises=(errors.NotFound,))
 def get_person(session, principal, *, login):
     """Read one person by login (a directory user's own record is created on first use)."""
     user = require_user(principal)
@@ -92,13 +95,14 @@ def get_person(session, principal, *, login):
     return person_view(person)
 
 
-@operation("person.me", writes=True, callers="any user")
+@operation("person.me", writes=True, callers="any user", returns=PersonView)
 def me(session, principal):
     """The calling user's own record (created on first use for directory users)."""
     return person_view(person_for(session, require_user(principal)))
 
 
-@operation("person.check_password", writes=False, callers="anyone (used by the gateway to log in)")
+@operation("person.check_password", writes=False, callers="anyone (used by the gateway to log in)",
+           returns=PersonView, raises=(errors.Unauthenticated,))
 def check_password(session, principal, *, login, password):
     """Return the person's roles when the local password matches; Unauthenticated otherwise."""
     person = session.scalar(select(Person).where(Person.login == login))

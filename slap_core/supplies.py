@@ -42,7 +42,8 @@ def _find(session, computer, url):
     )
 
 
-@operation("supply.supply", writes=True, callers="admin, operator, the computer's owner")
+@operation("supply.supply", writes=True, callers="admin, operator, the computer's owner",
+           returns=SupplyView, raises=(errors.NotFound, errors.Invalid))
 def supply(session, principal, *, url, computer, state="available"):
     """Ask a computer to install (``available``) or remove (``destroyed``) a software release."""
     if state not in DESIRED_STATES:
@@ -61,7 +62,8 @@ def supply(session, principal, *, url, computer, state="available"):
 
 
 @operation("supply.list", writes=False,
-           callers="the computer, its owner, admin, operator")
+           callers="the computer, its owner, admin, operator",
+           returns=[SupplyView], raises=(errors.NotFound,))
 def list_supplies(session, principal, *, computer=None):
     """List the supplies of one computer, or of every computer the user manages."""
     query = select(Supply).join(Computer, Supply.computer_id == Computer.id)
@@ -77,7 +79,8 @@ def list_supplies(session, principal, *, computer=None):
 
 
 @operation("supply.get", writes=False,
-           callers="the computer, its owner, admin, operator")
+           callers="the computer, its owner, admin, operator",
+           returns=SupplyView, raises=(errors.NotFound,))
 def get_supply(session, principal, *, computer, url):
     """Read what a computer was asked to do with a release and what it reported."""
     target = get_computer(session, computer)
@@ -88,7 +91,8 @@ def get_supply(session, principal, *, computer, url):
     return supply_view(row)
 
 
-@operation("supply.report", writes=True, callers="the computer itself")
+@operation("supply.report", writes=True, callers="the computer itself",
+           returns=SupplyView, raises=(errors.NotFound, errors.Invalid))
 def report_supply(session, principal, *, url, computer, state, error_text=None):
     """The node reports a release ``building``, ``available``, ``error`` (with text) or ``destroyed``.
 

@@ -69,7 +69,8 @@ def _label(label):
     return label.strip()
 
 
-@operation("token.create", writes=True, callers="any user (their own tokens), admin (anyone's)")
+@operation("token.create", writes=True, callers="any user (their own tokens), admin (anyone's)",
+           returns=TokenView, raises=(errors.Invalid, errors.NotFound))
 def create(session, principal, *, label, login=None, expires_in=None):
     """Create a personal API token; the answer is the only place its secret appears."""
     user = require_user(principal)
@@ -95,7 +96,8 @@ def create(session, principal, *, label, login=None, expires_in=None):
 
 
 @operation("token.list", writes=False,
-           callers="any user (their own tokens), admin (anyone's, or one person's)")
+           callers="any user (their own tokens), admin (anyone's, or one person's)",
+           returns=[TokenView], raises=(errors.NotFound,))
 def list_tokens(session, principal, *, login=None, include_revoked=False):
     """List API tokens, newest first, without their secrets."""
     user = require_user(principal)
@@ -114,7 +116,8 @@ def list_tokens(session, principal, *, login=None, include_revoked=False):
     return [token_view(row) for row in session.scalars(query)]
 
 
-@operation("token.revoke", writes=True, callers="the token's owner, admin")
+@operation("token.revoke", writes=True, callers="the token's owner, admin",
+           returns=TokenView, raises=(errors.NotFound,))
 def revoke(session, principal, *, reference):
     """Revoke an API token by reference; it is refused from the next call on."""
     user = require_user(principal)
@@ -127,7 +130,8 @@ def revoke(session, principal, *, reference):
 
 
 @operation("token.authenticate", writes=True,
-           callers="anyone (used by the gateway for callers presenting a token)")
+           callers="anyone (used by the gateway for callers presenting a token)",
+           returns=TokenIdentity, raises=(errors.Unauthenticated,))
 def authenticate(session, principal, *, token, login=None):
     """Who an API token stands for; Unauthenticated when malformed, unknown, revoked or expired.
 

@@ -68,7 +68,8 @@ def parse_journal(document):
     return movements
 
 
-@operation("usage.report", writes=True, callers="the computer itself")
+@operation("usage.report", writes=True, callers="the computer itself",
+           returns=UsageReportOutcome, raises=(errors.NotFound, errors.Invalid))
 def report_usage(session, principal, *, computer, document):
     """Accept a node's usage journal (TioXML, ``computer_consumption.xsd``)."""
     target = get_computer(session, computer)
@@ -104,7 +105,8 @@ def report_usage(session, principal, *, computer, document):
 
 
 @operation("usage.list", writes=False,
-           callers="users (their own consumption), the computer, its owner, admin, operator")
+           callers="users (their own consumption), the computer, its owner, admin, operator",
+           returns=[UsageRecordView], raises=(errors.NotFound,))
 def list_usage(session, principal, *, computer=None, limit=1000):
     """List usage records: a user's own, or all of one computer for those who may read it."""
     require_authenticated(principal)

@@ -137,10 +137,35 @@ class XmlRpcTests(unittest.TestCase):
         help_text = yield self.call("system.methodHelp", "instance.request")
         self.assertIn("Request (or re-request) an instance", help_text)
         self.assertIn("Who may call", help_text)
-        self.assertIn("Arguments, as one struct of named arguments: title, software_release; "
-                      "optional: software_type, parameters, sla, state, shared.", help_text)
+        self.assertIn("Arguments, as one struct of named arguments:\n"
+                      "- title (a string): an instance title, unique among its requester's\n"
+                      "- software_release (a string): a software release URL\n", help_text)
+        self.assertIn("- shared (a boolean, optional): a shared instance", help_text)
+        self.assertIn("Answers an InstanceView.", help_text)
+        self.assertIn("Faults beyond 401 and 403: 400 Invalid, 408 NotReady, 409 Conflict, "
+                      "404 NotFound.", help_text)
+        # the struct may be left out only when no argument is required
         signature = yield self.call("system.methodSignature", "instance.request")
-        self.assertEqual(signature, [["struct"], ["struct", "struct"]])
+        self.assertEqual(signature, [["struct", "struct"]])
+        signature = yield self.call("system.methodSignature", "instance.list")
+        self.assertEqual(signature, [["array"], ["array", "struct"]])
+        signature = yield self.call("system.methodSignature", "computer.bang")
+        self.assertEqual(signature, [["int", "struct"]])
+        help_text = yield self.call("system.methodHelp", "person.me")
+        self.assertIn("No argument.", help_text)
+
+    @defer.inlineCallbacks
+    def test_a_wrongly_typed_argument_is_named_with_its_kind(self):
+        fault = yield self.fault("instance.allocate_pending", {"limit": "ten"})
+        self.assertEqual((fault.faultCode, fault.faultString),
+                         (400, "invalid: argument 'limit' is an integer, not 'ten' (str) "
+                               "(instance.allocate_pending takes no required argument; optional: "
+                               "limit)"))
+        fault = yield self.fault("instance.request", {"title": 7, "software_release": "x",
+                                                      "parameters": ["a"]})
+        self.assertIn("argument 'title' is a string, not 7 (int)", fault.faultString)
+        self.assertIn("argument 'parameters' is a mapping of names to string values, not "
+                      "['a'] (list)", fault.faultString)
 
     @defer.inlineCallbacks
     def test_multicall_answers_each_call_or_its_fault(self):

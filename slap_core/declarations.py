@@ -1,0 +1,179 @@
+"""What an operation takes and answers, in the core's own terms: the kinds of values, the
+declared arguments and results, and the glossary of argument names the operations share.
+
+An operation's declaration (:func:`slap_core.operations.operation`) is its function's keyword
+arguments (their names, and required when they have no default), each one's kind and meaning
+from :data:`GLOSSARY` (``namespace.name`` first, then ``name``), the kind of its result and the
+errors it raises. Every face derives its description of the operation from it.
+"""
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of value: ``name`` in words (``a string``), ``wire`` the XML-RPC type name, and
+    ``accepts(value)`` deciding whether a given value is one (None is left to the operation)."""
+
+    name: str
+    wire: str
+    accepts: object
+
+    def __repr__(self):
+        return self.name
+
+
+def _scalars_map(value):
+    return isinstance(value, dict) and all(
+        isinstance(key, str) and (item is None or isinstance(item, (str, bool, int, float)))
+        for key, item in value.items())
+
+
+def _strings(value):
+    return isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value)
+
+
+def _integer(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+TEXT = Kind("a string", "string", lambda value: isinstance(value, str))
+INTEGER = Kind("an integer", "int", _integer)
+NUMBER = Kind("a number", "double", _number)
+FLAG = Kind("a boolean", "boolean", lambda value: isinstance(value, bool))
+PARAMETERS = Kind("a mapping of names to string values", "struct", _scalars_map)
+TEXTS = Kind("a list of strings", "array", _strings)
+STRUCTURE = Kind("a structure", "struct", lambda value: isinstance(value, dict))
+DOCUMENT = Kind("an XML document (text or UTF-8 bytes)", "string",
+                lambda value: isinstance(value, (str, bytes)))
+# A credential that is not a valid one is Unauthenticated whatever its type: nothing is refused
+# as wrongly typed before the check, so a wrong type tells a caller nothing more than a wrong value.
+CREDENTIAL = Kind("a string", "string", lambda value: True)
+NOTHING = Kind("nothing", "boolean", lambda value: value is None)
+ADDRESS_PAIRS = Kind("a list of (network interface, address) pairs", "array", _strings)
+
+
+@dataclass(frozen=True)
+class Argument:
+    """One declared argument: its name, kind, whether it is required, and what it means."""
+
+    name: str
+    kind: Kind
+    required: bool
+    doc: str
+
+    def describe(self):
+        """``title (a string): the instance's title``, ``optional`` marked."""
+        return "%s (%s%s): %s" % (self.name, self.kind.name,
+                                  "" if self.required else ", optional", self.doc)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What an operation answers: one item (a view class of ``slap_core.views`` or a Kind),
+    or a list of them."""
+
+    item: object
+    many: bool = False
+
+    @property
+    def wire(self):
+        """The XML-RPC type name of the answer."""
+        if self.many:
+            return "array"
+        return self.item.wire if isinstance(self.item, Kind) else "struct"
+
+    def describe(self):
+        """``an InstanceView``, ``a list of: an InstanceView``, ``an integer``."""
+        if isinstance(self.item, Kind):
+            name = self.item.name
+        else:
+            name = ("an " if self.item.__name__[0] in "AEIOU" else "a ") + self.item.__name__
+        return "a list of: " + name if self.many else name
+
+
+def result_of(declared):
+    """The Result of an ``@operation(returns=...)`` value: a view class, a Kind, None (nothing),
+    or a one-item list of either (a list of them)."""
+    many = isinstance(declared, list)
+    item = declared[0] if many else declared
+    if many and len(declared) != 1:
+        raise ValueError("returns=[item] names exactly one item")
+    if item is None:
+        item = NOTHING
+    if not (isinstance(item, Kind) or dataclasses.is_dataclass(item)):
+        raise ValueError("returns is a view class, a Kind or None, not %r" % (item,))
+    return Result(item, many)
+
+
+def _g(kind, doc):
+    return (kind, doc)
+
+
+# Argument names and what they mean; ``namespace.name`` where one name means different things.
+GLOSSARY = {
+    "allocation_scope": _g(TEXT, "open (anyone's instances), open/personal (the owner's only) "
+                                 "or close (no new instance)"),
+    "attributes": _g(PARAMETERS, "the computer's category attributes (name -> value)"),
+    "common_name": _g(TEXT, "the certificate's subject common name"),
+    "computer": _g(TEXT, "a computer's reference (COMP-...)"),
+    "configuration": _g(STRUCTURE, "what node format found: address, netmask and partition_list "
+                                   "(section 5.7 of the SLAP spec)"),
+    "connection": _g(PARAMETERS, "the connection parameters to publish (name -> value)"),
+    "document": _g(DOCUMENT, "the TioXML usage journal"),
+    "email": _g(TEXT, "the person's email address"),
+    "error_text": _g(TEXT, "what failed (the end of a long text is kept)"),
+    "expires_in": _g(NUMBER, "seconds until the token expires (none: it does not)"),
+    "full_name": _g(TEXT, "the person's full name"),
+    "include_archived": _g(FLAG, "include destroyed ones (default false)"),
+    "include_revoked": _g(FLAG, "include revoked ones (default false)"),
+    "kind": _g(TEXT, "computer, partition or user: whom the certificate names"),
+    "label": _g(TEXT, "what the token is for, in the owner's words"),
+    "limit": _g(INTEGER, "the most items to handle or answer"),
+    "login": _g(TEXT, "a person's login"),
+    "message": _g(TEXT, "a message for the news of what is reported"),
+    "network_guid": _g(TEXT, "the network the computer belongs to"),
+    "new_name": _g(TEXT, "the instance's new title"),
+    "parameters": _g(PARAMETERS, "the instance parameters (name -> value); left out: kept"),
+    "partition": _g(TEXT, "a partition's reference on its computer (slappart...)"),
+    "password": _g(TEXT, "a password (empty: none)"),
+    "product": _g(TEXT, "a software product's reference"),
+    "product_title": _g(TEXT, "the title of a product created by this call"),
+    "project_guid": _g(TEXT, "the project the computer belongs to"),
+    "reference": _g(TEXT, "the reference of the thing named"),
+    "computer.reference": _g(TEXT, "a computer's reference (COMP-...)"),
+    "instance.reference": _g(TEXT, "an instance's reference (SOFTINST-...)"),
+    "token.reference": _g(TEXT, "a token's reference (16 hexadecimal digits)"),
+    "references": _g(TEXTS, "computers' references"),
+    "roles": _g(TEXTS, "roles among admin, operator and user"),
+    "serial": _g(TEXT, "a certificate's serial number, in hexadecimal"),
+    "shared": _g(FLAG, "a shared instance, hosted by a regular one (default false)"),
+    "sla": _g(PARAMETERS, "where the instance may run (computer_guid, network_guid, ...); left "
+                          "out: kept"),
+    "slave_reference": _g(TEXT, "the shared instance hosted on the partition this is about"),
+    "software_release": _g(TEXT, "a software release URL"),
+    "software_type": _g(TEXT, "the software type (default: default); left out: kept"),
+    "state": _g(TEXT, "the state asked for"),
+    "instance.state": _g(TEXT, "started, stopped or destroyed; left out: kept (started when new)"),
+    "supply.state": _g(TEXT, "available or destroyed (supply); building, available, error or "
+                             "destroyed (report)"),
+    "title": _g(TEXT, "an instance title, unique among its requester's"),
+    "computer.title": _g(TEXT, "the computer's title"),
+    "token": _g(CREDENTIAL, "a personal API token's secret (sgt_...)"),
+    "tree": _g(TEXT, "an instance tree's title (its root instance's)"),
+    "url": _g(TEXT, "a software release URL"),
+    "version": _g(TEXT, "the release's version within its product"),
+}
+
+
+def declared_argument(operation, name, required):
+    """The Argument ``name`` of ``operation`` (``ns.verb``) from the glossary; KeyError when the
+    glossary has no entry for it."""
+    namespace = operation.split(".", 1)[0]
+    kind, doc = GLOSSARY.get("%s.%s" % (namespace, name)) or GLOSSARY[name]
+    return Argument(name, kind, required, doc)
