@@ -6,9 +6,10 @@ in the reactor's thread pool, so this module is synchronous: it authenticates HT
 :meth:`gateway.auth.LocalPasswordAuthenticator.principal_blocking` and calls ``Master.call``
 directly.
 
-Each served operation is declared once in :data:`OPERATIONS` (slap_core name, SOAP name, typed
-arguments); result types are derived from the dataclasses of ``slap_core.views`` (see
-:mod:`protocols.soap_types`). Every operation becomes one spyne method named in camelCase
+:data:`OPERATIONS` is derived from every operation's declaration in slap_core (its arguments'
+kinds, its result; :mod:`slap_core.declarations`), plus the little SOAP needs beyond it
+(:data:`STRUCTURE_ARGUMENTS`, :data:`STRUCTURE_RESULTS`, :data:`EMPTY_IS_TEXT`); result types are
+derived from the dataclasses of ``slap_core.views`` (see :mod:`protocols.soap_types`). Every operation becomes one spyne method named in camelCase
 (``instance.request`` is ``instanceRequest``) whose answer carries the result in ``result``.
 
 Faults: ``faultcode`` ``Client`` for slap_core errors and refused or invalid requests,
@@ -38,6 +39,9 @@ from spyne.server.wsgi import WsgiApplication
 import schemas
 from protocols import soap_types as types
 from slap_core import errors
+from slap_core.declarations import (ADDRESS_PAIRS, CREDENTIAL, DOCUMENT, FLAG, INTEGER, NOTHING,
+                                    NUMBER, PARAMETERS, STRUCTURE, TEXT, TEXTS)
+from slap_core.master import load_all
 
 # spyne runs a full gc.collect() when a method context closes, at most once per MIN_GC_INTERVAL
 # (1 s), "to have file descriptors returned in a timely manner": in the master, which holds its
@@ -112,208 +116,65 @@ def repeated(model=Unicode):
     return model(min_occurs=0, max_occurs="unbounded", nillable=False)
 
 
-def _node_arguments(*more):
-    """The (computer, partition) pair naming a deployed partition, then ``more``."""
-    return (Argument("computer", required()), Argument("partition", required())) + more
+# What SOAP needs beyond an operation's declaration: the element type of a structure argument,
+# the type of a structure answer, and the arguments whose empty element is the empty string (a
+# password, a message, a document) rather than "left out".
+STRUCTURE_ARGUMENTS = {"configuration": (types.ComputerConfiguration,
+                                         types.configuration_to_dict)}
+STRUCTURE_RESULTS = {"computer.status": (types.ComputerStatus, types.encode_status)}
+EMPTY_IS_TEXT = {("instance.report_error", "message"), ("person.set_password", "password"),
+                 ("person.check_password", "password"), ("usage.report", "document")}
+SCALARS = {TEXT: Unicode, DOCUMENT: Unicode, CREDENTIAL: Unicode, INTEGER: Long,
+           NUMBER: Double, FLAG: Boolean}
 
 
-OPERATIONS = (
-    SoapOperation("person.me", (), types.Person, types.encode),
-    SoapOperation("computer.create", (
-        Argument("reference", optional()),
-        Argument("title", optional()),
-        Argument("allocation_scope", optional()),
-        Argument("network_guid", optional()),
-        Argument("project_guid", optional()),
-        Argument("attributes", types.ParameterList, types.to_dict),
-    ), types.Computer, types.encode),
-    SoapOperation("computer.get", (Argument("reference", required()),), types.Computer,
-                  types.encode),
-    SoapOperation("computer.list", (), types.ComputerList, types.encode_list),
-    SoapOperation("computer.format", (
-        Argument("reference", required()),
-        Argument("configuration", types.ComputerConfiguration.customize(min_occurs=1),
-                 types.configuration_to_dict),
-    ), types.Computer, types.encode),
-    SoapOperation("supply.supply", (
-        Argument("url", required()),
-        Argument("computer", required()),
-        Argument("state", optional()),
-    ), types.Supply, types.encode),
-    SoapOperation("supply.list", (Argument("computer", optional()),), types.SupplyList,
-                  types.encode_list),
-    SoapOperation("supply.get", (Argument("computer", required()), Argument("url", required())),
-                  types.Supply, types.encode),
-    SoapOperation("instance.request", (
-        Argument("title", required()),
-        Argument("software_release", required()),
-        Argument("software_type", optional()),
-        Argument("parameters", types.ParameterList, types.to_dict),
-        Argument("sla", types.ParameterList, types.to_dict),
-        Argument("state", optional()),
-        Argument("shared", optional(Boolean)),
-    ), types.Instance, types.encode),
-    SoapOperation("instance.change", (
-        Argument("reference", required()),
-        Argument("software_release", optional()),
-        Argument("software_type", optional()),
-        Argument("parameters", types.ParameterList, types.to_dict),
-        Argument("sla", types.ParameterList, types.to_dict),
-        Argument("state", optional()),
-    ), types.Instance, types.encode),
-    SoapOperation("instance.get", (Argument("reference", required()),), types.Instance,
-                  types.encode),
-    SoapOperation("instance.list", (
-        Argument("tree", optional()),
-        Argument("include_archived", optional(Boolean)),
-    ), types.InstanceList, types.encode_list),
-    SoapOperation("instance.set_connection", _node_arguments(
-        Argument("connection", types.ParameterList.customize(min_occurs=1), types.to_dict),
-        Argument("slave_reference", optional()),
-    ), types.Instance, types.encode),
-    SoapOperation("instance.destroy", (Argument("reference", required()),), types.Instance,
-                  types.encode),
-    # The catalogue.
-    SoapOperation("catalogue.add_release", (
-        Argument("url", required()),
-        Argument("product", optional()),
-        Argument("version", optional()),
-        Argument("product_title", optional()),
-    ), types.Release, types.encode),
-    SoapOperation("catalogue.remove_release", (Argument("url", required()),), None,
-                  types.encode_nothing),
-    SoapOperation("catalogue.list_products", (), types.ProductList, types.encode_list),
-    SoapOperation("catalogue.get_product", (Argument("product", required()),), types.Product,
-                  types.encode),
-    SoapOperation("catalogue.get_release", (Argument("url", required()),), types.Release,
-                  types.encode),
-    SoapOperation("catalogue.list_releases", (Argument("product", optional()),),
-                  types.ReleaseList, types.encode_list),
-    SoapOperation("catalogue.product_release_urls", (
-        Argument("product", optional()),
-        Argument("url", optional()),
-    ), types.StringList, types.encode_strings),
-    # Computers, as their owners and as nodes see them.
-    SoapOperation("computer.update", (
-        Argument("reference", required()),
-        Argument("title", optional()),
-        Argument("allocation_scope", optional()),
-        Argument("network_guid", optional()),
-        Argument("project_guid", optional()),
-        Argument("attributes", types.ParameterList, types.to_dict),
-    ), types.Computer, types.encode),
-    SoapOperation("computer.status", (Argument("reference", required()),),
-                  types.ComputerStatus, types.encode_status),
-    SoapOperation("computer.information", (Argument("reference", required()),),
-                  types.ComputerInformation, types.encode),
-    SoapOperation("computer.revisions", (Argument("references", repeated(), list),),
-                  types.ComputerRevisionList, types.encode_list),
-    SoapOperation("computer.partition", (
-        Argument("reference", required()),
-        Argument("partition", required()),
-    ), types.Partition, types.encode),
-    SoapOperation("computer.bang", (
-        Argument("reference", required()),
-        Argument("message", optional()),
-    ), Long, types.encode_value),
-    SoapOperation("supply.report", (
-        Argument("url", required()),
-        Argument("computer", required()),
-        Argument("state", required()),
-        Argument("error_text", optional()),
-    ), types.Supply, types.encode),
-    # What nodes report about their partitions.
-    SoapOperation("instance.report_started", _node_arguments(
-        Argument("slave_reference", optional())), None, types.encode_nothing),
-    SoapOperation("instance.report_stopped", _node_arguments(
-        Argument("slave_reference", optional())), None, types.encode_nothing),
-    SoapOperation("instance.report_error", _node_arguments(
-        Argument("message", required(), empty=""),
-        Argument("slave_reference", optional()),
-    ), None, types.encode_nothing),
-    SoapOperation("instance.report_destroyed", _node_arguments(
-        Argument("slave_reference", optional())), types.DestroyOutcome, types.encode),
-    SoapOperation("instance.bang", _node_arguments(
-        Argument("message", optional()), Argument("slave_reference", optional())), None,
-                  types.encode_nothing),
-    SoapOperation("instance.rename", _node_arguments(
-        Argument("new_name", required()),
-        Argument("slave_reference", optional()),
-    ), types.Instance, types.encode),
-    SoapOperation("instance.hosting_ip_list", _node_arguments(), types.IpAddressList,
-                  types.encode_ip_list),
-    SoapOperation("instance.allocate_pending", (Argument("limit", optional(Long)),), Long,
-                  types.encode_value),
-    SoapOperation("tree.list", (Argument("include_archived", optional(Boolean)),),
-                  types.TreeList, types.encode_list),
-    SoapOperation("tree.get", (Argument("title", required()),), types.Tree, types.encode),
-    # Usage.
-    SoapOperation("usage.report", (
-        Argument("computer", required()),
-        Argument("document", required(), empty=""),
-    ), types.UsageReportOutcome, types.encode),
-    SoapOperation("usage.list", (
-        Argument("computer", optional()),
-        Argument("limit", optional(Long)),
-    ), types.UsageRecordList, types.encode_list),
-    # People.
-    SoapOperation("person.create", (
-        Argument("login", required()),
-        Argument("password", optional()),
-        Argument("roles", repeated(), tuple),
-        Argument("full_name", optional()),
-        Argument("email", optional()),
-    ), types.Person, types.encode),
-    SoapOperation("person.set_password", (
-        Argument("login", required()),
-        Argument("password", required(), empty=""),
-    ), types.Person, types.encode),
-    SoapOperation("person.list", (), types.PersonList, types.encode_list),
-    SoapOperation("person.get", (Argument("login", required()),), types.Person, types.encode),
-    SoapOperation("person.check_password", (
-        Argument("login", required()),
-        Argument("password", required(), empty=""),
-    ), types.Person, types.encode),
-    # Certificates of the master's CA.
-    SoapOperation("certificate.issue", (
-        Argument("kind", required()),
-        Argument("computer", optional()),
-        Argument("partition", optional()),
-        Argument("login", optional()),
-    ), types.Certificate, types.encode),
-    SoapOperation("certificate.revoke", (
-        Argument("serial", optional()),
-        Argument("computer", optional()),
-    ), types.CertificateList, types.encode_list),
-    SoapOperation("certificate.list", (
-        Argument("computer", optional()),
-        Argument("login", optional()),
-        Argument("include_revoked", optional(Boolean)),
-    ), types.CertificateList, types.encode_list),
-    SoapOperation("certificate.authenticate", (
-        Argument("serial", required()),
-        Argument("common_name", required()),
-    ), types.CertificateIdentity, types.encode),
-    SoapOperation("certificate.revoked_list", (), types.RevokedCertificateList,
-                  types.encode_list),
-    # Personal API tokens.
-    SoapOperation("token.create", (
-        Argument("label", required()),
-        Argument("login", optional()),
-        Argument("expires_in", optional(Double)),
-    ), types.Token, types.encode),
-    SoapOperation("token.list", (
-        Argument("login", optional()),
-        Argument("include_revoked", optional(Boolean)),
-    ), types.TokenList, types.encode_list),
-    SoapOperation("token.revoke", (
-        Argument("reference", required()),
-    ), types.Token, types.encode),
-    SoapOperation("token.authenticate", (
-        Argument("token", required()),
-        Argument("login", optional()),
-    ), types.TokenIdentity, types.encode),
-)
+def soap_argument(op, declared):
+    """The SOAP Argument of a declared argument of ``op``."""
+    kind, name = declared.kind, declared.name
+    empty = "" if (op.name, name) in EMPTY_IS_TEXT else None
+    if kind is PARAMETERS or kind is STRUCTURE:
+        model, convert = ((types.ParameterList, types.to_dict) if kind is PARAMETERS
+                          else STRUCTURE_ARGUMENTS[name])
+        if declared.required:
+            model = model.customize(min_occurs=1)
+        return Argument(name, model, convert, empty)
+    if kind is TEXTS:
+        return Argument(name, repeated(), list, empty)
+    model = SCALARS[kind]
+    return Argument(name, required(model) if declared.required else optional(model), None,
+                    empty)
+
+
+def soap_result(op):
+    """(spyne model or None, encoder) of ``op``'s answer."""
+    result = op.result
+    if op.name in STRUCTURE_RESULTS:
+        return STRUCTURE_RESULTS[op.name]
+    if result.item is NOTHING:
+        return None, types.encode_nothing
+    if result.item is ADDRESS_PAIRS:
+        return types.IpAddressList, types.encode_ip_list
+    if result.item is TEXT and result.many:
+        return types.StringList, types.encode_strings
+    if result.item is INTEGER and not result.many:
+        return Long, types.encode_value
+    model = types.model_of(result.item)
+    if result.many:
+        return types.list_of(model), types.encode_list
+    return model, types.encode
+
+
+def soap_operations(operations):
+    """A SoapOperation for each declared operation, in name order."""
+    served = []
+    for name, op in sorted(operations.items()):
+        returns, encode = soap_result(op)
+        served.append(SoapOperation(name, tuple(soap_argument(op, a) for a in op.declared),
+                                    returns, encode))
+    return tuple(served)
+
+
+OPERATIONS = soap_operations(load_all())
 
 
 class ErrorDetail(Fault):

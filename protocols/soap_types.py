@@ -129,12 +129,18 @@ def _model_of(view, field):
     return model(min_occurs=0 if optional else 1, nillable=False)
 
 
+# The models made so far: by view class, and each list model by its item model.
+MODELS = {}
+LISTS = {}
+
+
 def view_model(view, name):
     """A spyne ComplexModel named ``name`` with the fields of the view dataclass ``view``."""
     fields = [(f.name, _model_of(view, f)) for f in dataclasses.fields(view)]
     model = type(name, (ComplexModel,), {
         "__namespace__": NS, "__doc__": view.__doc__, "_type_info": fields})
     model._slapgate_view = view
+    MODELS[view] = model
     return model
 
 
@@ -146,7 +152,18 @@ def list_model(item, name):
         "_type_info": [("item", item.customize(min_occurs=0, max_occurs="unbounded",
                                                nillable=False))]})
     model.slapgate_items = item
+    LISTS[item] = model
     return model
+
+
+def model_of(view):
+    """The spyne model of a view class of ``slap_core.views``."""
+    return MODELS[view]
+
+
+def list_of(model):
+    """The list model whose items are ``model``."""
+    return LISTS[model]
 
 
 def answer_type(model):
