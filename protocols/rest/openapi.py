@@ -5,11 +5,14 @@ that file, and a test fails when it differs from what this module generates. Reg
 ``python -m protocols.rest.openapi > schemas/openapi.json`` and review the diff.
 """
 
+import dataclasses
 import json
 import re
 import sys
+import types
 
 from protocols.rest.routes import ROUTES
+from slap_core import views
 from slap_core.principals import ROLES
 from slap_core.sla import ALLOCATION_SCOPES, CATEGORY_KEYS
 
@@ -91,102 +94,78 @@ PATH_PARAMETERS = {
     "title": (KEY, "an instance tree's title (its root instance's), percent-encoded"),
 }
 
+# The component name of each view of slap_core.views the API answers with.
+VIEW_NAMES = {
+    views.PersonView: "Person", views.ReleaseView: "Release", views.ProductView: "Product",
+    views.ComputerView: "Computer", views.AddressView: "Address", views.PartitionView: "Partition",
+    views.SoftwareView: "Software", views.ComputerInformation: "ComputerInformation",
+    views.SupplyView: "Supply", views.InstanceView: "Instance", views.TreeView: "Tree",
+    views.DestroyOutcome: "DestroyOutcome", views.UsageRecordView: "UsageRecord",
+    views.UsageReportOutcome: "UsageReportOutcome", views.CertificateView: "Certificate",
+    views.CertificateIdentity: "CertificateIdentity",
+    views.RevokedCertificate: "RevokedCertificate", views.ComputerRevision: "ComputerRevision",
+    views.TokenView: "Token", views.TokenIdentity: "TokenIdentity",
+}
+CERTIFICATE_KIND = {"type": "string", "enum": ["computer", "partition", "user"]}
+# What a field's Python type does not say: the items of a tuple or a dict, an enum, a description.
+FIELD_SCHEMAS = {
+    ("PersonView", "roles"): array({"type": "string", "enum": list(ROLES)}),
+    ("ProductView", "releases"): array(ref("Release")),
+    ("ComputerView", "attributes"): {"type": "object",
+                                     "additionalProperties": {"type": "string"}},
+    ("PartitionView", "parameter_dict"): ANY_MAP,
+    ("PartitionView", "connection_dict"): ANY_MAP,
+    ("PartitionView", "filter_dict"): ANY_MAP,
+    ("PartitionView", "addresses"): array(ref("Address")),
+    ("ComputerInformation", "software"): array(ref("Software")),
+    ("ComputerInformation", "partitions"): array(ref("Partition")),
+    ("InstanceView", "parameters"): ref("Parameters"),
+    ("InstanceView", "sla"): ref("Parameters"),
+    ("InstanceView", "connection"): ref("Parameters"),
+    ("InstanceView", "ip_list"): array(array({"type": "string"})),
+    ("InstanceView", "full_ip_list"): array(array({"type": "string"})),
+    ("CertificateView", "kind"): CERTIFICATE_KIND,
+    ("CertificateView", "certificate"): {"type": "string", "description": "PEM"},
+    ("CertificateView", "private_key"): nullable({"type": "string",
+                                                  "description": "PEM; only when issued"}),
+    ("CertificateIdentity", "kind"): CERTIFICATE_KIND,
+    ("TokenView", "secret"): nullable({"type": "string", "description": "the whole token "
+                                       "(sgt_...); only when created"}),
+}
+SCALAR_SCHEMAS = {str: {"type": "string"}, int: INTEGER, float: NUMBER, bool: BOOLEAN,
+                  tuple: array({"type": "string"}), dict: STRING_MAP}
+
+
+def field_schema(view, field):
+    """The JSON schema of one field of a view dataclass."""
+    special = FIELD_SCHEMAS.get((view.__name__, field.name))
+    if special is not None:
+        return special
+    annotation = field.type
+    if isinstance(annotation, types.UnionType):
+        (member,) = [a for a in annotation.__args__ if a is not type(None)]
+        return nullable(SCALAR_SCHEMAS[member])
+    return SCALAR_SCHEMAS[annotation]
+
+
+def view_schemas():
+    """{component name: object schema} of every view the API answers with."""
+    return {name: obj({field.name: field_schema(view, field)
+                       for field in dataclasses.fields(view)})
+            for view, name in VIEW_NAMES.items()}
+
+
+# The schemas of answers that are not views: what only REST answers, and the error document.
 VIEWS = {
-    "Person": obj({"login": {"type": "string"}, "full_name": {"type": "string"},
-                   "email": {"type": "string"}, "has_password": BOOLEAN,
-                   "roles": array({"type": "string", "enum": list(ROLES)})}),
-    "Release": obj({"url": {"type": "string"}, "product": nullable({"type": "string"}),
-                    "version": {"type": "string"}, "created_at": NUMBER,
-                    "catalogued": BOOLEAN, "created": BOOLEAN}),
-    "Product": obj({"reference": {"type": "string"}, "title": {"type": "string"},
-                    "releases": array(ref("Release"))}),
     "Url": {"type": "string"},
-    "Computer": obj({
-        "reference": {"type": "string"}, "title": {"type": "string"},
-        "owner": nullable({"type": "string"}),
-        "allocation_scope": {"type": "string"}, "network_guid": nullable({"type": "string"}),
-        "project_guid": nullable({"type": "string"}),
-        "attributes": {"type": "object", "additionalProperties": {"type": "string"}},
-        "address": nullable({"type": "string"}), "netmask": nullable({"type": "string"}),
-        "partition_count": INTEGER, "free_partition_count": INTEGER,
-        "status_text": nullable({"type": "string"}), "status_at": nullable(NUMBER),
-        "created_at": NUMBER}),
     "ComputerStatus": obj({"text": {"type": "string"}, "at": nullable(NUMBER)}),
     "BangOutcome": obj({"bumped": INTEGER}),
-    "Address": obj({"network_interface": {"type": "string"}, "address": {"type": "string"},
-                    "netmask": {"type": "string"}, "gateway": {"type": "string"},
-                    "network": {"type": "string"}}),
     "AddressPair": array({"type": "string"}, minItems=2, maxItems=2,
                          description="(network interface, address)"),
-    "Partition": obj({
-        "computer": {"type": "string"}, "reference": {"type": "string"},
-        "state": {"type": "string"}, "instance": nullable({"type": "string"}),
-        "title": nullable({"type": "string"}), "software_release": nullable({"type": "string"}),
-        "software_type": nullable({"type": "string"}), "parameter_dict": ANY_MAP,
-        "connection_dict": ANY_MAP, "filter_dict": ANY_MAP,
-        "access_status": nullable({"type": "string"}), "timestamp": nullable(INTEGER),
-        "addresses": array(ref("Address"))}),
-    "Software": obj({"url": {"type": "string"}, "state": {"type": "string"}}),
-    "ComputerInformation": obj({"reference": {"type": "string"},
-                                "software": array(ref("Software")),
-                                "partitions": array(ref("Partition"))}),
-    "Supply": obj({"computer": {"type": "string"}, "url": {"type": "string"},
-                   "desired_state": {"type": "string"},
-                   "reported_state": nullable({"type": "string"}),
-                   "error_text": nullable({"type": "string"}),
-                   "reported_at": nullable(NUMBER)}),
     "Parameters": STRING_MAP,
-    "Instance": obj({
-        "reference": {"type": "string"}, "title": {"type": "string"},
-        "tree": {"type": "string"}, "owner": {"type": "string"},
-        "software_release": {"type": "string"}, "software_type": {"type": "string"},
-        "parameters": ref("Parameters"), "sla": ref("Parameters"),
-        "requested_state": {"type": "string"}, "state": {"type": "string"},
-        "shared": BOOLEAN, "allocated": BOOLEAN,
-        "computer": nullable({"type": "string"}), "partition": nullable({"type": "string"}),
-        "host": nullable({"type": "string"}), "requester": nullable({"type": "string"}),
-        "connection": ref("Parameters"), "timestamp": INTEGER,
-        "status_text": nullable({"type": "string"}), "status_at": nullable(NUMBER),
-        "ip_list": array(array({"type": "string"})),
-        "full_ip_list": array(array({"type": "string"})),
-        "archived": BOOLEAN, "created_at": NUMBER, "created": BOOLEAN}),
-    "Tree": obj({"title": {"type": "string"}, "owner": {"type": "string"},
-                 "state": {"type": "string"}, "root": nullable({"type": "string"}),
-                 "instances": array({"type": "string"}), "archived": BOOLEAN}),
-    "DestroyOutcome": obj({"freed": BOOLEAN, "waiting_for": array({"type": "string"}),
-                           "message": {"type": "string"}}),
     "AllocationOutcome": obj({"placed": INTEGER}),
-    "UsageRecord": obj({
-        "computer": {"type": "string"}, "partition": {"type": "string"},
-        "instance": nullable({"type": "string"}), "person": nullable({"type": "string"}),
-        "resource": {"type": "string"}, "title": {"type": "string"}, "quantity": NUMBER,
-        "price": NUMBER, "category": {"type": "string"}, "start_date": {"type": "string"},
-        "stop_date": {"type": "string"}}),
-    "UsageReportOutcome": obj({"report_id": INTEGER, "record_count": INTEGER}),
-    "Certificate": obj({
-        "serial": {"type": "string"}, "kind": {"type": "string",
-                                               "enum": ["computer", "partition", "user"]},
-        "common_name": {"type": "string"}, "computer": nullable({"type": "string"}),
-        "partition": nullable({"type": "string"}), "login": nullable({"type": "string"}),
-        "not_after": NUMBER, "issued_at": NUMBER, "revoked_at": nullable(NUMBER),
-        "certificate": {"type": "string", "description": "PEM"},
-        "private_key": nullable({"type": "string", "description": "PEM; only when issued"})}),
     "CertificateList": array(ref("Certificate")),
-    "CertificateIdentity": obj({
-        "kind": {"type": "string", "enum": ["computer", "partition", "user"]},
-        "computer": nullable({"type": "string"}), "partition": nullable({"type": "string"}),
-        "login": nullable({"type": "string"}), "roles": array({"type": "string"})}),
-    "RevokedCertificate": obj({"serial": {"type": "string"}, "revoked_at": NUMBER}),
     "RevokedCertificateList": array(ref("RevokedCertificate")),
-    "ComputerRevision": obj({"reference": {"type": "string"}, "revision": INTEGER}),
-    "Token": obj({
-        "reference": {"type": "string"}, "label": {"type": "string"}, "login": {"type": "string"},
-        "created_at": NUMBER, "expires_at": nullable(NUMBER), "last_used_at": nullable(NUMBER),
-        "revoked_at": nullable(NUMBER),
-        "secret": nullable({"type": "string",
-                            "description": "the whole token (sgt_...); only when created"})}),
-    "TokenIdentity": obj({"login": {"type": "string"}, "roles": array({"type": "string"}),
-                          "reference": {"type": "string"}}),
     "Problem": obj({
         "type": {"type": "string"}, "title": {"type": "string"}, "status": INTEGER,
         "detail": {"type": "string"},
@@ -195,6 +174,7 @@ VIEWS = {
         "errors": array(obj({"location": {"type": "string"}, "message": {"type": "string"}}))},
         required=["type", "title", "status", "detail", "code"]),
 }
+VIEWS.update(view_schemas())
 
 BODIES = {
     "PersonCreate": obj({"login": LOGIN, "password": nullable(string(1024)),
