@@ -35,6 +35,9 @@ def _strings(value):
 
 
 def _integer(value):
+    # JSON has one number type: 3.0 is an integer there (JSON Schema says so too).
+    if isinstance(value, float):
+        return value.is_integer()
     return isinstance(value, int) and not isinstance(value, bool)
 
 

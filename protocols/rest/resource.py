@@ -214,7 +214,7 @@ class ApiResource(Resource):
         if found:
             raise Problem(422, "invalid", "the request does not match the API document",
                           errors=found)
-        context = Context(self.calls, principal, params, query, body)
+        context = Context(self.calls, principal, params, query, body, operation.route)
         reply = await operation.route.handler(context)
         if isinstance(reply, Listing):
             reply = self._page(request, operation, query, reply.items)

@@ -11,6 +11,11 @@ from urllib.parse import quote
 
 from protocols.rest.problems import RETRY_AFTER
 from slap_core import errors
+from slap_core.master import load_all
+
+OPERATIONS = load_all()
+# Path parameters that name an operation's ``reference`` in its namespace.
+PATH_ALIASES = {"computer": {"computer": "reference"}, "token": {"token": "reference"}}
 
 
 @dataclass(frozen=True)
@@ -61,14 +66,15 @@ class Route:
 
 
 class Context:
-    """What a handler gets: the caller, path parameters, query, body, and the core."""
+    """What a handler gets: the caller, path parameters, query, body, its route and the core."""
 
-    def __init__(self, calls, principal, params, query, body):
+    def __init__(self, calls, principal, params, query, body, route=None):
         self.calls = calls
         self.principal = principal
         self.params = params
         self.query = query
         self.body = body
+        self.route = route
 
     def call(self, name, **arguments):
         """Deferred result of core operation ``name`` called as this request's principal."""
@@ -77,6 +83,48 @@ class Context:
     def present(self, *names):
         """The body's fields among ``names`` that the client sent."""
         return {n: self.body[n] for n in names if n in self.body}
+
+
+def given_arguments(ctx, op):
+    """The declared arguments of ``op`` the request gives, found by name: a path parameter, then
+    a member of the body, then a query filter the route passes to the core (one without a
+    ``match``); what the request leaves out gets the operation's default."""
+    aliases = PATH_ALIASES.get(op.name.split(".", 1)[0], {})
+    params = {aliases.get(name, name): value for name, value in ctx.params.items()}
+    body = ctx.body if isinstance(ctx.body, dict) else {}
+    core_filters = {f.name for f in (ctx.route.filters if ctx.route else ()) if f.match is None}
+    query = {name: value for name, value in ctx.query.items() if name in core_filters}
+    given = {}
+    for argument in op.declared:
+        for source in (params, body, query):
+            if argument.name in source:
+                given[argument.name] = source[argument.name]
+                break
+    return given
+
+
+def one_call(name, status=200, located=None):
+    """The handler of a route that calls operation ``name`` with what the request gives (see
+    :func:`given_arguments`) and answers its result: a Listing on a route that pages a list,
+    204 when the operation answers nothing (or None), else ``status`` (a number, or a function
+    of the result), with a Location header when ``located`` is (collection, the result's field
+    naming it)."""
+    op = OPERATIONS[name]
+
+    async def handle(ctx):
+        result = await ctx.call(name, **given_arguments(ctx, op))
+        if ctx.route is not None and ctx.route.listing is not None:
+            return Listing(list(result))
+        if result is None:
+            return Reply(204)
+        headers = {}
+        if located is not None:
+            headers["Location"] = location(located[0], getattr(result, located[1]))
+        return Reply(status(result) if callable(status) else status, result, headers)
+
+    handle.__doc__ = op.summary
+    handle.__name__ = name.replace(".", "_")
+    return handle
 
 
 def location(*segments):
@@ -119,108 +167,7 @@ def created(schema, description):
 NO_CONTENT = {204: (None, "done", ())}
 
 
-# People ----------------------------------------------------------------------------------------
-
-async def get_me(ctx):
-    """The caller's own record."""
-    return Reply(200, await ctx.call("person.me"))
-
-
-async def list_people(ctx):
-    """Every person (admins)."""
-    return Listing(await ctx.call("person.list"))
-
-
-async def create_person(ctx):
-    """Create a local user."""
-    person = await ctx.call("person.create", **ctx.body)
-    return Reply(201, person, {"Location": location("people", person.login)})
-
-
-async def get_person(ctx):
-    """One person: the caller themselves, or anyone for admins."""
-    return Reply(200, await ctx.call("person.get", login=ctx.params["login"]))
-
-
-async def set_password(ctx):
-    """Set or remove a local password."""
-    return Reply(200, await ctx.call("person.set_password", login=ctx.params["login"],
-                                     password=ctx.body["password"]))
-
-
-async def check_password(ctx):
-    """Check a local password (anyone may ask)."""
-    return Reply(200, await ctx.call("person.check_password", login=ctx.params["login"],
-                                     password=ctx.body["password"]))
-
-
-# Catalogue -------------------------------------------------------------------------------------
-
-async def list_products(ctx):
-    """Every product with its releases."""
-    return Listing(await ctx.call("catalogue.list_products"))
-
-
-async def get_product(ctx):
-    """One product with its releases."""
-    return Reply(200, await ctx.call("catalogue.get_product", product=ctx.params["product"]))
-
-
-async def product_release_urls(ctx):
-    """The URLs of a product's releases, newest first."""
-    return Listing(await ctx.call("catalogue.product_release_urls",
-                                  product=ctx.params["product"]))
-
-
-async def list_releases(ctx):
-    """Releases newest first, of one product with ``product``."""
-    return Listing(await ctx.call("catalogue.list_releases", product=ctx.query.get("product")))
-
-
-async def add_release(ctx):
-    """Register a release (201 when new, 200 when it was known)."""
-    release = await ctx.call("catalogue.add_release", **ctx.body)
-    return Reply(201 if release.created else 200, release, {"Location": location("releases", release.url)})
-
-
-async def get_release(ctx):
-    """One release by URL."""
-    return Reply(200, await ctx.call("catalogue.get_release", url=ctx.params["url"]))
-
-
-async def remove_release(ctx):
-    """Take a release out of the catalogue (204)."""
-    await ctx.call("catalogue.remove_release", url=ctx.params["url"])
-    return Reply(204)
-
-
-async def sibling_release_urls(ctx):
-    """The URLs of the releases of the product this release belongs to, newest first."""
-    return Listing(await ctx.call("catalogue.product_release_urls", url=ctx.params["url"]))
-
-
 # Computers -------------------------------------------------------------------------------------
-
-async def list_computers(ctx):
-    """The computers the caller may see."""
-    return Listing(await ctx.call("computer.list"))
-
-
-async def create_computer(ctx):
-    """Register a computer owned by the caller."""
-    computer = await ctx.call("computer.create", **ctx.body)
-    return Reply(201, computer, {"Location": location("computers", computer.reference)})
-
-
-async def get_computer(ctx):
-    """One computer."""
-    return Reply(200, await ctx.call("computer.get", reference=ctx.params["computer"]))
-
-
-async def update_computer(ctx):
-    """Change some of a computer's settings."""
-    return Reply(200, await ctx.call("computer.update", reference=ctx.params["computer"],
-                                     **ctx.body))
 
 
 async def format_computer(ctx):
@@ -228,16 +175,6 @@ async def format_computer(ctx):
     reference = ctx.params["computer"]
     return Reply(200, await ctx.call("computer.format", reference=reference,
                                      configuration=dict(ctx.body, reference=reference)))
-
-
-async def computer_information(ctx):
-    """The node's poll."""
-    return Reply(200, await ctx.call("computer.information", reference=ctx.params["computer"]))
-
-
-async def computer_status(ctx):
-    """The computer's latest news."""
-    return Reply(200, await ctx.call("computer.status", reference=ctx.params["computer"]))
 
 
 async def bang_computer(ctx):
@@ -253,88 +190,7 @@ async def list_partitions(ctx):
     return Listing(list(information.partitions))
 
 
-async def get_partition(ctx):
-    """One partition as its node sees it."""
-    return Reply(200, await ctx.call("computer.partition", reference=ctx.params["computer"],
-                                     partition=ctx.params["partition"]))
-
-
-def _node_arguments(ctx):
-    return {"computer": ctx.params["computer"], "partition": ctx.params["partition"]}
-
-
-async def report_started(ctx):
-    """The node started the partition."""
-    await ctx.call("instance.report_started", **_node_arguments(ctx))
-    return Reply(204)
-
-
-async def report_stopped(ctx):
-    """The node stopped the partition."""
-    await ctx.call("instance.report_stopped", **_node_arguments(ctx))
-    return Reply(204)
-
-
-async def report_error(ctx):
-    """The node failed to deploy the partition (or a shared instance on it)."""
-    await ctx.call("instance.report_error", **_node_arguments(ctx),
-                   **ctx.present("message", "slave_reference"))
-    return Reply(204)
-
-
-async def report_destroyed(ctx):
-    """The node wiped the partition: 200 when freed, 202 while requested instances remain."""
-    outcome = await ctx.call("instance.report_destroyed", **_node_arguments(ctx))
-    return Reply(200 if outcome.freed else 202, outcome)
-
-
-async def set_connection(ctx):
-    """Publish connection parameters."""
-    return Reply(200, await ctx.call("instance.set_connection", **_node_arguments(ctx),
-                                     **ctx.present("connection", "slave_reference")))
-
-
-async def bang_partition(ctx):
-    """Have the partition's whole tree processed again."""
-    await ctx.call("instance.bang", **_node_arguments(ctx), message=ctx.body.get("message", ""))
-    return Reply(204)
-
-
-async def rename_partition(ctx):
-    """Rename the partition's instance (or a shared one it hosts)."""
-    return Reply(200, await ctx.call("instance.rename", **_node_arguments(ctx),
-                                     **ctx.present("new_name", "slave_reference")))
-
-
-async def hosting_ip_list(ctx):
-    """Every address of the partition's tree."""
-    return Listing(await ctx.call("instance.hosting_ip_list", **_node_arguments(ctx)))
-
-
 # Supplies and usage ----------------------------------------------------------------------------
-
-async def list_supplies(ctx):
-    """The supplies the caller may see, of one computer with ``computer``."""
-    return Listing(await ctx.call("supply.list", computer=ctx.query.get("computer")))
-
-
-async def get_supply(ctx):
-    """One supply of a computer."""
-    return Reply(200, await ctx.call("supply.get", computer=ctx.params["computer"],
-                                     url=ctx.params["url"]))
-
-
-async def put_supply(ctx):
-    """Ask the computer to install or remove the release."""
-    return Reply(200, await ctx.call("supply.supply", computer=ctx.params["computer"],
-                                     url=ctx.params["url"], **ctx.present("state")))
-
-
-async def report_supply(ctx):
-    """The node reports the release's state (204 once ``destroyed`` removed the supply)."""
-    supply = await ctx.call("supply.report", computer=ctx.params["computer"],
-                            url=ctx.params["url"], **ctx.present("state", "error_text"))
-    return Reply(204) if supply is None else Reply(200, supply)
 
 
 async def list_usage(ctx):
@@ -342,27 +198,7 @@ async def list_usage(ctx):
     return Listing(await ctx.call("usage.list", computer=ctx.query.get("computer"), limit=10000))
 
 
-async def report_usage(ctx):
-    """Accept a node's usage journal."""
-    return Reply(200, await ctx.call("usage.report", computer=ctx.params["computer"],
-                                     document=ctx.body["document"]))
-
-
 # Certificates and revisions ---------------------------------------------------------------------
-
-async def list_certificates(ctx):
-    """Certificates the caller may see, of one computer or one person with the filters."""
-    return Listing(await ctx.call("certificate.list", computer=ctx.query.get("computer"),
-                                  login=ctx.query.get("login"),
-                                  include_revoked=bool(ctx.query.get("include_revoked"))))
-
-
-async def issue_certificate(ctx):
-    """Issue a key and certificate (the key is in this answer only)."""
-    view = await ctx.call("certificate.issue", kind=ctx.body["kind"],
-                          **{k: ctx.body[k] for k in ctx.present("computer", "partition",
-                                                                 "login")})
-    return Reply(201, view, {"Location": location("certificates", view.serial)})
 
 
 async def revoke_certificate(ctx):
@@ -371,46 +207,7 @@ async def revoke_certificate(ctx):
     return Reply(200, view)
 
 
-async def revoke_computer_certificates(ctx):
-    """Revoke every computer certificate of a computer."""
-    return Reply(200, await ctx.call("certificate.revoke", computer=ctx.params["computer"]))
-
-
-async def revoked_certificates(ctx):
-    """Every revoked, unexpired certificate (what the CRL lists)."""
-    return Reply(200, await ctx.call("certificate.revoked_list"))
-
-
-async def check_certificate(ctx):
-    """Who a CA-verified client certificate stands for."""
-    return Reply(200, await ctx.call("certificate.authenticate", serial=ctx.body["serial"],
-                                     common_name=ctx.body["common_name"]))
-
-
-# Personal API tokens ---------------------------------------------------------------------------
-
-async def list_tokens(ctx):
-    """The caller's API tokens (an admin's: anyone's, or one person's), without secrets."""
-    return Listing(await ctx.call("token.list", login=ctx.query.get("login"),
-                                  include_revoked=bool(ctx.query.get("include_revoked"))))
-
-
-async def create_token(ctx):
-    """Create an API token (its secret is in this answer only)."""
-    view = await ctx.call("token.create", label=ctx.body["label"],
-                          **ctx.present("login", "expires_in"))
-    return Reply(201, view, {"Location": location("tokens", view.reference)})
-
-
-async def revoke_token(ctx):
-    """Revoke one API token by reference."""
-    return Reply(200, await ctx.call("token.revoke", reference=ctx.params["token"]))
-
-
-async def check_token(ctx):
-    """Who an API token stands for."""
-    return Reply(200, await ctx.call("token.authenticate", token=ctx.body["token"],
-                                     **ctx.present("login")))
+# Revisions ---------------------------------------------------------------------------------------
 
 
 async def computer_revision(ctx):
@@ -420,22 +217,6 @@ async def computer_revision(ctx):
 
 
 # Instances -------------------------------------------------------------------------------------
-
-async def list_trees(ctx):
-    """The caller's instance trees."""
-    return Listing(await ctx.call("tree.list",
-                                  include_archived=ctx.query.get("include_archived", False)))
-
-
-async def get_tree(ctx):
-    """One of the caller's live trees, by title."""
-    return Reply(200, await ctx.call("tree.get", title=ctx.params["title"]))
-
-
-async def list_instances(ctx):
-    """The caller's instances, of one tree with ``tree``."""
-    return Listing(await ctx.call("instance.list", tree=ctx.query.get("tree"),
-                                  include_archived=ctx.query.get("include_archived", False)))
 
 
 def _requested(view, status):
@@ -461,21 +242,10 @@ async def request_instance(ctx):
                           lambda view: 201 if view.created else 200)
 
 
-async def get_instance(ctx):
-    """One instance."""
-    return Reply(200, await ctx.call("instance.get", reference=ctx.params["reference"]))
-
-
 async def change_instance(ctx):
     """Change a root instance's parameters, SLA, type, release or state by requesting it again."""
     return await _request(ctx, "instance.change",
                           dict(ctx.body, reference=ctx.params["reference"]), lambda view: 200)
-
-
-async def destroy_instance(ctx):
-    """Ask for the instance (for a root, its tree) to be destroyed; the node does it later."""
-    view = await ctx.call("instance.destroy", reference=ctx.params["reference"])
-    return Reply(202, view, {"Location": location("instances", view.reference)})
 
 
 async def instance_connection(ctx):
@@ -517,65 +287,73 @@ INSTANCE_FILTERS = (
 )
 
 ROUTES = (
-    Route("GET", "/me", "getMe", "The calling user's own record", ("person.me",), get_me,
+    Route("GET", "/me", "getMe", "The calling user's own record", ("person.me",),
+          one_call("person.me"),
           {200: ok("Person", "the caller", etag=True)}, tag="people"),
-    Route("GET", "/people", "listPeople", "Every person (admins)", ("person.list",), list_people,
+    Route("GET", "/people", "listPeople", "Every person (admins)", ("person.list",),
+          one_call("person.list"),
           {200: ok("PersonPage", "a page of people", etag=True)}, listing="Person",
           filters=_person_filters(), tag="people"),
     Route("POST", "/people", "createPerson", "Create a local user", ("person.create",),
-          create_person, {201: created("Person", "the new person")}, body="PersonCreate",
+          one_call("person.create", 201, ("people", "login")), {201: created("Person",
+          "the new person")}, body="PersonCreate",
           tag="people"),
     Route("GET", "/people/{login}", "getPerson", "One person (yourself, or anyone for admins)",
-          ("person.get",), get_person, {200: ok("Person", "the person", etag=True)},
+          ("person.get",), one_call("person.get"), {200: ok("Person", "the person", etag=True)},
           tag="people"),
     Route("PUT", "/people/{login}/password", "setPassword",
           "Set (or with an empty string remove) a local password", ("person.set_password",),
-          set_password, {200: ok("Person", "the person")}, body="PasswordChange", tag="people"),
+          one_call("person.set_password"), {200: ok("Person", "the person")},
+          body="PasswordChange", tag="people"),
     Route("POST", "/people/{login}/password-check", "checkPassword",
           "Check a local password: 200 with the person, or 401", ("person.check_password",),
-          check_password, {200: ok("Person", "the password matches")}, body="PasswordCheck",
+          one_call("person.check_password"), {200: ok("Person", "the password matches")},
+          body="PasswordCheck",
           secured=False, tag="people"),
 
     Route("GET", "/products", "listProducts", "Software products with their releases",
-          ("catalogue.list_products",), list_products,
+          ("catalogue.list_products",), one_call("catalogue.list_products"),
           {200: ok("ProductPage", "a page of products", etag=True)}, listing="Product",
           filters=(string_filter("title", "products"),), tag="catalogue"),
     Route("GET", "/products/{product}", "getProduct", "One software product",
-          ("catalogue.get_product",), get_product,
+          ("catalogue.get_product",), one_call("catalogue.get_product"),
           {200: ok("Product", "the product", etag=True)}, tag="catalogue"),
     Route("GET", "/products/{product}/release-urls", "listProductReleaseUrls",
           "The URLs of a product's releases, newest first", ("catalogue.product_release_urls",),
-          product_release_urls, {200: ok("UrlPage", "a page of URLs", etag=True)},
+          one_call("catalogue.product_release_urls"), {200: ok("UrlPage", "a page of URLs",
+          etag=True)},
           listing="Url", filters=(Filter("prefix", STRING, "only URLs starting with this",
                                          lambda item, value: item.startswith(value)),),
           tag="catalogue"),
     Route("GET", "/releases", "listReleases", "Software releases, newest first",
-          ("catalogue.list_releases",), list_releases,
+          ("catalogue.list_releases",), one_call("catalogue.list_releases"),
           {200: ok("ReleasePage", "a page of releases", etag=True)}, listing="Release",
           filters=(Filter("product", NAME, "only the releases of this product (404 if none)"),
                    string_filter("version", "releases")), tag="catalogue"),
     Route("POST", "/releases", "addRelease",
           "Register a release, optionally as a version of a product",
-          ("catalogue.add_release",), add_release,
+          ("catalogue.add_release",), one_call("catalogue.add_release",
+          lambda release: 201 if release.created else 200,
+                   ("releases", "url")),
           {200: ok("Release", "the release was already registered"),
            201: created("Release", "the release is new")}, body="ReleaseCreate",
           tag="catalogue"),
     Route("GET", "/releases/{url}", "getRelease", "One release (its URL percent-encoded)",
-          ("catalogue.get_release",), get_release,
+          ("catalogue.get_release",), one_call("catalogue.get_release"),
           {200: ok("Release", "the release", etag=True)}, tag="catalogue"),
     Route("DELETE", "/releases/{url}", "removeRelease",
           "Take a release out of the catalogue (409 while a supply or a live instance uses it)",
-          ("catalogue.remove_release",), remove_release,
+          ("catalogue.remove_release",), one_call("catalogue.remove_release"),
           NO_CONTENT, tag="catalogue"),
     Route("GET", "/releases/{url}/product-release-urls", "listSiblingReleaseUrls",
           "The URLs of every release of this release's product, newest first",
-          ("catalogue.product_release_urls",), sibling_release_urls,
+          ("catalogue.product_release_urls",), one_call("catalogue.product_release_urls"),
           {200: ok("UrlPage", "a page of URLs", etag=True)}, listing="Url",
           filters=(Filter("prefix", STRING, "only URLs starting with this",
                           lambda item, value: item.startswith(value)),), tag="catalogue"),
 
     Route("GET", "/computers", "listComputers", "The computers the caller may see",
-          ("computer.list",), list_computers,
+          ("computer.list",), one_call("computer.list"),
           {200: ok("ComputerPage", "a page of computers", etag=True)}, listing="Computer",
           filters=(string_filter("owner", "computers"),
                    Filter("allocation_scope", {"type": "string", "enum": ["open", "close"]},
@@ -583,13 +361,15 @@ ROUTES = (
                    string_filter("network_guid", "computers"),
                    string_filter("project_guid", "computers")), tag="computers"),
     Route("POST", "/computers", "createComputer", "Register a computer owned by the caller",
-          ("computer.create",), create_computer,
+          ("computer.create",), one_call("computer.create", 201, ("computers", "reference")),
           {201: created("Computer", "the new computer")}, body="ComputerCreate", tag="computers"),
     Route("GET", "/computers/{computer}", "getComputer", "One computer", ("computer.get",),
-          get_computer, {200: ok("Computer", "the computer", etag=True)}, tag="computers"),
+          one_call("computer.get"), {200: ok("Computer", "the computer", etag=True)},
+          tag="computers"),
     Route("PATCH", "/computers/{computer}", "updateComputer",
           "Change a computer's title, allocation scope, network, project or attributes",
-          ("computer.update",), update_computer, {200: ok("Computer", "the changed computer")},
+          ("computer.update",), one_call("computer.update"), {200: ok("Computer",
+          "the changed computer")},
           body="ComputerUpdate", tag="computers"),
     Route("PUT", "/computers/{computer}/configuration", "formatComputer",
           "Record what `node format` found (an admin's call creates a missing computer)",
@@ -597,10 +377,10 @@ ROUTES = (
           body="ComputerConfiguration", tag="nodes"),
     Route("GET", "/computers/{computer}/information", "getComputerInformation",
           "The node's poll: releases to install or remove and every partition",
-          ("computer.information",), computer_information,
+          ("computer.information",), one_call("computer.information"),
           {200: ok("ComputerInformation", "what the node must do", etag=True)}, tag="nodes"),
     Route("GET", "/computers/{computer}/status", "getComputerStatus",
-          "The computer's latest news", ("computer.status",), computer_status,
+          "The computer's latest news", ("computer.status",), one_call("computer.status"),
           {200: ok("ComputerStatus", "the latest news", etag=True)}, tag="computers"),
     Route("POST", "/computers/{computer}/bang", "bangComputer",
           "Have every instance of the computer processed again", ("computer.bang",),
@@ -615,34 +395,37 @@ ROUTES = (
                           "only partitions in this state", equals("state")),
                    string_filter("software_release", "partitions")), tag="nodes"),
     _partition_route("GET", "", "getPartition", "One partition as its node sees it",
-                     ("computer.partition",), get_partition,
+                     ("computer.partition",), one_call("computer.partition"),
                      {200: ok("Partition", "the partition", etag=True)}),
     _partition_route("POST", "/started", "reportStarted", "The node started the partition",
-                     ("instance.report_started",), report_started, NO_CONTENT),
+                     ("instance.report_started",), one_call("instance.report_started"), NO_CONTENT),
     _partition_route("POST", "/stopped", "reportStopped", "The node stopped the partition",
-                     ("instance.report_stopped",), report_stopped, NO_CONTENT),
+                     ("instance.report_stopped",), one_call("instance.report_stopped"), NO_CONTENT),
     _partition_route("POST", "/error", "reportError",
                      "The node failed to deploy the partition or a shared instance on it",
-                     ("instance.report_error",), report_error, NO_CONTENT, body="ErrorReport"),
+                     ("instance.report_error",), one_call("instance.report_error"), NO_CONTENT,
+                     body="ErrorReport"),
     _partition_route("POST", "/destroyed", "reportDestroyed",
                      "The node wiped the partition (202 while instances it requested remain)",
-                     ("instance.report_destroyed",), report_destroyed,
+                     ("instance.report_destroyed",), one_call("instance.report_destroyed",
+                              lambda outcome: 200 if outcome.freed else 202),
                      {200: ok("DestroyOutcome", "the partition is free"),
                       202: ok("DestroyOutcome", "kept until the instances it requested are gone")}),
     _partition_route("PUT", "/connection", "setConnection",
                      "Publish connection parameters of the instance or of a shared one it hosts",
-                     ("instance.set_connection",), set_connection,
+                     ("instance.set_connection",), one_call("instance.set_connection"),
                      {200: ok("Instance", "the instance")}, body="ConnectionPublish"),
     _partition_route("POST", "/bang", "bangPartition",
                      "Have the whole tree of the partition's instance processed again",
-                     ("instance.bang",), bang_partition, NO_CONTENT, body="Bang"),
+                     ("instance.bang",), one_call("instance.bang"), NO_CONTENT, body="Bang"),
     _partition_route("POST", "/rename", "renamePartitionInstance",
                      "Give the partition's instance (or a shared one it hosts) a new title",
-                     ("instance.rename",), rename_partition, {200: ok("Instance", "the instance")},
+                     ("instance.rename",), one_call("instance.rename"), {200: ok("Instance",
+                     "the instance")},
                      body="Rename"),
     _partition_route("GET", "/hosting-ip-list", "listHostingIps",
                      "Every (interface, address) of every partition of the instance's tree",
-                     ("instance.hosting_ip_list",), hosting_ip_list,
+                     ("instance.hosting_ip_list",), one_call("instance.hosting_ip_list"),
                      {200: ok("AddressPairPage", "a page of addresses", etag=True)},
                      listing="AddressPair",
                      filters=(Filter("network_interface", STRING, "only this interface",
@@ -650,7 +433,7 @@ ROUTES = (
 
     Route("GET", "/supplies", "listSupplies",
           "Supplies of one computer, or of every computer the caller manages", ("supply.list",),
-          list_supplies, {200: ok("SupplyPage", "a page of supplies", etag=True)},
+          one_call("supply.list"), {200: ok("SupplyPage", "a page of supplies", etag=True)},
           listing="Supply",
           filters=(Filter("computer", NAME, "only the supplies of this computer (404 if none)"),
                    string_filter("url", "supplies"),
@@ -658,27 +441,30 @@ ROUTES = (
                           "only supplies wanted in this state", equals("desired_state"))),
           tag="supplies"),
     Route("GET", "/computers/{computer}/supplies/{url}", "getSupply",
-          "One release supplied to a computer", ("supply.get",), get_supply,
+          "One release supplied to a computer", ("supply.get",), one_call("supply.get"),
           {200: ok("Supply", "the supply", etag=True)}, tag="supplies"),
     Route("PUT", "/computers/{computer}/supplies/{url}", "putSupply",
           "Ask the computer to install (available) or remove (destroyed) the release",
-          ("supply.supply",), put_supply, {200: ok("Supply", "the supply")}, body="SupplyChange",
+          ("supply.supply",), one_call("supply.supply"), {200: ok("Supply", "the supply")},
+          body="SupplyChange",
           tag="supplies"),
     Route("POST", "/computers/{computer}/supplies/{url}/reports", "reportSupply",
           "The node reports the release building, available, error or destroyed",
-          ("supply.report",), report_supply,
+          ("supply.report",), one_call("supply.report"),
           {200: ok("Supply", "the supply"), 204: (None, "destroyed: the supply is gone", ())},
           body="SupplyReport", tag="nodes"),
 
-    Route("GET", "/trees", "listTrees", "The caller's instance trees", ("tree.list",), list_trees,
+    Route("GET", "/trees", "listTrees", "The caller's instance trees", ("tree.list",),
+          one_call("tree.list"),
           {200: ok("TreePage", "a page of trees", etag=True)}, listing="Tree",
           filters=(Filter("include_archived", BOOLEAN, "include destroyed trees (default false)"),
                    string_filter("title", "trees"), string_filter("owner", "trees")),
           tag="instances"),
     Route("GET", "/trees/{title}", "getTree", "One of the caller's live instance trees",
-          ("tree.get",), get_tree, {200: ok("Tree", "the tree", etag=True)}, tag="instances"),
+          ("tree.get",), one_call("tree.get"), {200: ok("Tree", "the tree", etag=True)},
+          tag="instances"),
     Route("GET", "/instances", "listInstances", "The caller's instances", ("instance.list",),
-          list_instances, {200: ok("InstancePage", "a page of instances", etag=True)},
+          one_call("instance.list"), {200: ok("InstancePage", "a page of instances", etag=True)},
           listing="Instance", filters=INSTANCE_FILTERS, tag="instances"),
     Route("POST", "/instances", "requestInstance",
           "Request (or request again) a root instance", ("instance.request",), request_instance,
@@ -688,7 +474,8 @@ ROUTES = (
                  ("Location", "Retry-After"))},
           body="InstanceRequest", tag="instances"),
     Route("GET", "/instances/{reference}", "getInstance", "One instance", ("instance.get",),
-          get_instance, {200: ok("Instance", "the instance", etag=True)}, tag="instances"),
+          one_call("instance.get"), {200: ok("Instance", "the instance", etag=True)},
+          tag="instances"),
     Route("PATCH", "/instances/{reference}", "changeInstance",
           "Change a root instance's parameters, SLA, type, release or state",
           ("instance.change",), change_instance,
@@ -698,7 +485,7 @@ ROUTES = (
           body="InstanceChange", tag="instances"),
     Route("DELETE", "/instances/{reference}", "destroyInstance",
           "Ask for the instance (for a root, its whole tree) to be destroyed",
-          ("instance.destroy",), destroy_instance,
+          ("instance.destroy",), one_call("instance.destroy", 202, ("instances", "reference")),
           {202: ("Instance", "destruction requested; the node carries it out", ("Location",))},
           tag="instances"),
     Route("GET", "/instances/{reference}/connection", "getInstanceConnection",
@@ -719,13 +506,13 @@ ROUTES = (
                    string_filter("person", "records"), string_filter("instance", "records")),
           tag="usage"),
     Route("POST", "/computers/{computer}/usage-reports", "reportUsage",
-          "Accept a node's usage journal (TioXML)", ("usage.report",), report_usage,
+          "Accept a node's usage journal (TioXML)", ("usage.report",), one_call("usage.report"),
           {200: ok("UsageReportOutcome", "the journal was recorded")}, body="UsageReport",
           tag="nodes"),
 
     Route("GET", "/certificates", "listCertificates",
           "Certificates of the master's CA the caller may see, newest first",
-          ("certificate.list",), list_certificates,
+          ("certificate.list",), one_call("certificate.list"),
           {200: ok("CertificatePage", "a page of certificates", etag=True)},
           listing="Certificate",
           filters=(Filter("computer", NAME, "only the certificates of this computer (404 if none)"),
@@ -735,7 +522,7 @@ ROUTES = (
           tag="certificates"),
     Route("POST", "/certificates", "issueCertificate",
           "Issue a key and certificate for a computer, a deployed partition or a person",
-          ("certificate.issue",), issue_certificate,
+          ("certificate.issue",), one_call("certificate.issue", 201, ("certificates", "serial")),
           {201: created("Certificate", "the certificate with its private key (only here)")},
           body="CertificateRequest", tag="certificates"),
     Route("DELETE", "/certificates/{serial}", "revokeCertificate", "Revoke a certificate",
@@ -743,21 +530,21 @@ ROUTES = (
           {200: ok("Certificate", "the revoked certificate")}, tag="certificates"),
     Route("POST", "/computers/{computer}/certificate-revocations",
           "revokeComputerCertificates", "Revoke every computer certificate of a computer",
-          ("certificate.revoke",), revoke_computer_certificates,
+          ("certificate.revoke",), one_call("certificate.revoke"),
           {200: ok("CertificateList", "the certificates revoked")}, tag="certificates"),
     Route("GET", "/revoked-certificates", "listRevokedCertificates",
           "Every revoked, unexpired certificate (public, as a CRL)",
-          ("certificate.revoked_list",), revoked_certificates,
+          ("certificate.revoked_list",), one_call("certificate.revoked_list"),
           {200: ok("RevokedCertificateList", "serials and revocation times", etag=True)},
           secured=False, tag="certificates"),
     Route("POST", "/certificate-checks", "checkCertificate",
           "Who a CA-verified client certificate (serial, common name) stands for",
-          ("certificate.authenticate",), check_certificate,
+          ("certificate.authenticate",), one_call("certificate.authenticate"),
           {200: ok("CertificateIdentity", "the principal it stands for")},
           body="CertificateCheck", secured=False, tag="certificates"),
     Route("GET", "/tokens", "listTokens",
           "The caller's personal API tokens (an admin's: anyone's), newest first",
-          ("token.list",), list_tokens,
+          ("token.list",), one_call("token.list"),
           {200: ok("TokenPage", "a page of tokens, without their secrets", etag=True)},
           listing="Token",
           filters=(Filter("login", NAME, "only the tokens of this person (404 if none)"),
@@ -765,14 +552,15 @@ ROUTES = (
                    string_filter("label", "tokens")),
           tag="tokens"),
     Route("POST", "/tokens", "createToken", "Create a personal API token",
-          ("token.create",), create_token,
+          ("token.create",), one_call("token.create", 201, ("tokens", "reference")),
           {201: created("Token", "the token with its secret (only here)")},
           body="TokenRequest", tag="tokens"),
     Route("DELETE", "/tokens/{token}", "revokeToken", "Revoke a personal API token",
-          ("token.revoke",), revoke_token,
+          ("token.revoke",), one_call("token.revoke"),
           {200: ok("Token", "the revoked token")}, tag="tokens"),
     Route("POST", "/token-checks", "checkToken",
-          "Who a personal API token stands for", ("token.authenticate",), check_token,
+          "Who a personal API token stands for", ("token.authenticate",),
+          one_call("token.authenticate"),
           {200: ok("TokenIdentity", "the person it stands for")},
           body="TokenCheck", secured=False, tag="tokens"),
     Route("GET", "/computers/{computer}/revision", "getComputerRevision",

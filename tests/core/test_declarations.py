@@ -65,6 +65,8 @@ class KindTests(unittest.TestCase):
         self.assertFalse(TEXT.accepts(1))
         self.assertTrue(INTEGER.accepts(3))
         self.assertFalse(INTEGER.accepts(True))
+        self.assertTrue(INTEGER.accepts(3.0))
+        self.assertFalse(INTEGER.accepts(3.5))
         self.assertTrue(PARAMETERS.accepts({"a": "1", "b": 2, "c": None}))
         self.assertFalse(PARAMETERS.accepts({"a": {"nested": "x"}}))
         self.assertFalse(PARAMETERS.accepts(["a"]))
