@@ -11,7 +11,7 @@ import re
 import sys
 import types
 
-from protocols.rest.routes import ROUTES
+from protocols.rest.routes import OPERATIONS, PATH_ALIASES, ROUTES
 from slap_core import views
 from slap_core.principals import ROLES
 from slap_core.sla import ALLOCATION_SCOPES, CATEGORY_KEYS
@@ -176,23 +176,27 @@ VIEWS = {
 }
 VIEWS.update(view_schemas())
 
-BODIES = {
-    "PersonCreate": obj({"login": LOGIN, "password": nullable(string(1024)),
-                         "roles": array({"type": "string", "enum": list(ROLES)},
-                                        uniqueItems=True, maxItems=len(ROLES)),
-                         "full_name": SHORT, "email": SHORT}, required=["login"]),
-    "PasswordChange": obj({"password": string(1024, description="empty removes it")}),
-    "PasswordCheck": obj({"password": string(1024)}),
-    "ReleaseCreate": obj({"url": URL, "product": nullable(REFERENCE), "version": SHORT,
-                          "product_title": SHORT}, required=["url"]),
-    "ComputerCreate": obj({
-        "reference": COMPUTER_REFERENCE, "title": SHORT,
-        "allocation_scope": {"type": "string", "enum": list(ALLOCATION_SCOPES)},
-        "network_guid": nullable(SHORT), "project_guid": nullable(SHORT),
-        "attributes": {"type": "object", "propertyNames": {"enum": list(CATEGORY_KEYS)},
-                       "additionalProperties": string(255, pattern=NO_CONTROL)}},
-        required=[]),
-    "ComputerConfiguration": obj({
+# The schema of each argument in a request body, by name; (operation, name) where an operation
+# reads a name its own way. A nullable schema: null asks for the core's default.
+ARGUMENT_SCHEMAS = {
+    "login": LOGIN,
+    "password": nullable(string(1024)),
+    "roles": array({"type": "string", "enum": list(ROLES)}, uniqueItems=True,
+                   maxItems=len(ROLES)),
+    "full_name": SHORT,
+    "email": SHORT,
+    "url": URL,
+    "product": nullable(REFERENCE),
+    "version": SHORT,
+    "product_title": SHORT,
+    "reference": COMPUTER_REFERENCE,
+    "title": SHORT,
+    "allocation_scope": {"type": "string", "enum": list(ALLOCATION_SCOPES)},
+    "network_guid": nullable(SHORT),
+    "project_guid": nullable(SHORT),
+    "attributes": {"type": "object", "propertyNames": {"enum": list(CATEGORY_KEYS)},
+                   "additionalProperties": string(255, pattern=NO_CONTROL)},
+    "configuration": obj({
         "reference": dict(COMPUTER_REFERENCE,
                           description="ignored: the path names the computer"),
         "address": nullable(SHORT), "netmask": nullable(SHORT),
@@ -206,56 +210,79 @@ BODIES = {
                        strict=False),
             "capability_list": array(SHORT, maxItems=64)}, required=["reference"],
             strict=False), maxItems=10000)}, required=["partition_list"], strict=False),
-    "ComputerUpdate": obj({
-        "title": SHORT, "allocation_scope": {"type": "string", "enum": list(ALLOCATION_SCOPES)},
-        "network_guid": SHORT, "project_guid": SHORT,
-        "attributes": {"type": "object", "propertyNames": {"enum": list(CATEGORY_KEYS)},
-                       "additionalProperties": string(255, pattern=NO_CONTROL)}},
-        required=[]),
-    "Bang": obj({"message": TEXT}, required=[]),
-    "ErrorReport": obj({"message": TEXT, "slave_reference": nullable(REFERENCE)},
-                       required=["message"]),
-    "ConnectionPublish": obj({"connection": PARAMETERS_IN,
-                              "slave_reference": nullable(REFERENCE)}, required=["connection"]),
-    "Rename": obj({"new_name": TITLE, "slave_reference": nullable(REFERENCE)},
-                  required=["new_name"]),
-    "SupplyChange": obj({"state": {"type": "string", "enum": ["available", "destroyed"]}},
-                        required=[]),
-    "SupplyReport": obj({"state": {"type": "string",
-                                   "enum": ["building", "available", "error", "destroyed"]},
-                         "error_text": nullable(TEXT)}, required=["state"]),
-    "UsageReport": obj({"document": string(4 * 1024 * 1024,
-                                           description="the TioXML journal")}),
-    "InstanceRequest": obj({
-        "title": TITLE, "software_release": URL, "software_type": nullable(SHORT),
-        "parameters": nullable(PARAMETERS_IN), "sla": nullable(PARAMETERS_IN),
-        "state": nullable(STATE), "shared": BOOLEAN}, required=["title", "software_release"]),
-    "InstanceChange": obj({
-        "software_release": URL, "software_type": SHORT, "parameters": nullable(PARAMETERS_IN),
-        "sla": nullable(PARAMETERS_IN), "state": STATE}, required=[]),
-    "CertificateRequest": dict(obj({
-        "kind": {"type": "string", "enum": ["computer", "partition", "user"]},
-        "computer": COMPUTER_REFERENCE, "partition": REFERENCE, "login": LOGIN},
-        required=["kind"]),
-        # a computer's certificate names the computer, a partition's both (the core's Invalid
-        # otherwise)
-        allOf=[{"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
-                "then": {"required": needed}}
-               for kind, needed in (("computer", ["computer"]),
-                                    ("partition", ["computer", "partition"]))]),
-    "CertificateCheck": obj({"serial": string(128, minLength=1, pattern=r"^[0-9a-fA-F]+$"),
-                             "common_name": string(255, minLength=1, pattern=NO_CONTROL)}),
-    "TokenRequest": obj({
-        "label": TITLE, "login": LOGIN,
-        "expires_in": nullable({"type": "number", "exclusiveMinimum": 0,
-                                "maximum": 10 * 366 * 86400,
-                                "description": "seconds from now; null or absent: never"})},
-        required=["label"]),
-    "TokenCheck": obj({"token": string(256, minLength=1, pattern=NO_CONTROL), "login": SHORT},
-                      required=["token"]),
-    "AllocationPass": obj({"limit": {"type": "integer", "minimum": 1, "maximum": 10000}},
-                          required=[]),
+    "message": TEXT,
+    "slave_reference": nullable(REFERENCE),
+    "connection": PARAMETERS_IN,
+    "new_name": TITLE,
+    "error_text": nullable(TEXT),
+    "document": string(4 * 1024 * 1024, description="the TioXML journal"),
+    "software_release": URL,
+    "software_type": nullable(SHORT),
+    "parameters": nullable(PARAMETERS_IN),
+    "sla": nullable(PARAMETERS_IN),
+    "state": nullable(STATE),
+    "shared": BOOLEAN,
+    "kind": CERTIFICATE_KIND,
+    "computer": COMPUTER_REFERENCE,
+    "partition": REFERENCE,
+    "serial": string(128, minLength=1, pattern=r"^[0-9a-fA-F]+$"),
+    "common_name": string(255, minLength=1, pattern=NO_CONTROL),
+    "label": TITLE,
+    "expires_in": nullable({"type": "number", "exclusiveMinimum": 0,
+                            "maximum": 10 * 366 * 86400,
+                            "description": "seconds from now; null or absent: never"}),
+    "token": string(256, minLength=1, pattern=NO_CONTROL),
+    "limit": {"type": "integer", "minimum": 1, "maximum": 10000},
+    ("person.set_password", "password"): string(1024, description="empty removes it"),
+    ("person.check_password", "password"): string(1024),
+    ("instance.request", "title"): TITLE,
+    ("supply.supply", "state"): {"type": "string", "enum": ["available", "destroyed"]},
+    ("supply.report", "state"): {"type": "string",
+                                 "enum": ["building", "available", "error", "destroyed"]},
 }
+# What a body says beyond its arguments: which ones a value of another makes required.
+BODY_RULES = {
+    # a computer's certificate names the computer, a partition's both (the core's Invalid else)
+    "certificate.issue": {"allOf": [
+        {"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+         "then": {"required": needed}}
+        for kind, needed in (("computer", ["computer"]),
+                             ("partition", ["computer", "partition"]))]},
+}
+# Bodies that are one argument itself rather than an object of arguments.
+UNWRAPPED = {"computer.format": "configuration"}
+
+
+def argument_schema(operation, name):
+    """The JSON schema of argument ``name`` of ``operation`` in a request body."""
+    return ARGUMENT_SCHEMAS.get((operation, name)) or ARGUMENT_SCHEMAS[name]
+
+
+def body_schema(route):
+    """The request body of ``route``: the arguments of its operation that its path does not
+    give, required as the operation declares them."""
+    op = OPERATIONS[route.operations[0]]
+    if op.name in UNWRAPPED:
+        return argument_schema(op.name, UNWRAPPED[op.name])
+    aliases = PATH_ALIASES.get(op.name.split(".", 1)[0], {})
+    in_path = {aliases.get(name, name) for name in re.findall(r"\{(\w+)\}", route.path)}
+    arguments = [a for a in op.declared if a.name not in in_path]
+    required = [a.name for a in arguments if a.required]
+    schema = obj({a.name: argument_schema(op.name, a.name) for a in arguments},
+                 required=None if len(required) == len(arguments) else required)
+    return dict(schema, **BODY_RULES.get(op.name, {}))
+
+
+def body_schemas():
+    """{component name: schema} of every route's request body."""
+    bodies = {}
+    for route in ROUTES:
+        if route.body:
+            schema = body_schema(route)
+            if bodies.setdefault(route.body, schema) != schema:
+                raise ValueError("two routes give body %s different schemas" % route.body)
+    return bodies
+
 
 ERRORS = {
     400: "the body is not JSON (or not UTF-8)",
@@ -356,7 +383,7 @@ def document():
     for route in ROUTES:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
     schemas = dict(VIEWS)
-    schemas.update(BODIES)
+    schemas.update(body_schemas())
     for route in ROUTES:
         if route.listing:
             schemas["%sPage" % route.listing] = page_schema(route.listing)
