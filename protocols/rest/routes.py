@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from protocols.rest.problems import RETRY_AFTER
 from slap_core import errors
+from slap_core.declarations import FLAG, TEXT
 from slap_core.master import load_all
 
 OPERATIONS = load_all()
@@ -101,6 +102,19 @@ def given_arguments(ctx, op):
                 given[argument.name] = source[argument.name]
                 break
     return given
+
+
+PAGING_NAMES = ("limit", "offset")
+
+
+def declared_filters(name):
+    """The query filters of operation ``name``'s optional arguments, passed to the core (the
+    paging parameters aside): their schemas from the arguments' kinds, their meaning from the
+    core's declaration."""
+    schemas = {TEXT: NAME, FLAG: BOOLEAN}
+    return tuple(Filter(argument.name, schemas[argument.kind], argument.doc)
+                 for argument in OPERATIONS[name].declared
+                 if not argument.required and argument.name not in PAGING_NAMES)
 
 
 def one_call(name, status=200, located=None):
@@ -274,9 +288,7 @@ def _person_filters():
             bool_filter("has_password", "people"))
 
 
-INSTANCE_FILTERS = (
-    Filter("tree", STRING, "only the instances of the tree with this (root) title"),
-    Filter("include_archived", BOOLEAN, "include destroyed instances (default false)"),
+INSTANCE_FILTERS = declared_filters("instance.list") + (
     string_filter("title", "instances"),
     Filter("state", {"type": "string", "enum": ["started", "stopped", "destroyed"]},
            "only instances whose effective state is this", equals("state")),
@@ -328,8 +340,8 @@ ROUTES = (
     Route("GET", "/releases", "listReleases", "Software releases, newest first",
           ("catalogue.list_releases",), one_call("catalogue.list_releases"),
           {200: ok("ReleasePage", "a page of releases", etag=True)}, listing="Release",
-          filters=(Filter("product", NAME, "only the releases of this product (404 if none)"),
-                   string_filter("version", "releases")), tag="catalogue"),
+          filters=declared_filters("catalogue.list_releases")
+          + (string_filter("version", "releases"),), tag="catalogue"),
     Route("POST", "/releases", "addRelease",
           "Register a release, optionally as a version of a product",
           ("catalogue.add_release",), one_call("catalogue.add_release",
@@ -436,7 +448,7 @@ ROUTES = (
           "Supplies of one computer, or of every computer the caller manages", ("supply.list",),
           one_call("supply.list"), {200: ok("SupplyPage", "a page of supplies", etag=True)},
           listing="Supply",
-          filters=(Filter("computer", NAME, "only the supplies of this computer (404 if none)"),
+          filters=declared_filters("supply.list") + (
                    string_filter("url", "supplies"),
                    Filter("desired_state", {"type": "string", "enum": ["available", "destroyed"]},
                           "only supplies wanted in this state", equals("desired_state"))),
@@ -458,8 +470,8 @@ ROUTES = (
     Route("GET", "/trees", "listTrees", "The caller's instance trees", ("tree.list",),
           one_call("tree.list"),
           {200: ok("TreePage", "a page of trees", etag=True)}, listing="Tree",
-          filters=(Filter("include_archived", BOOLEAN, "include destroyed trees (default false)"),
-                   string_filter("title", "trees"), string_filter("owner", "trees")),
+          filters=declared_filters("tree.list")
+          + (string_filter("title", "trees"), string_filter("owner", "trees")),
           tag="instances"),
     Route("GET", "/trees/{title}", "getTree", "One of the caller's live instance trees",
           ("tree.get",), one_call("tree.get"), {200: ok("Tree", "the tree", etag=True)},
@@ -502,7 +514,7 @@ ROUTES = (
     Route("GET", "/usage", "listUsage", "Usage records the caller may read", ("usage.list",),
           list_usage, {200: ok("UsageRecordPage", "a page of usage records", etag=True)},
           listing="UsageRecord",
-          filters=(Filter("computer", NAME, "only the records of this computer (404 if none)"),
+          filters=declared_filters("usage.list") + (
                    string_filter("partition", "records"), string_filter("resource", "records"),
                    string_filter("person", "records"), string_filter("instance", "records")),
           tag="usage"),
@@ -516,10 +528,7 @@ ROUTES = (
           ("certificate.list",), one_call("certificate.list"),
           {200: ok("CertificatePage", "a page of certificates", etag=True)},
           listing="Certificate",
-          filters=(Filter("computer", NAME, "only the certificates of this computer (404 if none)"),
-                   Filter("login", NAME, "only the certificates of this person (404 if none)"),
-                   Filter("include_revoked", BOOLEAN, "include revoked ones (default false)"),
-                   string_filter("kind", "certificates")),
+          filters=declared_filters("certificate.list") + (string_filter("kind", "certificates"),),
           tag="certificates"),
     Route("POST", "/certificates", "issueCertificate",
           "Issue a key and certificate for a computer, a deployed partition or a person",
@@ -548,9 +557,7 @@ ROUTES = (
           ("token.list",), one_call("token.list"),
           {200: ok("TokenPage", "a page of tokens, without their secrets", etag=True)},
           listing="Token",
-          filters=(Filter("login", NAME, "only the tokens of this person (404 if none)"),
-                   Filter("include_revoked", BOOLEAN, "include revoked ones (default false)"),
-                   string_filter("label", "tokens")),
+          filters=declared_filters("token.list") + (string_filter("label", "tokens"),),
           tag="tokens"),
     Route("POST", "/tokens", "createToken", "Create a personal API token",
           ("token.create",), one_call("token.create", 201, ("tokens", "reference")),
