@@ -56,7 +56,6 @@ class Route:
     path: str
     operation_id: str
     summary: str
-    operations: tuple
     handler: object
     responses: dict
     body: str | None = None
@@ -64,6 +63,21 @@ class Route:
     filters: tuple = ()
     secured: bool = True
     tag: str = ""
+
+    @property
+    def operations(self):
+        """The core operations the handler calls (:func:`one_call`, :func:`calls`)."""
+        return self.handler.operations
+
+
+def calls(*names):
+    """Declare the core operations a handler written out calls."""
+
+    def declare(handler):
+        handler.operations = names
+        return handler
+
+    return declare
 
 
 class Context:
@@ -138,6 +152,7 @@ def one_call(name, status=200, located=None):
 
     handle.__doc__ = op.summary
     handle.__name__ = name.replace(".", "_")
+    handle.operations = (name,)
     return handle
 
 
@@ -184,6 +199,7 @@ NO_CONTENT = {204: (None, "done", ())}
 # Computers -------------------------------------------------------------------------------------
 
 
+@calls("computer.format")
 async def format_computer(ctx):
     """Record the node's partitions and addresses."""
     reference = ctx.params["computer"]
@@ -191,6 +207,7 @@ async def format_computer(ctx):
                                      configuration=dict(ctx.body, reference=reference)))
 
 
+@calls("computer.bang")
 async def bang_computer(ctx):
     """Have every instance of the computer processed again."""
     count = await ctx.call("computer.bang", reference=ctx.params["computer"],
@@ -198,6 +215,7 @@ async def bang_computer(ctx):
     return Reply(200, {"bumped": count})
 
 
+@calls("computer.information")
 async def list_partitions(ctx):
     """The computer's partitions as its node sees them."""
     information = await ctx.call("computer.information", reference=ctx.params["computer"])
@@ -207,6 +225,7 @@ async def list_partitions(ctx):
 # Supplies and usage ----------------------------------------------------------------------------
 
 
+@calls("usage.list")
 async def list_usage(ctx):
     """Usage records the caller may read, of one computer with ``computer``."""
     return Listing(await ctx.call("usage.list", computer=ctx.query.get("computer"), limit=10000))
@@ -215,6 +234,7 @@ async def list_usage(ctx):
 # Certificates and revisions ---------------------------------------------------------------------
 
 
+@calls("certificate.revoke")
 async def revoke_certificate(ctx):
     """Revoke one certificate by serial."""
     (view,) = await ctx.call("certificate.revoke", serial=ctx.params["serial"])
@@ -224,6 +244,7 @@ async def revoke_certificate(ctx):
 # Revisions ---------------------------------------------------------------------------------------
 
 
+@calls("computer.revisions")
 async def computer_revision(ctx):
     """The computer's revision: it moves with every change its poll shows."""
     (revision,) = await ctx.call("computer.revisions", references=[ctx.params["computer"]])
@@ -250,24 +271,28 @@ async def _request(ctx, name, arguments, status):
     return _requested(view, status(view))
 
 
+@calls("instance.request")
 async def request_instance(ctx):
     """Request or re-request a root instance: 201 new, 200 known, 202 waiting for a partition."""
     return await _request(ctx, "instance.request", ctx.body,
                           lambda view: 201 if view.created else 200)
 
 
+@calls("instance.change")
 async def change_instance(ctx):
     """Change a root instance's parameters, SLA, type, release or state by requesting it again."""
     return await _request(ctx, "instance.change",
                           dict(ctx.body, reference=ctx.params["reference"]), lambda view: 200)
 
 
+@calls("instance.get")
 async def instance_connection(ctx):
     """The connection parameters the instance published."""
     view = await ctx.call("instance.get", reference=ctx.params["reference"])
     return Reply(200, view.connection)
 
 
+@calls("instance.allocate_pending")
 async def allocate_pending(ctx):
     """One pass of the allocator over waiting instances."""
     placed = await ctx.call("instance.allocate_pending", **ctx.present("limit"))
@@ -276,10 +301,10 @@ async def allocate_pending(ctx):
 
 # The table -------------------------------------------------------------------------------------
 
-def _partition_route(method, action, operation_id, summary, operations, handler, responses,
-                     body=None, listing=None, filters=()):
+def _partition_route(method, action, operation_id, summary, handler, responses, body=None,
+                     listing=None, filters=()):
     return Route(method, "/computers/{computer}/partitions/{partition}" + action, operation_id,
-                 summary, operations, handler, responses, body, listing, filters, tag="nodes")
+                 summary, handler, responses, body, listing, filters, tag="nodes")
 
 
 def _person_filters():
@@ -299,73 +324,71 @@ INSTANCE_FILTERS = declared_filters("instance.list") + (
 )
 
 ROUTES = (
-    Route("GET", "/me", "getMe", "The calling user's own record", ("person.me",),
+    Route("GET", "/me", "getMe", "The calling user's own record",
           one_call("person.me"),
           {200: ok("Person", "the caller", etag=True)}, tag="people"),
-    Route("GET", "/people", "listPeople", "Every person (admins)", ("person.list",),
+    Route("GET", "/people", "listPeople", "Every person (admins)",
           one_call("person.list"),
           {200: ok("PersonPage", "a page of people", etag=True)}, listing="Person",
           filters=_person_filters(), tag="people"),
-    Route("POST", "/people", "createPerson", "Create a local user", ("person.create",),
-          one_call("person.create", 201, ("people", "login")), {201: created("Person",
-          "the new person")}, body="PersonCreate",
-          tag="people"),
+    Route("POST", "/people", "createPerson", "Create a local user",
+          one_call("person.create", 201, ("people", "login")),
+          {201: created("Person", "the new person")}, body="PersonCreate", tag="people"),
     Route("GET", "/people/{login}", "getPerson", "One person (yourself, or anyone for admins)",
-          ("person.get",), one_call("person.get"), {200: ok("Person", "the person", etag=True)},
+          one_call("person.get"), {200: ok("Person", "the person", etag=True)},
           tag="people"),
     Route("PUT", "/people/{login}/password", "setPassword",
-          "Set (or with an empty string remove) a local password", ("person.set_password",),
+          "Set (or with an empty string remove) a local password",
           one_call("person.set_password"), {200: ok("Person", "the person")},
           body="PasswordChange", tag="people"),
     Route("POST", "/people/{login}/password-check", "checkPassword",
-          "Check a local password: 200 with the person, or 401", ("person.check_password",),
+          "Check a local password: 200 with the person, or 401",
           one_call("person.check_password"), {200: ok("Person", "the password matches")},
           body="PasswordCheck",
           secured=False, tag="people"),
 
     Route("GET", "/products", "listProducts", "Software products with their releases",
-          ("catalogue.list_products",), one_call("catalogue.list_products"),
+          one_call("catalogue.list_products"),
           {200: ok("ProductPage", "a page of products", etag=True)}, listing="Product",
           filters=(string_filter("title", "products"),), tag="catalogue"),
     Route("GET", "/products/{product}", "getProduct", "One software product",
-          ("catalogue.get_product",), one_call("catalogue.get_product"),
+          one_call("catalogue.get_product"),
           {200: ok("Product", "the product", etag=True)}, tag="catalogue"),
     Route("GET", "/products/{product}/release-urls", "listProductReleaseUrls",
-          "The URLs of a product's releases, newest first", ("catalogue.product_release_urls",),
-          one_call("catalogue.product_release_urls"), {200: ok("UrlPage", "a page of URLs",
-          etag=True)},
+          "The URLs of a product's releases, newest first",
+          one_call("catalogue.product_release_urls"),
+          {200: ok("UrlPage", "a page of URLs", etag=True)},
           listing="Url", filters=(Filter("prefix", STRING, "only URLs starting with this",
                                          lambda item, value: item.startswith(value)),),
           tag="catalogue"),
     Route("GET", "/releases", "listReleases", "Software releases, newest first",
-          ("catalogue.list_releases",), one_call("catalogue.list_releases"),
+          one_call("catalogue.list_releases"),
           {200: ok("ReleasePage", "a page of releases", etag=True)}, listing="Release",
           filters=declared_filters("catalogue.list_releases")
           + (string_filter("version", "releases"),), tag="catalogue"),
     Route("POST", "/releases", "addRelease",
           "Register a release, optionally as a version of a product",
-          ("catalogue.add_release",), one_call("catalogue.add_release",
-          lambda release: 201 if release.created else 200,
+          one_call("catalogue.add_release", lambda release: 201 if release.created else 200,
                    ("releases", "url")),
           {200: ok("Release", "the release was already registered"),
            201: created("Release", "the release is new")}, body="ReleaseCreate",
           tag="catalogue"),
     Route("GET", "/releases/{url}", "getRelease", "One release (its URL percent-encoded)",
-          ("catalogue.get_release",), one_call("catalogue.get_release"),
+          one_call("catalogue.get_release"),
           {200: ok("Release", "the release", etag=True)}, tag="catalogue"),
     Route("DELETE", "/releases/{url}", "removeRelease",
           "Take a release out of the catalogue (409 while a supply or a live instance uses it)",
-          ("catalogue.remove_release",), one_call("catalogue.remove_release"),
+          one_call("catalogue.remove_release"),
           NO_CONTENT, tag="catalogue"),
     Route("GET", "/releases/{url}/product-release-urls", "listSiblingReleaseUrls",
           "The URLs of every release of this release's product, newest first",
-          ("catalogue.product_release_urls",), one_call("catalogue.product_release_urls"),
+          one_call("catalogue.product_release_urls"),
           {200: ok("UrlPage", "a page of URLs", etag=True)}, listing="Url",
           filters=(Filter("prefix", STRING, "only URLs starting with this",
                           lambda item, value: item.startswith(value)),), tag="catalogue"),
 
     Route("GET", "/computers", "listComputers", "The computers the caller may see",
-          ("computer.list",), one_call("computer.list"),
+          one_call("computer.list"),
           {200: ok("ComputerPage", "a page of computers", etag=True)}, listing="Computer",
           filters=(string_filter("owner", "computers"),
                    Filter("allocation_scope", {"type": "string", "enum": ["open", "close"]},
@@ -373,33 +396,32 @@ ROUTES = (
                    string_filter("network_guid", "computers"),
                    string_filter("project_guid", "computers")), tag="computers"),
     Route("POST", "/computers", "createComputer", "Register a computer owned by the caller",
-          ("computer.create",), one_call("computer.create", 201, ("computers", "reference")),
+          one_call("computer.create", 201, ("computers", "reference")),
           {201: created("Computer", "the new computer")}, body="ComputerCreate", tag="computers"),
-    Route("GET", "/computers/{computer}", "getComputer", "One computer", ("computer.get",),
+    Route("GET", "/computers/{computer}", "getComputer", "One computer",
           one_call("computer.get"), {200: ok("Computer", "the computer", etag=True)},
           tag="computers"),
     Route("PATCH", "/computers/{computer}", "updateComputer",
           "Change a computer's title, allocation scope, network, project or attributes",
-          ("computer.update",), one_call("computer.update"), {200: ok("Computer",
-          "the changed computer")},
+          one_call("computer.update"), {200: ok("Computer", "the changed computer")},
           body="ComputerUpdate", tag="computers"),
     Route("PUT", "/computers/{computer}/configuration", "formatComputer",
           "Record what `node format` found (an admin's call creates a missing computer)",
-          ("computer.format",), format_computer, {200: ok("Computer", "the formatted computer")},
+          format_computer, {200: ok("Computer", "the formatted computer")},
           body="ComputerConfiguration", tag="nodes"),
     Route("GET", "/computers/{computer}/information", "getComputerInformation",
           "The node's poll: releases to install or remove and every partition",
-          ("computer.information",), one_call("computer.information"),
+          one_call("computer.information"),
           {200: ok("ComputerInformation", "what the node must do", etag=True)}, tag="nodes"),
     Route("GET", "/computers/{computer}/status", "getComputerStatus",
-          "The computer's latest news", ("computer.status",), one_call("computer.status"),
+          "The computer's latest news", one_call("computer.status"),
           {200: ok("ComputerStatus", "the latest news", etag=True)}, tag="computers"),
     Route("POST", "/computers/{computer}/bang", "bangComputer",
-          "Have every instance of the computer processed again", ("computer.bang",),
+          "Have every instance of the computer processed again",
           bang_computer, {200: ok("BangOutcome", "how many instances were bumped")},
           body="Bang", tag="nodes"),
     Route("GET", "/computers/{computer}/partitions", "listPartitions",
-          "The computer's partitions as its node sees them", ("computer.information",),
+          "The computer's partitions as its node sees them",
           list_partitions, {200: ok("PartitionPage", "a page of partitions", etag=True)},
           listing="Partition",
           filters=(Filter("state", {"type": "string",
@@ -407,45 +429,44 @@ ROUTES = (
                           "only partitions in this state", equals("state")),
                    string_filter("software_release", "partitions")), tag="nodes"),
     _partition_route("GET", "", "getPartition", "One partition as its node sees it",
-                     ("computer.partition",), one_call("computer.partition"),
+                     one_call("computer.partition"),
                      {200: ok("Partition", "the partition", etag=True)}),
     _partition_route("POST", "/started", "reportStarted", "The node started the partition",
-                     ("instance.report_started",), one_call("instance.report_started"), NO_CONTENT),
+                     one_call("instance.report_started"), NO_CONTENT),
     _partition_route("POST", "/stopped", "reportStopped", "The node stopped the partition",
-                     ("instance.report_stopped",), one_call("instance.report_stopped"), NO_CONTENT),
+                     one_call("instance.report_stopped"), NO_CONTENT),
     _partition_route("POST", "/error", "reportError",
                      "The node failed to deploy the partition or a shared instance on it",
-                     ("instance.report_error",), one_call("instance.report_error"), NO_CONTENT,
+                     one_call("instance.report_error"), NO_CONTENT,
                      body="ErrorReport"),
     _partition_route("POST", "/destroyed", "reportDestroyed",
                      "The node wiped the partition (202 while instances it requested remain)",
-                     ("instance.report_destroyed",), one_call("instance.report_destroyed",
+                     one_call("instance.report_destroyed",
                               lambda outcome: 200 if outcome.freed else 202),
                      {200: ok("DestroyOutcome", "the partition is free"),
                       202: ok("DestroyOutcome", "kept until the instances it requested are gone")}),
     _partition_route("PUT", "/connection", "setConnection",
                      "Publish connection parameters of the instance or of a shared one it hosts",
-                     ("instance.set_connection",), one_call("instance.set_connection"),
+                     one_call("instance.set_connection"),
                      {200: ok("Instance", "the instance")}, body="ConnectionPublish"),
     _partition_route("POST", "/bang", "bangPartition",
                      "Have the whole tree of the partition's instance processed again",
-                     ("instance.bang",), one_call("instance.bang"), NO_CONTENT,
+                     one_call("instance.bang"), NO_CONTENT,
                      body="PartitionBang"),
     _partition_route("POST", "/rename", "renamePartitionInstance",
                      "Give the partition's instance (or a shared one it hosts) a new title",
-                     ("instance.rename",), one_call("instance.rename"), {200: ok("Instance",
-                     "the instance")},
+                     one_call("instance.rename"), {200: ok("Instance", "the instance")},
                      body="Rename"),
     _partition_route("GET", "/hosting-ip-list", "listHostingIps",
                      "Every (interface, address) of every partition of the instance's tree",
-                     ("instance.hosting_ip_list",), one_call("instance.hosting_ip_list"),
+                     one_call("instance.hosting_ip_list"),
                      {200: ok("AddressPairPage", "a page of addresses", etag=True)},
                      listing="AddressPair",
                      filters=(Filter("network_interface", STRING, "only this interface",
                                      lambda item, value: item[0] == value),)),
 
     Route("GET", "/supplies", "listSupplies",
-          "Supplies of one computer, or of every computer the caller manages", ("supply.list",),
+          "Supplies of one computer, or of every computer the caller manages",
           one_call("supply.list"), {200: ok("SupplyPage", "a page of supplies", etag=True)},
           listing="Supply",
           filters=declared_filters("supply.list") + (
@@ -454,64 +475,64 @@ ROUTES = (
                           "only supplies wanted in this state", equals("desired_state"))),
           tag="supplies"),
     Route("GET", "/computers/{computer}/supplies/{url}", "getSupply",
-          "One release supplied to a computer", ("supply.get",), one_call("supply.get"),
+          "One release supplied to a computer", one_call("supply.get"),
           {200: ok("Supply", "the supply", etag=True)}, tag="supplies"),
     Route("PUT", "/computers/{computer}/supplies/{url}", "putSupply",
           "Ask the computer to install (available) or remove (destroyed) the release",
-          ("supply.supply",), one_call("supply.supply"), {200: ok("Supply", "the supply")},
+          one_call("supply.supply"), {200: ok("Supply", "the supply")},
           body="SupplyChange",
           tag="supplies"),
     Route("POST", "/computers/{computer}/supplies/{url}/reports", "reportSupply",
           "The node reports the release building, available, error or destroyed",
-          ("supply.report",), one_call("supply.report"),
+          one_call("supply.report"),
           {200: ok("Supply", "the supply"), 204: (None, "destroyed: the supply is gone", ())},
           body="SupplyReport", tag="nodes"),
 
-    Route("GET", "/trees", "listTrees", "The caller's instance trees", ("tree.list",),
+    Route("GET", "/trees", "listTrees", "The caller's instance trees",
           one_call("tree.list"),
           {200: ok("TreePage", "a page of trees", etag=True)}, listing="Tree",
           filters=declared_filters("tree.list")
           + (string_filter("title", "trees"), string_filter("owner", "trees")),
           tag="instances"),
     Route("GET", "/trees/{title}", "getTree", "One of the caller's live instance trees",
-          ("tree.get",), one_call("tree.get"), {200: ok("Tree", "the tree", etag=True)},
+          one_call("tree.get"), {200: ok("Tree", "the tree", etag=True)},
           tag="instances"),
-    Route("GET", "/instances", "listInstances", "The caller's instances", ("instance.list",),
+    Route("GET", "/instances", "listInstances", "The caller's instances",
           one_call("instance.list"), {200: ok("InstancePage", "a page of instances", etag=True)},
           listing="Instance", filters=INSTANCE_FILTERS, tag="instances"),
     Route("POST", "/instances", "requestInstance",
-          "Request (or request again) a root instance", ("instance.request",), request_instance,
+          "Request (or request again) a root instance", request_instance,
           {200: ok("Instance", "a known instance, requested again"),
            201: created("Instance", "a new instance, placed on a partition"),
            202: ("Instance", "recorded, waiting for a partition or a host: poll its Location",
                  ("Location", "Retry-After"))},
           body="InstanceRequest", tag="instances"),
-    Route("GET", "/instances/{reference}", "getInstance", "One instance", ("instance.get",),
+    Route("GET", "/instances/{reference}", "getInstance", "One instance",
           one_call("instance.get"), {200: ok("Instance", "the instance", etag=True)},
           tag="instances"),
     Route("PATCH", "/instances/{reference}", "changeInstance",
           "Change a root instance's parameters, SLA, type, release or state",
-          ("instance.change",), change_instance,
+          change_instance,
           {200: ok("Instance", "the changed instance"),
            202: ("Instance", "recorded, waiting for a partition or a host: poll its Location",
                  ("Location", "Retry-After"))},
           body="InstanceChange", tag="instances"),
     Route("DELETE", "/instances/{reference}", "destroyInstance",
           "Ask for the instance (for a root, its whole tree) to be destroyed",
-          ("instance.destroy",), one_call("instance.destroy", 202, ("instances", "reference")),
+          one_call("instance.destroy", 202, ("instances", "reference")),
           {202: ("Instance", "destruction requested; the node carries it out", ("Location",))},
           tag="instances"),
     Route("GET", "/instances/{reference}/connection", "getInstanceConnection",
-          "The connection parameters the instance published", ("instance.get",),
+          "The connection parameters the instance published",
           instance_connection, {200: ok("Parameters", "the connection parameters", etag=True)},
           tag="instances"),
     Route("POST", "/allocation-passes", "allocatePending",
           "Try again to place instances waiting for a partition or a host",
-          ("instance.allocate_pending",), allocate_pending,
+          allocate_pending,
           {200: ok("AllocationOutcome", "how many were placed")}, body="AllocationPass",
           tag="instances"),
 
-    Route("GET", "/usage", "listUsage", "Usage records the caller may read", ("usage.list",),
+    Route("GET", "/usage", "listUsage", "Usage records the caller may read",
           list_usage, {200: ok("UsageRecordPage", "a page of usage records", etag=True)},
           listing="UsageRecord",
           filters=declared_filters("usage.list") + (
@@ -519,60 +540,60 @@ ROUTES = (
                    string_filter("person", "records"), string_filter("instance", "records")),
           tag="usage"),
     Route("POST", "/computers/{computer}/usage-reports", "reportUsage",
-          "Accept a node's usage journal (TioXML)", ("usage.report",), one_call("usage.report"),
+          "Accept a node's usage journal (TioXML)", one_call("usage.report"),
           {200: ok("UsageReportOutcome", "the journal was recorded")}, body="UsageReport",
           tag="nodes"),
 
     Route("GET", "/certificates", "listCertificates",
           "Certificates of the master's CA the caller may see, newest first",
-          ("certificate.list",), one_call("certificate.list"),
+          one_call("certificate.list"),
           {200: ok("CertificatePage", "a page of certificates", etag=True)},
           listing="Certificate",
           filters=declared_filters("certificate.list") + (string_filter("kind", "certificates"),),
           tag="certificates"),
     Route("POST", "/certificates", "issueCertificate",
           "Issue a key and certificate for a computer, a deployed partition or a person",
-          ("certificate.issue",), one_call("certificate.issue", 201, ("certificates", "serial")),
+          one_call("certificate.issue", 201, ("certificates", "serial")),
           {201: created("Certificate", "the certificate with its private key (only here)")},
           body="CertificateRequest", tag="certificates"),
     Route("DELETE", "/certificates/{serial}", "revokeCertificate", "Revoke a certificate",
-          ("certificate.revoke",), revoke_certificate,
+          revoke_certificate,
           {200: ok("Certificate", "the revoked certificate")}, tag="certificates"),
     Route("POST", "/computers/{computer}/certificate-revocations",
           "revokeComputerCertificates", "Revoke every computer certificate of a computer",
-          ("certificate.revoke",), one_call("certificate.revoke"),
+          one_call("certificate.revoke"),
           {200: ok("CertificateList", "the certificates revoked")}, tag="certificates"),
     Route("GET", "/revoked-certificates", "listRevokedCertificates",
           "Every revoked, unexpired certificate (public, as a CRL)",
-          ("certificate.revoked_list",), one_call("certificate.revoked_list"),
+          one_call("certificate.revoked_list"),
           {200: ok("RevokedCertificateList", "serials and revocation times", etag=True)},
           secured=False, tag="certificates"),
     Route("POST", "/certificate-checks", "checkCertificate",
           "Who a CA-verified client certificate (serial, common name) stands for",
-          ("certificate.authenticate",), one_call("certificate.authenticate"),
+          one_call("certificate.authenticate"),
           {200: ok("CertificateIdentity", "the principal it stands for")},
           body="CertificateCheck", secured=False, tag="certificates"),
     Route("GET", "/tokens", "listTokens",
           "The caller's personal API tokens (an admin's: anyone's), newest first",
-          ("token.list",), one_call("token.list"),
+          one_call("token.list"),
           {200: ok("TokenPage", "a page of tokens, without their secrets", etag=True)},
           listing="Token",
           filters=declared_filters("token.list") + (string_filter("label", "tokens"),),
           tag="tokens"),
     Route("POST", "/tokens", "createToken", "Create a personal API token",
-          ("token.create",), one_call("token.create", 201, ("tokens", "reference")),
+          one_call("token.create", 201, ("tokens", "reference")),
           {201: created("Token", "the token with its secret (only here)")},
           body="TokenRequest", tag="tokens"),
     Route("DELETE", "/tokens/{token}", "revokeToken", "Revoke a personal API token",
-          ("token.revoke",), one_call("token.revoke"),
+          one_call("token.revoke"),
           {200: ok("Token", "the revoked token")}, tag="tokens"),
     Route("POST", "/token-checks", "checkToken",
-          "Who a personal API token stands for", ("token.authenticate",),
+          "Who a personal API token stands for",
           one_call("token.authenticate"),
           {200: ok("TokenIdentity", "the person it stands for")},
           body="TokenCheck", secured=False, tag="tokens"),
     Route("GET", "/computers/{computer}/revision", "getComputerRevision",
           "The computer's revision: it moves with every change its node's poll shows",
-          ("computer.revisions",), computer_revision,
+          computer_revision,
           {200: ok("ComputerRevision", "the revision", etag=True)}, tag="nodes"),
 )
