@@ -58,7 +58,7 @@ def method_help(op):
                                  else op.result.describe()))
     if op.errors:
         lines.append("Faults beyond 401 and 403: %s." % ", ".join(
-            "%s %s" % (STATUS[error], error.__name__) for error in op.errors))
+            "%s %s" % (STATUS[error], error.__name__) for error, _ in op.errors))
     return "\n".join(lines)
 
 

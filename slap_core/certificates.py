@@ -106,7 +106,9 @@ def _person(session, login):
 @operation("certificate.issue", writes=True,
            callers="computer: the computer itself, its owner, admin, operator; partition: its "
                    "computer, the partition itself, admin; user: the user themselves, admin",
-           returns=CertificateView, raises=(errors.Invalid, errors.NotFound, errors.Conflict))
+           returns=CertificateView, raises=(errors.Invalid,
+                                            errors.NotFound,
+                                            (errors.Conflict, "no CA")))
 def issue(session, principal, *, kind, computer=None, partition=None, login=None):
     """Issue a key and certificate for a computer, a deployed partition or a person."""
     require_authenticated(principal)
@@ -220,7 +222,8 @@ def list_certificates(session, principal, *, computer=None, login=None, include_
 
 @operation("certificate.authenticate", writes=False,
            callers="anyone (used by the gateway for TLS callers)",
-           returns=CertificateIdentity, raises=(errors.Unauthenticated,))
+           returns=CertificateIdentity,
+           raises=((errors.Unauthenticated, "unknown, revoked, expired, instance gone"),))
 def authenticate(session, principal, *, serial, common_name):
     """Who a CA-verified client certificate stands for; Unauthenticated when it no longer does."""
     row = session.scalar(select(Certificate).where(Certificate.serial == str(serial).lower()))

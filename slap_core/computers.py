@@ -185,7 +185,9 @@ def _capabilities(partition_dict):
 
 @operation("computer.format", writes=True,
            callers="the computer itself, admin (an admin's call creates a missing computer)",
-           returns=ComputerView, raises=(errors.NotFound, errors.Invalid, errors.Conflict))
+           returns=ComputerView, raises=(errors.NotFound,
+                                         errors.Invalid,
+                                         (errors.Conflict, "busy partition removed")))
 def format_computer(session, principal, *, reference, configuration):
     """Record what ``node format`` found: addresses and partitions (section 5.7 of the spec).
 

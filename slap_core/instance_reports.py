@@ -95,7 +95,8 @@ def report_error(session, principal, *, computer, partition, message, slave_refe
 
 
 @operation("instance.report_destroyed", writes=True, callers=NODE_CALLERS,
-           returns=DestroyOutcome, raises=(errors.NotFound, errors.Conflict))
+           returns=DestroyOutcome, raises=(errors.NotFound,
+                                           (errors.Conflict, "not to be destroyed")))
 def report_destroyed(session, principal, *, computer, partition, slave_reference=None):
     """The node wiped the partition: free it, unless instances it requested still live.
 
@@ -153,7 +154,7 @@ def set_connection(session, principal, *, computer, partition, connection, slave
 
 
 @operation("instance.bang", writes=True, callers=NODE_CALLERS,
-           returns=None, raises=(errors.NotFound, errors.Forbidden))
+           returns=None, raises=(errors.NotFound, (errors.Forbidden, "a shared instance")))
 def bang(session, principal, *, computer, partition, message="", slave_reference=None):
     """Ask for the whole tree of the partition's instance to be processed again.
 

@@ -157,7 +157,10 @@ def _answer_new(session, new, title, person, tree, requester, release, software_
 @operation("instance.request", writes=True,
            callers="users (root instances), partitions (instances in their own tree)",
            returns=InstanceView,
-           raises=(errors.Invalid, errors.NotReady, errors.Conflict, errors.NotFound))
+           raises=(errors.Invalid,
+                   (errors.NotReady, "recorded, waiting for a partition/host"),
+                   errors.Conflict,
+                   (errors.NotFound, "destroying an unknown title")))
 def request_instance(session, principal, *, title, software_release, software_type=None,
                      parameters=None, sla=None, state=None, shared=False):
     """Request (or re-request) an instance; NotReady while it waits for a partition or a host.
@@ -217,7 +220,10 @@ def request_instance(session, principal, *, title, software_release, software_ty
 
 @operation("instance.change", writes=True, callers="the tree's owner (root instances)",
            returns=InstanceView,
-           raises=(errors.NotFound, errors.Forbidden, errors.Conflict, errors.NotReady,
+           raises=(errors.NotFound,
+                   (errors.Forbidden, "not the owner"),
+                   (errors.Conflict, "requested by an instance"),
+                   errors.NotReady,
                    errors.Invalid))
 def change_instance(session, principal, *, reference, software_release=None, software_type=None,
                     parameters=None, sla=None, state=None):

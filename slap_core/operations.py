@@ -31,7 +31,7 @@ class Operation:
     polled: bool = False
     declared: tuple = ()
     result: object = None
-    errors: tuple = ()
+    errors: tuple = ()  # (error class, when it is raised or None)
 
     def arguments(self):
         """(required, optional) argument names, as callers name them (keyword arguments)."""
@@ -90,7 +90,7 @@ def operation(name, *, writes, callers, returns, raises=(), polled=False):
 
     ``returns``: a view class of :mod:`slap_core.views`, a :class:`slap_core.declarations.Kind`,
     None (nothing) or ``[item]`` (a list of them); ``raises``: the slap_core errors it raises
-    beyond Unauthenticated and Forbidden; ``polled``: what a node asks again and again, whose
+    beyond Unauthenticated and Forbidden, each a class or (class, when); ``polled``: what a node asks again and again, whose
     rate the master limits. Each keyword argument is declared by the glossary
     (:data:`slap_core.declarations.GLOSSARY`): one missing there is an error at import.
     """
@@ -108,11 +108,12 @@ def operation(name, *, writes, callers, returns, raises=(), polled=False):
         except KeyError as missing:
             raise ValueError("operation %s: argument %s is not in slap_core.declarations."
                              "GLOSSARY" % (name, missing)) from None
+        raised = tuple(item if isinstance(item, tuple) else (item, None) for item in raises)
         if not all(isinstance(error, type) and issubclass(error, errors.SlapError)
-                   for error in raises):
+                   for error, _ in raised):
             raise ValueError("operation %s raises slap_core errors only" % name)
         REGISTRY[name] = Operation(name, function, writes, callers, summary, polled, declared,
-                                   result_of(returns), tuple(raises))
+                                   result_of(returns), raised)
         return function
 
     return register

@@ -131,7 +131,9 @@ def revoke(session, principal, *, reference):
 
 @operation("token.authenticate", writes=True,
            callers="anyone (used by the gateway for callers presenting a token)",
-           returns=TokenIdentity, raises=(errors.Unauthenticated,))
+           returns=TokenIdentity,
+           raises=((errors.Unauthenticated,
+                    "malformed, unknown, revoked, expired, another login's"),))
 def authenticate(session, principal, *, token, login=None):
     """Who an API token stands for; Unauthenticated when malformed, unknown, revoked or expired.
 

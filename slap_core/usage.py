@@ -69,7 +69,8 @@ def parse_journal(document):
 
 
 @operation("usage.report", writes=True, callers="the computer itself",
-           returns=UsageReportOutcome, raises=(errors.NotFound, errors.Invalid))
+           returns=UsageReportOutcome, raises=(errors.NotFound,
+                                               (errors.Invalid, "schema, hostile XML, size")))
 def report_usage(session, principal, *, computer, document):
     """Accept a node's usage journal (TioXML, ``computer_consumption.xsd``)."""
     target = get_computer(session, computer)

@@ -21,7 +21,7 @@ class DeclarationTests(unittest.TestCase):
             for argument in op.declared:
                 self.assertTrue(argument.doc, "%s %s" % (name, argument.name))
             self.assertIsNotNone(op.result, name)
-            self.assertTrue(all(issubclass(e, errors.SlapError) for e in op.errors), name)
+            self.assertTrue(all(issubclass(e, errors.SlapError) for e, _ in op.errors), name)
 
     def test_a_shared_name_means_what_its_namespace_says(self):
         operations = load_all()

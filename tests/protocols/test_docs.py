@@ -38,6 +38,26 @@ class OperationsTableTests(unittest.TestCase):
             self.assertTrue(op.summary, name)
 
 
+class GeneratedTableTests(unittest.TestCase):
+    """The table of docs/operations.md is the one generated from the declarations, and each face
+    serves every registered operation."""
+
+    def test_the_checked_in_table_is_the_generated_one(self):
+        from protocols.operations_table import DOCUMENT, rewritten
+
+        text = DOCUMENT.read_text("utf-8")
+        self.assertEqual(text, rewritten(text), "docs/operations.md is stale: run "
+                                                "python -m protocols.operations_table")
+
+    def test_every_face_serves_every_registered_operation(self):
+        from protocols.rest.routes import ROUTES
+        from protocols.soap_api import OPERATIONS
+
+        registered = set(load_all())
+        self.assertEqual({spec.operation for spec in OPERATIONS}, registered)
+        self.assertEqual({name for route in ROUTES for name in route.operations}, registered)
+
+
 class ReadmeTests(unittest.TestCase):
     """The README shows the two commands of a fresh machine, and they exist in the Makefile."""
 
