@@ -39,8 +39,9 @@ from spyne.server.wsgi import WsgiApplication
 import schemas
 from protocols import soap_types as types
 from slap_core import errors
-from slap_core.declarations import (ADDRESS_PAIRS, CREDENTIAL, DOCUMENT, FLAG, INTEGER, NOTHING,
-                                    NUMBER, PARAMETERS, STRUCTURE, TEXT, TEXTS)
+from slap_core.declarations import (ADDRESS_PAIRS, CREDENTIAL, DECIMAL, DOCUMENT, FLAG, INTEGER,
+                                    NOTHING, NUMBER, PARAMETERS, STRUCTURE, STRUCTURES, TEXT,
+                                    TEXTS)
 from slap_core.master import load_all
 
 # spyne runs a full gc.collect() when a method context closes, at most once per MIN_GC_INTERVAL
@@ -120,12 +121,14 @@ def repeated(model=Unicode):
 # the type of a structure answer, and the arguments whose empty element is the empty string (a
 # password, a message, a document) rather than "left out".
 STRUCTURE_ARGUMENTS = {"configuration": (types.ComputerConfiguration,
-                                         types.configuration_to_dict)}
+                                         types.configuration_to_dict),
+                       "subscriptions": (types.SubscriptionPriceInput, types.structures),
+                       "usage": (types.UsagePriceInput, types.structures)}
 STRUCTURE_RESULTS = {"computer.status": (types.ComputerStatus, types.encode_status)}
 EMPTY_IS_TEXT = {("instance.report_error", "message"), ("person.set_password", "password"),
                  ("person.check_password", "password"), ("usage.report", "document")}
-SCALARS = {TEXT: Unicode, DOCUMENT: Unicode, CREDENTIAL: Unicode, INTEGER: Long,
-           NUMBER: Double, FLAG: Boolean}
+SCALARS = {TEXT: Unicode, DOCUMENT: Unicode, CREDENTIAL: Unicode, DECIMAL: Unicode,
+           INTEGER: Long, NUMBER: Double, FLAG: Boolean}
 
 
 def soap_argument(op, declared):
@@ -140,6 +143,11 @@ def soap_argument(op, declared):
         return Argument(name, model, convert, empty)
     if kind is TEXTS:
         return Argument(name, repeated(), list, empty)
+    if kind is STRUCTURES:
+        model, convert = STRUCTURE_ARGUMENTS[name]
+        return Argument(name, model.customize(min_occurs=1 if declared.required else 0,
+                                              max_occurs="unbounded", nillable=False),
+                        convert, empty)
     model = SCALARS[kind]
     return Argument(name, required(model) if declared.required else optional(model), None,
                     empty)

@@ -227,6 +227,42 @@ Token = view_model(views.TokenView, "Token")
 TokenList = list_model(Token, "TokenList")
 TUPLE_ITEMS[("TokenIdentity", "roles")] = (Unicode, str)
 TokenIdentity = view_model(views.TokenIdentity, "TokenIdentity")
+SubscriptionPrice = view_model(views.SubscriptionPriceView, "SubscriptionPrice")
+UsagePrice = view_model(views.UsagePriceView, "UsagePrice")
+TUPLE_ITEMS[("PriceListView", "subscriptions")] = (SubscriptionPrice,
+                                                   lambda p: encode(SubscriptionPrice, p))
+TUPLE_ITEMS[("PriceListView", "usage")] = (UsagePrice, lambda p: encode(UsagePrice, p))
+PriceList = view_model(views.PriceListView, "PriceList")
+
+
+class SubscriptionPriceInput(ComplexModel):
+    """A subscription price given to ``pricingSet``: monthly, and product, release or shared
+    (none of them: the default price)."""
+
+    __namespace__ = NS
+    _type_info = [
+        ("product", Unicode(min_occurs=0, nillable=False)),
+        ("release", Unicode(min_occurs=0, nillable=False)),
+        ("shared", Boolean(min_occurs=0, nillable=False)),
+        ("monthly", Unicode(min_occurs=1, nillable=False)),
+    ]
+
+
+class UsagePriceInput(ComplexModel):
+    """A usage price given to ``pricingSet``."""
+
+    __namespace__ = NS
+    _type_info = [
+        ("resource", Unicode(min_occurs=1, nillable=False)),
+        ("unit", Unicode(min_occurs=0, nillable=False)),
+        ("unit_price", Unicode(min_occurs=1, nillable=False)),
+    ]
+
+
+def structures(items):
+    """Repeated input structures as the list of dicts the core takes (elements left out: out)."""
+    return [{name: getattr(item, name) for name in item._type_info
+             if getattr(item, name) is not None} for item in items or ()]
 
 
 class ComputerStatus(ComplexModel):

@@ -57,6 +57,10 @@ DOCUMENT = Kind("an XML document (text or UTF-8 bytes)", "string",
 # A credential that is not a valid one is Unauthenticated whatever its type: nothing is refused
 # as wrongly typed before the check, so a wrong type tells a caller nothing more than a wrong value.
 CREDENTIAL = Kind("a string", "string", lambda value: True)
+DECIMAL = Kind("a decimal number written as a string ('42.00')", "string",
+               lambda value: isinstance(value, str))
+STRUCTURES = Kind("a list of structures", "array", lambda value: isinstance(
+    value, (list, tuple)) and all(isinstance(item, dict) for item in value))
 NOTHING = Kind("nothing", "boolean", lambda value: value is None)
 ADDRESS_PAIRS = Kind("a list of (network interface, address) pairs", "array", _strings)
 
@@ -123,6 +127,15 @@ GLOSSARY = {
     "allocation_scope": _g(TEXT, "open (anyone's instances), open/personal (the owner's only) "
                                  "or close (no new instance)"),
     "attributes": _g(PARAMETERS, "the computer's category attributes (name -> value)"),
+    "at": _g(NUMBER, "an instant, in seconds since the epoch (default: now)"),
+    "currency": _g(TEXT, "an ISO 4217 currency code (EUR, USD, JPY...)"),
+    "effective_from": _g(NUMBER, "when it takes effect, in seconds since the epoch (default: "
+                                 "now; never in the past)"),
+    "subscriptions": _g(STRUCTURES, "monthly subscription prices, each {monthly, and product, "
+                                    "release or shared: true, or none of them for the "
+                                    "default}"),
+    "usage": _g(STRUCTURES, "usage prices, each {resource, unit, unit_price}"),
+    "vat_rate": _g(DECIMAL, "the VAT rate in per cent, a decimal string ('20')"),
     "common_name": _g(TEXT, "the certificate's subject common name"),
     "computer": _g(TEXT, "a computer's reference (COMP-...)"),
     "configuration": _g(STRUCTURE, "what node format found: address, netmask and partition_list "

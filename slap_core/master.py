@@ -10,6 +10,7 @@ from slap_core import (  # noqa: F401  (the operation modules: imported for thei
     instance_reports,
     instances,
     people,
+    pricing,
     supplies,
     tokens,
     usage,

@@ -328,3 +328,47 @@ class ApiToken(Base):
     revoked_at: Mapped[float | None] = mapped_column(Float)
 
     person: Mapped[Person] = relationship()
+
+
+class PriceList(Base):
+    """Prices in one currency with one VAT rate, in force from ``effective_from`` until a list
+    with a later date takes over. Amounts are decimal strings, never floats."""
+
+    __tablename__ = "price_list"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    vat_rate: Mapped[str] = mapped_column(String(40))
+    effective_from: Mapped[float] = mapped_column(Float, index=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+
+    subscriptions: Mapped[list["SubscriptionPrice"]] = relationship(
+        order_by="SubscriptionPrice.id", cascade="all, delete-orphan")
+    usage: Mapped[list["UsagePrice"]] = relationship(
+        order_by="UsagePrice.id", cascade="all, delete-orphan")
+
+
+class SubscriptionPrice(Base):
+    """The monthly price of an instance tree: of one release, of one product's releases, of
+    shared instances, or (none of those) the default."""
+
+    __tablename__ = "subscription_price"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    price_list_id: Mapped[int] = mapped_column(ForeignKey("price_list.id"), index=True)
+    product: Mapped[str | None] = mapped_column(String(255))
+    release_url: Mapped[str | None] = mapped_column(String(1024))
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    monthly: Mapped[str] = mapped_column(String(40))
+
+
+class UsagePrice(Base):
+    """The price of one unit of a usage resource (``cpu_time``, ``disk``...)."""
+
+    __tablename__ = "usage_price"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    price_list_id: Mapped[int] = mapped_column(ForeignKey("price_list.id"), index=True)
+    resource: Mapped[str] = mapped_column(String(255))
+    unit: Mapped[str] = mapped_column(String(64))
+    unit_price: Mapped[str] = mapped_column(String(40))

@@ -281,3 +281,36 @@ class TokenIdentity:
     login: str
     roles: tuple
     reference: str
+
+
+@dataclass(frozen=True)
+class SubscriptionPriceView:
+    """A monthly subscription price: of ``release``, of ``product``, of shared instances, or the
+    default when none of those is set; ``monthly`` a decimal string."""
+
+    product: str | None
+    release: str | None
+    shared: bool
+    monthly: str
+
+
+@dataclass(frozen=True)
+class UsagePriceView:
+    """The price of one ``unit`` of a usage ``resource``, a decimal string."""
+
+    resource: str
+    unit: str
+    unit_price: str
+
+
+@dataclass(frozen=True)
+class PriceListView:
+    """A price list: its currency (ISO 4217), VAT rate in per cent (a decimal string), when it
+    takes effect (seconds since the epoch), and its prices."""
+
+    currency: str
+    vat_rate: str
+    effective_from: float
+    subscriptions: tuple
+    usage: tuple
+    created_at: float

@@ -103,6 +103,9 @@ def build_scenario():
                 software_release=SR, sla={"computer_guid": "COMP-A"})
     # A catalogue entry nothing uses: what catalogue.remove_release may take out.
     master.call("catalogue.add_release", ADMIN, url=RETIRED_SR, product="retired")
+    master.call("pricing.set", ADMIN, currency="EUR", vat_rate="20",
+                subscriptions=[{"monthly": "42.00"}], usage=[
+                    {"resource": "cpu_time", "unit": "s", "unit_price": "0.0001"}])
     scenario = Scenario(path, state_dir)
     scenario.values["root"] = root.reference
     scenario.values["certificate"] = master.call("certificate.issue", ADMIN, kind="computer",

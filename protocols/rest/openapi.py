@@ -71,6 +71,9 @@ COMPUTER_REFERENCE = string(255, minLength=1, pattern=r"^[^/%s]+$" % SPACE)
 REFERENCE = string(255, minLength=1, pattern=r"^[^\x00-\x1f\x7f]+$")
 SHORT = string(255, pattern=NO_CONTROL)
 STATE = {"type": "string", "enum": ["started", "stopped", "destroyed"]}
+# Money on the wire: a decimal string, never a JSON number (a float).
+DECIMAL_TEXT = string(40, pattern=r"^[0-9]+(\.[0-9]+)?$",
+                      description="a decimal number as a string, e.g. \"42.00\"")
 PARAMETER_VALUE = {"type": ["string", "number", "boolean", "null"],
                    "maxLength": 1024 * 1024, "pattern": r"^[^\x00]*$"}
 PARAMETERS_IN = {"type": "object", "maxProperties": 1000,
@@ -105,6 +108,8 @@ VIEW_NAMES = {
     views.CertificateIdentity: "CertificateIdentity",
     views.RevokedCertificate: "RevokedCertificate", views.ComputerRevision: "ComputerRevision",
     views.TokenView: "Token", views.TokenIdentity: "TokenIdentity",
+    views.PriceListView: "PriceList", views.SubscriptionPriceView: "SubscriptionPrice",
+    views.UsagePriceView: "UsagePrice",
 }
 CERTIFICATE_KIND = {"type": "string", "enum": ["computer", "partition", "user"]}
 # What a field's Python type does not say: the items of a tuple or a dict, an enum, a description.
@@ -129,6 +134,8 @@ FIELD_SCHEMAS = {
     ("CertificateView", "private_key"): nullable({"type": "string",
                                                   "description": "PEM; only when issued"}),
     ("CertificateIdentity", "kind"): CERTIFICATE_KIND,
+    ("PriceListView", "subscriptions"): array(ref("SubscriptionPrice")),
+    ("PriceListView", "usage"): array(ref("UsagePrice")),
     ("TokenView", "secret"): nullable({"type": "string", "description": "the whole token "
                                        "(sgt_...); only when created"}),
 }
@@ -233,6 +240,15 @@ ARGUMENT_SCHEMAS = {
                             "description": "seconds from now; null or absent: never"}),
     "token": string(256, minLength=1, pattern=NO_CONTROL),
     "limit": {"type": "integer", "minimum": 1, "maximum": 10000},
+    "currency": string(3, minLength=3, pattern=r"^[A-Z]{3}$"),
+    "vat_rate": DECIMAL_TEXT,
+    "effective_from": nullable(NUMBER),
+    "subscriptions": array(obj({"product": nullable(REFERENCE), "release": nullable(URL),
+                                "shared": BOOLEAN, "monthly": DECIMAL_TEXT},
+                               required=["monthly"]), minItems=1, maxItems=10000),
+    "usage": array(obj({"resource": string(255, minLength=1, pattern=NO_CONTROL),
+                        "unit": string(64, pattern=NO_CONTROL), "unit_price": DECIMAL_TEXT},
+                       required=["resource", "unit_price"]), maxItems=10000),
     ("person.set_password", "password"): string(1024, description="empty removes it"),
     ("person.check_password", "password"): string(1024),
     ("instance.request", "title"): TITLE,
@@ -405,7 +421,7 @@ def document():
         "servers": [{"url": "/api"}],
         "security": [{"basic": []}, {"bearer": []}],
         "tags": [{"name": n} for n in ("people", "catalogue", "computers", "nodes", "supplies",
-                                       "instances", "usage", "meta")],
+                                       "instances", "usage", "accounting", "meta")],
         "paths": dict(sorted(paths.items())),
         "components": {
             "securitySchemes": {

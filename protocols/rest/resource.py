@@ -155,6 +155,9 @@ def _coerce(text, schema):
         return int(text)
     if kind == "boolean" and text in ("true", "false"):
         return text == "true"
+    if kind == "number" and re.fullmatch(r"-?[0-9]{1,40}(\.[0-9]{1,40})?([eE][-+]?[0-9]{1,3})?",
+                                         text):
+        return float(text)
     return text
 
 

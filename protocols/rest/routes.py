@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from protocols.rest.problems import RETRY_AFTER
 from slap_core import errors
-from slap_core.declarations import FLAG, TEXT
+from slap_core.declarations import FLAG, NUMBER, TEXT
 from slap_core.master import load_all
 
 OPERATIONS = load_all()
@@ -125,7 +125,7 @@ def declared_filters(name):
     """The query filters of operation ``name``'s optional arguments, passed to the core (the
     paging parameters aside): their schemas from the arguments' kinds, their meaning from the
     core's declaration."""
-    schemas = {TEXT: NAME, FLAG: BOOLEAN}
+    schemas = {TEXT: NAME, FLAG: BOOLEAN, NUMBER: {"type": "number"}}
     return tuple(Filter(argument.name, schemas[argument.kind], argument.doc)
                  for argument in OPERATIONS[name].declared
                  if not argument.required and argument.name not in PAGING_NAMES)
@@ -531,6 +531,15 @@ ROUTES = (
           allocate_pending,
           {200: ok("AllocationOutcome", "how many were placed")}, body="AllocationPass",
           tag="instances"),
+
+    Route("POST", "/price-lists", "setPrices",
+          "Publish a price list, in force from its date on (admins)",
+          one_call("pricing.set", 201), {201: ok("PriceList", "the new price list")},
+          body="PriceListCreate", tag="accounting"),
+    Route("GET", "/price-lists/current", "getPrices",
+          "The price list in force now, or at the instant given",
+          one_call("pricing.get"), {200: ok("PriceList", "the price list", etag=True)},
+          filters=declared_filters("pricing.get"), tag="accounting"),
 
     Route("GET", "/usage", "listUsage", "Usage records the caller may read",
           list_usage, {200: ok("UsageRecordPage", "a page of usage records", etag=True)},
