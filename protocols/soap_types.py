@@ -233,6 +233,8 @@ TUPLE_ITEMS[("PriceListView", "subscriptions")] = (SubscriptionPrice,
                                                    lambda p: encode(SubscriptionPrice, p))
 TUPLE_ITEMS[("PriceListView", "usage")] = (UsagePrice, lambda p: encode(UsagePrice, p))
 PriceList = view_model(views.PriceListView, "PriceList")
+Subscription = view_model(views.SubscriptionView, "Subscription")
+SubscriptionList = list_model(Subscription, "SubscriptionList")
 
 
 class SubscriptionPriceInput(ComplexModel):

@@ -28,6 +28,7 @@ from slap_core.operations import operation
 from slap_core.placement import place, place_regular
 from slap_core.partition_views import effective_state
 from slap_core.principals import PartitionAgent, User
+from slap_core.subscriptions import open_subscription
 from slap_core.views import InstanceView, TreeView
 
 STATES = ("started", "stopped", "destroyed")
@@ -197,6 +198,9 @@ def request_instance(session, principal, *, title, software_release, software_ty
                               requester=requester, title=title, release=release,
                               software_type=software_type, parameters=parameters, sla=sla,
                               state=state, shared=shared)
+        if tree is None:
+            open_subscription(session, tree_id=new.tree_id, owner_id=person.id, release=release,
+                              shared=shared, start=new.created_at)
         if not shared:
             return _answer_new(session, new, title, person, tree, requester, release,
                                software_type, parameters, state)

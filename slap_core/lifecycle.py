@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from slap_core.clock import next_timestamp
 from slap_core.models import Partition, SoftwareInstance
+from slap_core.subscriptions import close_subscription
 
 
 def bump(instance):
@@ -61,6 +62,7 @@ def request_destroy(session, instance):
     if instance.tree.root_instance_id == instance.id:
         instance.request_scope = None
         instance.tree.archived = True
+        close_subscription(session, instance.tree_id)
         for other in live_tree_instances(session, instance.tree_id):
             if other.id != instance.id and other.requested_state != "destroyed":
                 request_destroy(session, other)

@@ -11,6 +11,7 @@ from slap_core import (  # noqa: F401  (the operation modules: imported for thei
     instances,
     people,
     pricing,
+    subscriptions,
     supplies,
     tokens,
     usage,

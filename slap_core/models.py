@@ -372,3 +372,19 @@ class UsagePrice(Base):
     resource: Mapped[str] = mapped_column(String(255))
     unit: Mapped[str] = mapped_column(String(64))
     unit_price: Mapped[str] = mapped_column(String(40))
+
+
+class Subscription(Base):
+    """An instance tree as it is billed: its owner, the monthly price snapshot taken when its root
+    was first requested (None when no price list was in force), and while it ran."""
+
+    __tablename__ = "subscription"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tree_id: Mapped[int] = mapped_column(ForeignKey("instance_tree.id"), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    price_list_id: Mapped[int | None] = mapped_column(ForeignKey("price_list.id"))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    monthly: Mapped[str | None] = mapped_column(String(40))
+    start_at: Mapped[float] = mapped_column(Float)
+    stop_at: Mapped[float | None] = mapped_column(Float)

@@ -90,8 +90,8 @@ def operation(name, *, writes, callers, returns, raises=(), polled=False):
 
     ``returns``: a view class of :mod:`slap_core.views`, a :class:`slap_core.declarations.Kind`,
     None (nothing) or ``[item]`` (a list of them); ``raises``: the slap_core errors it raises
-    beyond Unauthenticated and Forbidden, each a class or (class, when); ``polled``: what a node asks again and again, whose
-    rate the master limits. Each keyword argument is declared by the glossary
+    beyond Unauthenticated and Forbidden, each a class or (class, when); ``polled``: what a node
+    asks again and again, whose rate the master limits. Each keyword argument is declared by the glossary
     (:data:`slap_core.declarations.GLOSSARY`): one missing there is an error at import.
     """
 

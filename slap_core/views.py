@@ -314,3 +314,17 @@ class PriceListView:
     subscriptions: tuple
     usage: tuple
     created_at: float
+
+
+@dataclass(frozen=True)
+class SubscriptionView:
+    """An instance tree as it is billed: its title and owner, the monthly price taken when it
+    opened (``currency`` and ``monthly`` None when no price list was in force), from
+    ``start_at`` to ``stop_at`` (None while it runs)."""
+
+    tree: str
+    owner: str
+    currency: str | None
+    monthly: str | None
+    start_at: float
+    stop_at: float | None

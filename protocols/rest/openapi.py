@@ -109,7 +109,7 @@ VIEW_NAMES = {
     views.RevokedCertificate: "RevokedCertificate", views.ComputerRevision: "ComputerRevision",
     views.TokenView: "Token", views.TokenIdentity: "TokenIdentity",
     views.PriceListView: "PriceList", views.SubscriptionPriceView: "SubscriptionPrice",
-    views.UsagePriceView: "UsagePrice",
+    views.UsagePriceView: "UsagePrice", views.SubscriptionView: "Subscription",
 }
 CERTIFICATE_KIND = {"type": "string", "enum": ["computer", "partition", "user"]}
 # What a field's Python type does not say: the items of a tuple or a dict, an enum, a description.

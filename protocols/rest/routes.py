@@ -541,6 +541,14 @@ ROUTES = (
           one_call("pricing.get"), {200: ok("PriceList", "the price list", etag=True)},
           filters=declared_filters("pricing.get"), tag="accounting"),
 
+    Route("GET", "/subscriptions", "listSubscriptions",
+          "Subscriptions (one per instance tree), oldest first: yours, or for an admin anyone's",
+          one_call("subscription.list"),
+          {200: ok("SubscriptionPage", "a page of subscriptions", etag=True)},
+          listing="Subscription",
+          filters=declared_filters("subscription.list") + (string_filter("tree", "subscriptions"),),
+          tag="accounting"),
+
     Route("GET", "/usage", "listUsage", "Usage records the caller may read",
           list_usage, {200: ok("UsageRecordPage", "a page of usage records", etag=True)},
           listing="UsageRecord",

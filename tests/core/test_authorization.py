@@ -89,6 +89,7 @@ CASES = {
     "pricing.set": (dict(currency="EUR", vat_rate="20", subscriptions=[{"monthly": "10.00"}]),
                     {"admin"}),
     "pricing.get": ({}, AUTHENTICATED),
+    "subscription.list": (dict(login="alice"), {"alice", "admin"}),
     "usage.report": (dict(computer="COMP-A", document=JOURNAL), {"computer_a", "admin"}),
     "usage.list": (dict(computer="COMP-A"), {"alice", "admin", "operator", "computer_a"}),
     "certificate.issue": (dict(kind="computer", computer="COMP-A"),

@@ -229,8 +229,10 @@ class MigrationTestsMixin:
                 for mapper in Base.registry.mappers:
                     name = mapper.local_table.name
                     loaded = session.scalars(select(mapper.class_)).all()
-                    self.assertEqual(len(loaded), len(inserted.get(name, ())),
-                                     "%s from %s" % (name, revision))
+                    expected = len(inserted.get(name, ()))
+                    if name in BACKFILLED and name not in inserted:
+                        expected = len(inserted.get(BACKFILLED[name], ()))
+                    self.assertEqual(len(loaded), expected, "%s from %s" % (name, revision))
             self.assert_master_works(storage)
 
     def assert_master_works(self, storage):
@@ -241,6 +243,10 @@ class MigrationTestsMixin:
         view = fleet.request(fleet.alice, "after-migration")
         self.assertEqual((view.computer, view.partition), ("COMP-MIGRATED", "slappart0"))
         self.assertEqual(fleet.call("instance.get", fleet.alice, reference=view.reference), view)
+
+
+# Tables a migration fills from existing rows: 0008 opens a subscription for every tree.
+BACKFILLED = {"subscription": "instance_tree"}
 
 
 class _Fleet(MasterMixin):
