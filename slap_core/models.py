@@ -255,6 +255,11 @@ class UsageReport(Base):
     computer_id: Mapped[int] = mapped_column(ForeignKey("computer.id"), index=True)
     received_at: Mapped[float] = mapped_column(Float, default=now)
     document: Mapped[str] = mapped_column(Text)
+    # SHA-256 of the journal's canonical XML: the same journal posted again is counted once.
+    digest: Mapped[str | None] = mapped_column(String(64))
+    record_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    __table_args__ = (Index("uq_usage_report_digest", "computer_id", "digest", unique=True),)
 
 
 class UsageRecord(Base):
@@ -275,6 +280,8 @@ class UsageRecord(Base):
     category: Mapped[str] = mapped_column(String(255), default="")
     start_date: Mapped[str] = mapped_column(String(64), default="")
     stop_date: Mapped[str] = mapped_column(String(64), default="")
+    # Consumed by no instance (the computer itself, a free partition): the computer's owner pays.
+    on_computer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Certificate(Base):

@@ -1,11 +1,19 @@
 """Usage: the TioXML journals nodes post (``useComputer``), kept verbatim and as records.
 
 A journal is validated against ``schemas/computer_consumption.xsd`` and the master's extra checks
-(non-empty dates, a resource and a partition reference on every movement); a document that fails
-is refused whole with Invalid and nothing is stored. Each movement becomes a UsageRecord tied to
-the instance deployed on that partition at the time, and to its owner: the input of invoicing.
+(non-empty dates, a resource and a reference on every movement, quantities that are finite, not
+negative and below 10^15); a document that fails is refused whole with Invalid and nothing is
+stored. The same journal posted again (same computer, same canonical XML) is counted once: the
+answer is the first one's, marked ``replayed``. A movement's reference is a partition of the
+computer (what slapgrid writes: the instance deployed there now), an instance deployed on it, or
+the computer itself; a movement of no instance (the computer, a free partition) is the computer
+owner's, marked ``on_computer``. The records are the input of invoicing.
 """
 
+import hashlib
+from decimal import Decimal, InvalidOperation
+
+from lxml import etree
 from sqlalchemy import select
 
 import schemas
@@ -31,6 +39,19 @@ from slap_core.principals import ComputerAgent, PartitionAgent
 from slap_core.views import UsageRecordView, UsageReportOutcome
 
 MAX_JOURNAL_BYTES = 4 * 1024 * 1024
+MAX_QUANTITY = Decimal("1e15")
+
+
+def _number(text, what, signed=False):
+    """A finite float from a movement's number, in bounds; Invalid otherwise."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise errors.Invalid("a usage %s is a number, not %r" % (what, text[:40])) from None
+    if not value.is_finite() or abs(value) >= MAX_QUANTITY or (value < 0 and not signed):
+        raise errors.Invalid("a usage %s is finite%s and below 10^15, not %r"
+                             % (what, "" if signed else ", not negative", text[:40]))
+    return float(value)
 
 
 def _text(element, name):
@@ -39,7 +60,8 @@ def _text(element, name):
 
 
 def parse_journal(document):
-    """Validate a journal and return its movements as dicts; Invalid when it is not acceptable."""
+    """Validate a journal; (its movements as dicts, the SHA-256 of its canonical XML). Invalid
+    when it is not acceptable."""
     root = safe_xml.parse(document, MAX_JOURNAL_BYTES, what="usage journal")
     safe_xml.validate(root, schemas.path("computer_consumption.xsd"), what="usage journal")
     movements = []
@@ -56,8 +78,8 @@ def parse_journal(document):
                     "partition_reference": reference,
                     "resource": resource,
                     "title": _text(movement, "title"),
-                    "quantity": float(_text(movement, "quantity")),
-                    "price": float(_text(movement, "price")),
+                    "quantity": _number(_text(movement, "quantity"), "quantity"),
+                    "price": _number(_text(movement, "price"), "price", signed=True),
                     "category": ",".join(
                         (c.text or "").strip() for c in movement.findall("category")
                     ),
@@ -65,7 +87,8 @@ def parse_journal(document):
                     "stop_date": stop,
                 }
             )
-    return movements
+    digest = hashlib.sha256(etree.tostring(root, method="c14n")).hexdigest()
+    return movements, digest
 
 
 @operation("usage.report", writes=True, callers="the computer itself",
@@ -75,34 +98,50 @@ def report_usage(session, principal, *, computer, document):
     """Accept a node's usage journal (TioXML, ``computer_consumption.xsd``)."""
     target = get_computer(session, computer)
     check_computer_agent(principal, target)
-    movements = parse_journal(document)
+    movements, digest = parse_journal(document)
+    earlier = session.scalar(select(UsageReport).where(UsageReport.computer_id == target.id,
+                                                       UsageReport.digest == digest))
+    if earlier is not None:
+        return UsageReportOutcome(report_id=earlier.id, record_count=earlier.record_count,
+                                  replayed=True)
     if isinstance(document, bytes):
         document = document.decode("utf-8", "replace")
-    report = UsageReport(computer_id=target.id, document=document)
+    consumers = _consumers(session, target)
+    records = []
+    for movement in movements:
+        reference = movement["partition_reference"]
+        if reference not in consumers:
+            raise errors.Invalid("usage movement reference %r is no partition or instance of %s, "
+                                 "nor the computer itself" % (reference[:100], target.reference))
+        instance_id, owner_id = consumers[reference]
+        records.append(dict(movement, instance_id=instance_id,
+                            person_id=owner_id if instance_id else target.owner_id,
+                            on_computer=instance_id is None))
+    report = UsageReport(computer_id=target.id, document=document, digest=digest,
+                         record_count=len(records))
     session.add(report)
     session.flush()
-    deployed = {
-        reference: (instance_id, owner_id)
-        for reference, instance_id, owner_id in session.execute(
-            select(Partition.reference, SoftwareInstance.id, InstanceTree.owner_id)
-            .join(SoftwareInstance, Partition.instance_id == SoftwareInstance.id)
-            .join(InstanceTree, SoftwareInstance.tree_id == InstanceTree.id)
-            .where(Partition.computer_id == target.id)
-        )
-    }
-    for movement in movements:
-        instance_id, owner_id = deployed.get(movement["partition_reference"], (None, None))
-        session.add(
-            UsageRecord(
-                report_id=report.id,
-                computer_id=target.id,
-                instance_id=instance_id,
-                person_id=owner_id,
-                **movement,
-            )
-        )
+    for record in records:
+        session.add(UsageRecord(report_id=report.id, computer_id=target.id, **record))
     session.flush()
-    return UsageReportOutcome(report_id=report.id, record_count=len(movements))
+    return UsageReportOutcome(report_id=report.id, record_count=len(records))
+
+
+def _consumers(session, computer):
+    """{movement reference: (instance id or None, its owner's person id or None)}: each partition
+    of ``computer`` and each instance deployed on it; the computer itself is no instance's."""
+    consumers = {computer.reference: (None, None)}
+    rows = session.execute(
+        select(Partition.reference, SoftwareInstance.id, SoftwareInstance.reference,
+               InstanceTree.owner_id)
+        .outerjoin(SoftwareInstance, Partition.instance_id == SoftwareInstance.id)
+        .outerjoin(InstanceTree, SoftwareInstance.tree_id == InstanceTree.id)
+        .where(Partition.computer_id == computer.id))
+    for partition, instance_id, instance, owner_id in rows:
+        consumers[partition] = (instance_id, owner_id)
+        if instance is not None:
+            consumers[instance] = (instance_id, owner_id)
+    return consumers
 
 
 @operation("usage.list", writes=False,
@@ -142,6 +181,7 @@ def list_usage(session, principal, *, computer=None, limit=1000):
             category=record.category,
             start_date=record.start_date,
             stop_date=record.stop_date,
+            on_computer=record.on_computer,
         )
         for record, computer_reference, instance_reference, login in rows
     ]

@@ -195,7 +195,8 @@ class DestroyOutcome:
 
 @dataclass(frozen=True)
 class UsageRecordView:
-    """One consumption line: how much of a resource a partition used over a period."""
+    """One consumption line: how much of a resource a partition used over a period;
+    ``on_computer`` when no instance consumed it (the computer's owner pays)."""
 
     computer: str
     partition: str
@@ -208,14 +209,17 @@ class UsageRecordView:
     category: str
     start_date: str
     stop_date: str
+    on_computer: bool
 
 
 @dataclass(frozen=True)
 class UsageReportOutcome:
-    """The result of accepting a usage journal: how many movements were recorded."""
+    """The result of accepting a usage journal: how many movements were recorded; ``replayed``
+    when the same journal had been accepted before (it is counted once: this is that answer)."""
 
     report_id: int
     record_count: int
+    replayed: bool = False
 
 
 @dataclass(frozen=True)

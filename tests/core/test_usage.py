@@ -120,3 +120,48 @@ class SafeXmlTests(MasterTestCase):
         self.assertEqual(root.text, "caf\u00e9 \u20ac")
         latin = "<?xml version='1.0' encoding='iso-8859-1'?><a>caf\u00e9</a>".encode("latin-1")
         self.assertEqual(safe_xml.parse(latin).text, "caf\u00e9")
+
+
+class JournalRuleTests(MasterTestCase):
+    """A journal counted once, quantities in bounds, what a movement's reference may name."""
+
+    def setUp(self):
+        super().setUp()
+        self.node = self.make_computer("COMP-0", partitions=2, owner=self.bob)
+        self.instance = self.request(self.alice, "metered")
+
+    def report(self, document):
+        return self.call("usage.report", self.node, computer="COMP-0", document=document)
+
+    def test_the_same_journal_posted_again_is_counted_once(self):
+        document = journal([movement(self.instance.partition)])
+        first = self.report(document)
+        # the same journal written differently (quotes, an encoding declaration) is the same
+        again = self.report('<?xml version="1.0" encoding="UTF-8"?>' + document.replace(
+            "type='Sale Packing List'", 'type="Sale Packing List"'))
+        self.assertEqual((again.report_id, again.record_count, again.replayed, first.replayed),
+                         (first.report_id, 1, True, False))
+        self.assertEqual(len(self.call("usage.list", self.alice)), 1)
+        other = self.report(journal([movement(self.instance.partition, quantity="1")]))
+        self.assertFalse(other.replayed)
+        self.assertEqual(len(self.call("usage.list", self.alice)), 2)
+
+    def test_negative_nan_infinite_and_absurd_quantities_are_refused_and_nothing_is_kept(self):
+        for quantity in ("-1", "NaN", "INF", "-INF", "1e16"):
+            error = self.assertRaises(errors.Invalid, self.report,
+                                      journal([movement(self.instance.partition),
+                                               movement(self.instance.partition,
+                                                        quantity=quantity)]))
+            self.assertIn("quantity", str(error))
+        self.assertEqual(self.call("usage.list", self.admin, computer="COMP-0"), [])
+
+    def test_a_reference_names_a_partition_an_instance_or_the_computer(self):
+        self.report(journal([movement(self.instance.partition), movement(self.instance.reference),
+                             movement("slappart1"), movement("COMP-0")]))
+        records = self.call("usage.list", self.admin, computer="COMP-0")
+        self.assertEqual([(r.instance, r.person, r.on_computer) for r in records],
+                         [(self.instance.reference, "alice", False),
+                          (self.instance.reference, "alice", False),
+                          (None, "bob", True), (None, "bob", True)])
+        error = self.assertRaises(errors.Invalid, self.report, journal([movement("slappart9")]))
+        self.assertIn("'slappart9' is no partition or instance of COMP-0", str(error))
