@@ -235,6 +235,11 @@ TUPLE_ITEMS[("PriceListView", "usage")] = (UsagePrice, lambda p: encode(UsagePri
 PriceList = view_model(views.PriceListView, "PriceList")
 Subscription = view_model(views.SubscriptionView, "Subscription")
 SubscriptionList = list_model(Subscription, "SubscriptionList")
+ConsumptionLine = view_model(views.ConsumptionLineView, "ConsumptionLine")
+TUPLE_ITEMS[("ConsumptionView", "lines")] = (ConsumptionLine,
+                                             lambda line: encode(ConsumptionLine, line))
+TUPLE_ITEMS[("ConsumptionView", "unpriced")] = (Unicode, str)
+Consumption = view_model(views.ConsumptionView, "Consumption")
 
 
 class SubscriptionPriceInput(ComplexModel):

@@ -153,6 +153,7 @@ GLOSSARY = {
     "label": _g(TEXT, "what the token is for, in the owner's words"),
     "limit": _g(INTEGER, "the most items to handle or answer"),
     "login": _g(TEXT, "a person's login"),
+    "consumption.login": _g(TEXT, "the person whose consumption to read (default: yourself)"),
     "subscription.login": _g(TEXT, "the person whose subscriptions to list (default: yourself)"),
     "message": _g(TEXT, "a message for the news of what is reported"),
     "network_guid": _g(TEXT, "the network the computer belongs to"),

@@ -6,6 +6,7 @@ from slap_core import (  # noqa: F401  (the operation modules: imported for thei
     catalogue,
     certificates,
     computers,
+    consumption,
     errors,
     instance_reports,
     instances,

@@ -332,3 +332,37 @@ class SubscriptionView:
     monthly: str | None
     start_at: float
     stop_at: float | None
+
+
+@dataclass(frozen=True)
+class ConsumptionLineView:
+    """One line of what a period costs: a subscription (``kind`` subscription, its tree) or a
+    resource's usage summed per tree (``kind`` usage; ``tree`` None for usage of the computer
+    itself); quantities and money as decimal strings."""
+
+    kind: str
+    tree: str | None
+    description: str
+    quantity: str
+    unit: str
+    unit_price: str
+    amount: str
+
+
+@dataclass(frozen=True)
+class ConsumptionView:
+    """What a person's invoice for ``period`` (``2026-12``) would be now: its lines, subtotal,
+    VAT and total in ``currency`` (decimal strings); ``unpriced`` names what has no price (a
+    resource, a tree opened before any price list), billed 0."""
+
+    person: str
+    period: str
+    period_start: float
+    period_end: float
+    currency: str | None
+    lines: tuple
+    subtotal: str
+    vat_rate: str
+    vat: str
+    total: str
+    unpriced: tuple

@@ -110,6 +110,7 @@ VIEW_NAMES = {
     views.TokenView: "Token", views.TokenIdentity: "TokenIdentity",
     views.PriceListView: "PriceList", views.SubscriptionPriceView: "SubscriptionPrice",
     views.UsagePriceView: "UsagePrice", views.SubscriptionView: "Subscription",
+    views.ConsumptionView: "Consumption", views.ConsumptionLineView: "ConsumptionLine",
 }
 CERTIFICATE_KIND = {"type": "string", "enum": ["computer", "partition", "user"]}
 # What a field's Python type does not say: the items of a tuple or a dict, an enum, a description.
@@ -136,6 +137,7 @@ FIELD_SCHEMAS = {
     ("CertificateIdentity", "kind"): CERTIFICATE_KIND,
     ("PriceListView", "subscriptions"): array(ref("SubscriptionPrice")),
     ("PriceListView", "usage"): array(ref("UsagePrice")),
+    ("ConsumptionView", "lines"): array(ref("ConsumptionLine")),
     ("TokenView", "secret"): nullable({"type": "string", "description": "the whole token "
                                        "(sgt_...); only when created"}),
 }

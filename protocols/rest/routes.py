@@ -549,6 +549,11 @@ ROUTES = (
           filters=declared_filters("subscription.list") + (string_filter("tree", "subscriptions"),),
           tag="accounting"),
 
+    Route("GET", "/consumption/current", "getCurrentConsumption",
+          "What your invoice for the current month would be now (an admin: anyone's)",
+          one_call("consumption.current"), {200: ok("Consumption", "the running total")},
+          filters=declared_filters("consumption.current"), tag="accounting"),
+
     Route("GET", "/usage", "listUsage", "Usage records the caller may read",
           list_usage, {200: ok("UsageRecordPage", "a page of usage records", etag=True)},
           listing="UsageRecord",

@@ -90,6 +90,7 @@ CASES = {
                     {"admin"}),
     "pricing.get": ({}, AUTHENTICATED),
     "subscription.list": (dict(login="alice"), {"alice", "admin"}),
+    "consumption.current": (dict(login="alice"), {"alice", "admin"}),
     "usage.report": (dict(computer="COMP-A", document=JOURNAL), {"computer_a", "admin"}),
     "usage.list": (dict(computer="COMP-A"), {"alice", "admin", "operator", "computer_a"}),
     "certificate.issue": (dict(kind="computer", computer="COMP-A"),
