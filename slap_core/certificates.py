@@ -29,6 +29,8 @@ from slap_core.views import CertificateIdentity, CertificateView, RevokedCertifi
 KINDS = ("computer", "partition", "user")
 # A partition certificate is handed out again until it has less than this left to live.
 REUSE_MARGIN = 7 * 86400.0
+# X.509 names (the common name, the organisational unit) are at most this many characters.
+MAX_NAME = 64
 
 
 class ICertificateAuthority(Interface):
@@ -115,6 +117,7 @@ def issue(session, principal, *, kind, computer=None, partition=None, login=None
     if kind == "computer":
         row = get_computer(session, computer)
         _check_computer_certificate_issuer(session, principal, row)
+        _nameable(row.reference)
         issued = _authority(session).issue("computer", row.reference)
         record = _record(session, issued, "computer", row.reference, computer=row)
     elif kind == "partition":
@@ -133,6 +136,8 @@ def issue(session, principal, *, kind, computer=None, partition=None, login=None
             ).order_by(Certificate.id.desc()).limit(1))
         if reusable is not None:
             return certificate_view(reusable, with_key=True)
+        _nameable(slot.reference)
+        _nameable(slot.computer.reference)
         issued = _authority(session).issue("partition", slot.reference,
                                            computer=slot.computer.reference)
         record = _record(session, issued, "partition", slot.reference, keep_key=True,
@@ -143,11 +148,18 @@ def issue(session, principal, *, kind, computer=None, partition=None, login=None
         if login != user.login and not user.is_admin:
             raise errors.Forbidden("only an admin may get certificates for someone else")
         person = _person(session, login)
+        _nameable(person.login)
         issued = _authority(session).issue("user", person.login)
         record = _record(session, issued, "user", person.login, person=person)
     else:
         raise errors.Invalid("kind is one of %s" % ", ".join(KINDS))
     return certificate_view(record, with_key=True, private_key=issued.private_key)
+
+
+def _nameable(name):
+    if len(name) > MAX_NAME:
+        raise errors.Invalid("a certificate cannot name %r: X.509 names are at most %d "
+                             "characters" % (name[:80], MAX_NAME))
 
 
 def _may_revoke(session, principal, row):

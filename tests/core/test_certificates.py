@@ -88,6 +88,17 @@ class CertificateOperationTests(MasterMixin, unittest.TestCase):
         return self.call("certificate.authenticate", User("gateway"), serial=view.serial,
                          common_name=view.common_name)
 
+    def test_a_name_longer_than_x509_allows_is_invalid_not_a_fault(self):
+        long_name = "C" * 65
+        self.call("computer.create", self.admin, reference=long_name)
+        error = self.assertRaises(errors.Invalid, self.call, "certificate.issue", self.admin,
+                                  kind="computer", computer=long_name)
+        self.assertIn("at most 64 characters", str(error))
+        self.call("person.create", self.admin, login="L" * 65)
+        self.assertRaises(errors.Invalid, self.call, "certificate.issue", self.admin,
+                          kind="user", login="L" * 65)
+        self.assertEqual(self.call("certificate.list", self.admin, computer=long_name), [])
+
     def test_a_computer_certificate_stands_for_its_computer_until_revoked(self):
         view = self.call("certificate.issue", ComputerAgent("COMP-A"), kind="computer",
                          computer="COMP-A")
