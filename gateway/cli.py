@@ -12,6 +12,7 @@ from gateway.version import VERSION
 from node_twisted import cli as node_cli
 from node_twisted import config as node_config
 from slap_core import errors
+from slap_core.principals import ROLES
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -65,7 +66,7 @@ def _parser():
     add = user.add_parser("add", help="create a local user")
     add.add_argument("login")
     add.add_argument("--password", help="password (omit for a user without one)")
-    add.add_argument("--role", action="append", choices=("admin", "operator", "user"),
+    add.add_argument("--role", action="append", choices=ROLES,
                      help="role (repeatable; default user)")
     add.add_argument("--full-name", default="")
     add.add_argument("--email", default="")

@@ -104,14 +104,15 @@ def _usage_lines(session, person_id, billed, currency):
 
 
 @operation("consumption.current", writes=False,
-           callers="users (their own), admin (anyone's)", returns=ConsumptionView,
+           callers="users (their own), admin and accountant (anyone's)", returns=ConsumptionView,
            raises=(errors.NotFound,))
 def current(session, principal, *, login=None):
-    """What the caller's invoice for the current period would be now (an admin: anyone's)."""
+    """What the caller's invoice for the current period would be now (an accountant: anyone's)."""
     user = require_user(principal)
     login = login or user.login
-    if login != user.login and not user.is_admin:
-        raise errors.Forbidden("only an admin may read another person's consumption")
+    if login != user.login and not user.reads_accounts:
+        raise errors.Forbidden("only an admin or an accountant may read another person's "
+                               "consumption")
     person = session.scalar(select(Person).where(Person.login == login))
     if person is None:
         if login != user.login:

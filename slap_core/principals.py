@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from slap_core import errors
 
-ROLES = ("admin", "operator", "user")
+ROLES = ("admin", "operator", "accountant", "user")
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,8 @@ class User:
     """A person, identified by login, with the roles the authenticator derived from their groups.
 
     ``admin`` may do everything; ``operator`` manages the fleet (catalogue, computers, supplies)
-    without seeing other people's instances; ``user`` owns instance trees and their own computers.
+    without seeing other people's instances; ``accountant`` reads everyone's accounts (subscriptions,
+    consumption); ``user`` owns instance trees and their own computers.
     """
 
     login: str
@@ -39,6 +40,11 @@ class User:
     def is_admin(self):
         """True for the ``admin`` role."""
         return "admin" in self.roles
+
+    @property
+    def reads_accounts(self):
+        """True for roles that read everyone's subscriptions, consumption and invoices."""
+        return bool(self.roles & {"admin", "accountant"})
 
     @property
     def manages_fleet(self):

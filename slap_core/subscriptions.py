@@ -76,22 +76,23 @@ def subscription_view(row, tree_title, owner):
 
 
 @operation("subscription.list", writes=False,
-           callers="users (their own), admin (anyone's, or one person's)",
+           callers="users (their own), admin and accountant (anyone's, or one person's)",
            returns=[SubscriptionView], raises=(errors.NotFound,))
 def list_subscriptions(session, principal, *, login=None, include_closed=False):
-    """List subscriptions, oldest first: the caller's own, or for an admin everyone's or one
-    person's."""
+    """List subscriptions, oldest first: the caller's own, or for an admin or an accountant
+    everyone's or one person's."""
     user = require_user(principal)
     query = (select(Subscription, InstanceTree.title, Person.login)
              .join(InstanceTree, Subscription.tree_id == InstanceTree.id)
              .join(Person, Subscription.person_id == Person.id))
     if login is not None and login != user.login:
-        if not user.is_admin:
-            raise errors.Forbidden("only an admin may read another person's subscriptions")
+        if not user.reads_accounts:
+            raise errors.Forbidden("only an admin or an accountant may read another person's "
+                                   "subscriptions")
         if session.scalar(select(Person.id).where(Person.login == login)) is None:
             raise errors.NotFound("no person %r" % (login,))
         query = query.where(Person.login == login)
-    elif login is not None or not user.is_admin:
+    elif login is not None or not user.reads_accounts:
         query = query.where(Subscription.person_id == person_id(session, user))
     if not include_closed:
         query = query.where(Subscription.stop_at.is_(None))

@@ -13,6 +13,7 @@ from protocols.rest.problems import RETRY_AFTER
 from slap_core import errors
 from slap_core.declarations import FLAG, NUMBER, TEXT
 from slap_core.master import load_all
+from slap_core.principals import ROLES
 
 OPERATIONS = load_all()
 # Path parameters that name an operation's ``reference`` in its namespace.
@@ -308,7 +309,7 @@ def _partition_route(method, action, operation_id, summary, handler, responses, 
 
 
 def _person_filters():
-    return (Filter("role", {"type": "string", "enum": ["admin", "operator", "user"]},
+    return (Filter("role", {"type": "string", "enum": list(ROLES)},
                    "only people with this role", lambda item, value: value in item["roles"]),
             bool_filter("has_password", "people"))
 

@@ -59,3 +59,17 @@ class ConsumptionTests(MasterTestCase):
                           login="alice")
         self.assertRaises(errors.NotFound, self.call, "consumption.current", self.admin,
                           login="nobody")
+
+    def test_an_accountant_reads_anyones_accounts_but_sets_no_price(self):
+        accountant = self.accountant()
+        self.assertEqual(self.call("consumption.current", accountant, login="alice").total,
+                         "45.36")
+        self.assertEqual([s.tree for s in self.call("subscription.list", accountant)], ["blog"])
+        self.assertRaises(errors.Forbidden, self.call, "pricing.set", accountant,
+                          currency="EUR", vat_rate="0", subscriptions=[{"monthly": "1"}])
+
+    def accountant(self):
+        from slap_core.principals import User
+
+        self.call("person.create", self.admin, login="carol", roles=["accountant"])
+        return User("carol", {"accountant"})
