@@ -11,7 +11,7 @@ from slap_core.models import PartitionAddress
 from slap_core.partition_views import effective_state, ip_lists
 from slap_core.views import InstanceView
 
-_ADDRESSES = (  # built once: every first request runs it
+_ADDRESSES = (  # built once: every answer about an instance runs it
     select(PartitionAddress.network_interface, PartitionAddress.address,
            PartitionAddress.netmask, PartitionAddress.gateway, PartitionAddress.network)
     .where(PartitionAddress.partition_id == bindparam("partition"))
@@ -19,14 +19,16 @@ _ADDRESSES = (  # built once: every first request runs it
 )
 
 
-def partition_addresses(session, partition_id):
+def partition_addresses(session, partition_id, flushed=True):
     """The address rows of a partition (None: none), in the order :func:`build_view` lists them.
 
-    A Core query: the caller flushed what it changed before.
+    ``flushed``: the caller flushed what it changed, and the statement goes straight to the
+    connection; else it goes through the session, which flushes first.
     """
     if partition_id is None:
         return ()
-    return session.connection().execute(_ADDRESSES, {"partition": partition_id}).all()
+    execute = session.connection().execute if flushed else session.execute
+    return execute(_ADDRESSES, {"partition": partition_id}).all()
 
 
 def root_state(instance):
@@ -75,13 +77,8 @@ def build_view(*, reference, title, tree, owner, software_release, software_type
 def instance_view(session, instance, created=False):
     """The InstanceView of an instance row (``created``: by the call answered)."""
     partition = partition_of(instance)
-    addresses = ()
-    if partition is not None:
-        addresses = session.scalars(
-            select(PartitionAddress)
-            .where(PartitionAddress.partition_id == partition.id)
-            .order_by(PartitionAddress.id)
-        ).all()
+    addresses = partition_addresses(session, partition.id if partition is not None else None,
+                                    flushed=False)
     return build_view(
         reference=instance.reference,
         title=instance.title,

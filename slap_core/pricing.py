@@ -9,7 +9,7 @@ for shared instances, one per product and one per release (the most specific app
 import math
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from slap_core import errors
 from slap_core.access import require_admin, require_authenticated
@@ -24,22 +24,30 @@ MAX_PLACES = 6
 MAX_LINES = 10000
 
 
+def bounded_decimal(text, what, *, below, signed=False, places=None):
+    """The Decimal a number's text writes: finite, of absolute value below ``below`` (a power
+    of ten), not negative unless ``signed``, with at most ``places`` decimal places; Invalid
+    otherwise."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise errors.Invalid("%s is not a decimal number: %r" % (what, text[:40])) from None
+    if not value.is_finite() or abs(value) >= below or (value < 0 and not signed):
+        raise errors.Invalid("%s is finite%s and below 10^%d, not %r"
+                             % (what, "" if signed else ", not negative", below.adjusted(),
+                                text[:40]))
+    if places is not None and -value.as_tuple().exponent > places:
+        raise errors.Invalid("%s has more than %d decimal places" % (what, places))
+    return value
+
+
 def parse_amount(value, what):
     """A Decimal from a decimal string: finite, not negative, at most 6 places; Invalid else."""
     if isinstance(value, float):
         raise errors.Invalid("%s is a decimal string such as '42.00', not a float" % what)
     if not isinstance(value, str):
         raise errors.Invalid("%s is a decimal string such as '42.00'" % what)
-    try:
-        amount = Decimal(value.strip())
-    except InvalidOperation:
-        raise errors.Invalid("%s is not a decimal number: %r" % (what, value[:40])) from None
-    if not amount.is_finite() or amount < 0 or amount >= MAX_PRICE:
-        raise errors.Invalid("%s is a number from 0 to less than 10^12, not %r"
-                             % (what, value[:40]))
-    if -amount.as_tuple().exponent > MAX_PLACES:
-        raise errors.Invalid("%s has more than %d decimal places" % (what, MAX_PLACES))
-    return amount
+    return bounded_decimal(value, what, below=MAX_PRICE, places=MAX_PLACES)
 
 
 def _text(amount):
@@ -125,11 +133,14 @@ def price_list_view(row):
     )
 
 
+# The list in force at ``at``: the latest to take effect by then. Built once.
+IN_FORCE = (select(PriceList).where(PriceList.effective_from <= bindparam("at"))
+            .order_by(PriceList.effective_from.desc(), PriceList.id.desc()).limit(1))
+
+
 def price_list_at(session, instant):
     """The price list row in force at ``instant`` (seconds since the epoch), or None."""
-    return session.scalar(select(PriceList).where(PriceList.effective_from <= instant)
-                          .order_by(PriceList.effective_from.desc(), PriceList.id.desc())
-                          .limit(1))
+    return session.scalar(IN_FORCE, {"at": instant})
 
 
 @operation("pricing.set", writes=True, callers="admin", returns=PriceListView,

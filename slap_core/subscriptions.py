@@ -16,13 +16,12 @@ from slap_core.models import (
     SubscriptionPrice,
 )
 from slap_core.operations import operation
+from slap_core.pricing import IN_FORCE
 from slap_core.views import SubscriptionView
 
 # Statements built once: every new tree runs them.
 _OPEN = insert(Subscription.__table__)
-_LIST_AT = (select(PriceList.id, PriceList.currency)
-            .where(PriceList.effective_from <= bindparam("at"))
-            .order_by(PriceList.effective_from.desc(), PriceList.id.desc()).limit(1))
+_LIST_AT = IN_FORCE.with_only_columns(PriceList.id, PriceList.currency)
 _LINES = select(SubscriptionPrice.product, SubscriptionPrice.release_url, SubscriptionPrice.shared,
                 SubscriptionPrice.monthly).where(
     SubscriptionPrice.price_list_id == bindparam("price_list"))

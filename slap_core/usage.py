@@ -11,7 +11,7 @@ owner's, marked ``on_computer``. The records are the input of invoicing.
 """
 
 import hashlib
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from lxml import etree
 from sqlalchemy import select
@@ -35,6 +35,7 @@ from slap_core.models import (
     UsageReport,
 )
 from slap_core.operations import operation
+from slap_core.pricing import bounded_decimal
 from slap_core.principals import ComputerAgent, PartitionAgent
 from slap_core.views import UsageRecordView, UsageReportOutcome
 
@@ -44,14 +45,7 @@ MAX_QUANTITY = Decimal("1e15")
 
 def _number(text, what, signed=False):
     """A finite float from a movement's number, in bounds; Invalid otherwise."""
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise errors.Invalid("a usage %s is a number, not %r" % (what, text[:40])) from None
-    if not value.is_finite() or abs(value) >= MAX_QUANTITY or (value < 0 and not signed):
-        raise errors.Invalid("a usage %s is finite%s and below 10^15, not %r"
-                             % (what, "" if signed else ", not negative", text[:40]))
-    return float(value)
+    return float(bounded_decimal(text, "a usage " + what, below=MAX_QUANTITY, signed=signed))
 
 
 def _text(element, name):
