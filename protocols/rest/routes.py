@@ -543,7 +543,8 @@ ROUTES = (
           filters=declared_filters("pricing.get"), tag="accounting"),
 
     Route("GET", "/subscriptions", "listSubscriptions",
-          "Subscriptions (one per instance tree), oldest first: yours, or for an admin anyone's",
+          "Subscriptions (one per instance tree), oldest first: yours, or anyone's for an "
+          "admin or an accountant",
           one_call("subscription.list"),
           {200: ok("SubscriptionPage", "a page of subscriptions", etag=True)},
           listing="Subscription",
@@ -551,7 +552,8 @@ ROUTES = (
           tag="accounting"),
 
     Route("GET", "/consumption/current", "getCurrentConsumption",
-          "What your invoice for the current month would be now (an admin: anyone's)",
+          "What your invoice for the current month would be now (an admin or an accountant: "
+          "anyone's)",
           one_call("consumption.current"), {200: ok("Consumption", "the running total")},
           filters=declared_filters("consumption.current"), tag="accounting"),
 
