@@ -240,6 +240,14 @@ TUPLE_ITEMS[("ConsumptionView", "lines")] = (ConsumptionLine,
                                              lambda line: encode(ConsumptionLine, line))
 TUPLE_ITEMS[("ConsumptionView", "unpriced")] = (Unicode, str)
 Consumption = view_model(views.ConsumptionView, "Consumption")
+TUPLE_ITEMS[("InvoiceView", "lines")] = (ConsumptionLine,
+                                         lambda line: encode(ConsumptionLine, line))
+Invoice = view_model(views.InvoiceView, "Invoice")
+InvoiceSummary = view_model(views.InvoiceSummaryView, "InvoiceSummary")
+InvoiceSummaryList = list_model(InvoiceSummary, "InvoiceSummaryList")
+TUPLE_ITEMS[("InvoiceRunView", "issued")] = (Unicode, str)
+TUPLE_ITEMS[("InvoiceRunView", "unpriced")] = (Unicode, str)
+InvoiceRun = view_model(views.InvoiceRunView, "InvoiceRun")
 
 
 class SubscriptionPriceInput(ComplexModel):

@@ -60,6 +60,24 @@ def person_for(session, user):
     return person
 
 
+def accounts_read(session, principal, login, what):
+    """Whose ``what`` (subscriptions, invoices...) a read by ``principal`` covers: a person id,
+    or None for everyone's (an admin or an accountant naming no one). Another person's needs an
+    admin or an accountant (Forbidden), and an existing ``login`` (NotFound)."""
+    user = require_user(principal)
+    if login is not None and login != user.login:
+        if not user.reads_accounts:
+            raise errors.Forbidden("only an admin or an accountant may read another person's "
+                                   "%s" % what)
+        found = session.scalar(select(Person.id).where(Person.login == login))
+        if found is None:
+            raise errors.NotFound("no person %r" % (login,))
+        return found
+    if login is not None or not user.reads_accounts:
+        return person_id(session, user)
+    return None
+
+
 def person_id(session, user):
     """The id of a user's Person row for filtering reads; -1 (matches nothing) if they have none.
 

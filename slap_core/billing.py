@@ -8,6 +8,7 @@ VAT is computed on the subtotal and rounded once. Money is ``decimal.Decimal`` t
 
 import calendar
 import datetime
+import time
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -52,6 +53,16 @@ def period_of(instant):
     """The period holding ``instant`` (seconds since the epoch)."""
     moment = datetime.datetime.fromtimestamp(instant, datetime.timezone.utc)
     return period(moment.year, moment.month)
+
+
+def stop_instant(text, fallback):
+    """The instant a TioXML date (``2026-11-02 at 00:00:00``, or ISO) names, else ``fallback``:
+    the day decides the period a usage movement is billed in."""
+    try:
+        day = time.strptime(text.strip()[:10], "%Y-%m-%d")
+    except ValueError:
+        return fallback
+    return float(calendar.timegm(day))
 
 
 def money(amount, currency):

@@ -154,6 +154,10 @@ GLOSSARY = {
     "limit": _g(INTEGER, "the most items to handle or answer"),
     "login": _g(TEXT, "a person's login"),
     "consumption.login": _g(TEXT, "the person whose consumption to read (default: yourself)"),
+    "invoice.login": _g(TEXT, "the person whose invoices to list (default: yourself; an admin "
+                              "or an accountant: everyone's)"),
+    "number": _g(TEXT, "an invoice's number (2026-000001)"),
+    "period": _g(TEXT, "a billing period: a calendar month in UTC, written YYYY-MM (2026-11)"),
     "subscription.login": _g(TEXT, "the person whose subscriptions to list (default: yourself)"),
     "message": _g(TEXT, "a message for the news of what is reported"),
     "network_guid": _g(TEXT, "the network the computer belongs to"),

@@ -10,6 +10,7 @@ from slap_core import (  # noqa: F401  (the operation modules: imported for thei
     errors,
     instance_reports,
     instances,
+    invoices,
     people,
     pricing,
     subscriptions,

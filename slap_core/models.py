@@ -266,6 +266,8 @@ class UsageRecord(Base):
     """One movement of a usage journal, tied to the instance and person it was consumed for."""
 
     __tablename__ = "usage_record"
+    # What an invoice run reads: a person's records not yet billed, by period.
+    __table_args__ = (Index("ix_usage_record_billing", "person_id", "invoice_id", "stop_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("usage_report.id"), index=True)
@@ -282,6 +284,10 @@ class UsageRecord(Base):
     stop_date: Mapped[str] = mapped_column(String(64), default="")
     # Consumed by no instance (the computer itself, a free partition): the computer's owner pays.
     on_computer: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The instant stop_date names (the journal's arrival when it names none): its billing period.
+    stop_at: Mapped[float | None] = mapped_column(Float)
+    # The invoice that billed it; None until then.
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
 
 
 class Certificate(Base):
@@ -395,3 +401,69 @@ class Subscription(Base):
     monthly: Mapped[str | None] = mapped_column(String(40))
     start_at: Mapped[float] = mapped_column(Float)
     stop_at: Mapped[float | None] = mapped_column(Float)
+
+
+class Invoice(Base):
+    """A person's invoice for one period: numbered ``YYYY-NNNNNN`` without gaps within the year
+    of issue, immutable once issued (payments and credit notes change its ``state`` only).
+    Money is in decimal strings."""
+
+    __tablename__ = "invoice"
+    __table_args__ = (UniqueConstraint("person_id", "period", name="uq_invoice_period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    period: Mapped[str] = mapped_column(String(7))
+    period_start: Mapped[float] = mapped_column(Float)
+    period_end: Mapped[float] = mapped_column(Float)
+    issued_at: Mapped[float] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(16), default="issued")
+    currency: Mapped[str] = mapped_column(String(3))
+    vat_rate: Mapped[str] = mapped_column(String(40))
+    subtotal: Mapped[str] = mapped_column(String(40))
+    vat: Mapped[str] = mapped_column(String(40))
+    total: Mapped[str] = mapped_column(String(40))
+
+    person: Mapped[Person] = relationship()
+    lines: Mapped[list["InvoiceLine"]] = relationship(order_by="InvoiceLine.position")
+
+
+class InvoiceLine(Base):
+    """One line of an invoice: a subscription, a resource's usage in the period, or usage of an
+    earlier period that arrived after it was invoiced (``late_usage``, with that ``period``)."""
+
+    __tablename__ = "invoice_line"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    period: Mapped[str] = mapped_column(String(7))
+    tree: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[str] = mapped_column(String(40))
+    unit: Mapped[str] = mapped_column(String(64))
+    unit_price: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[str] = mapped_column(String(40))
+
+
+class InvoiceRun(Base):
+    """A period invoices were generated for: usage of it that arrives later is a late line."""
+
+    __tablename__ = "invoice_run"
+
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    ran_at: Mapped[float] = mapped_column(Float)
+
+
+class InvoiceSequence(Base):
+    """The last invoice number issued in a year: numbers are assigned in the issuing
+    transaction, so none is skipped."""
+
+    __tablename__ = "invoice_sequence"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)

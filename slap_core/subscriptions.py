@@ -5,7 +5,7 @@ later trees only). It belongs to the tree's owner; invoices bill it by the month
 from sqlalchemy import bindparam, insert, select, update
 
 from slap_core import errors
-from slap_core.access import person_id, require_user
+from slap_core.access import accounts_read
 from slap_core.clock import now
 from slap_core.models import (
     InstanceTree,
@@ -80,19 +80,12 @@ def subscription_view(row, tree_title, owner):
 def list_subscriptions(session, principal, *, login=None, include_closed=False):
     """List subscriptions, oldest first: the caller's own, or for an admin or an accountant
     everyone's or one person's."""
-    user = require_user(principal)
     query = (select(Subscription, InstanceTree.title, Person.login)
              .join(InstanceTree, Subscription.tree_id == InstanceTree.id)
              .join(Person, Subscription.person_id == Person.id))
-    if login is not None and login != user.login:
-        if not user.reads_accounts:
-            raise errors.Forbidden("only an admin or an accountant may read another person's "
-                                   "subscriptions")
-        if session.scalar(select(Person.id).where(Person.login == login)) is None:
-            raise errors.NotFound("no person %r" % (login,))
-        query = query.where(Person.login == login)
-    elif login is not None or not user.reads_accounts:
-        query = query.where(Subscription.person_id == person_id(session, user))
+    person = accounts_read(session, principal, login, "subscriptions")
+    if person is not None:
+        query = query.where(Subscription.person_id == person)
     if not include_closed:
         query = query.where(Subscription.stop_at.is_(None))
     return [subscription_view(row, title, owner) for row, title, owner

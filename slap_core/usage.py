@@ -34,6 +34,8 @@ from slap_core.models import (
     UsageRecord,
     UsageReport,
 )
+from slap_core.billing import stop_instant
+from slap_core.clock import now
 from slap_core.operations import operation
 from slap_core.pricing import bounded_decimal
 from slap_core.principals import ComputerAgent, PartitionAgent
@@ -101,6 +103,7 @@ def report_usage(session, principal, *, computer, document):
     if isinstance(document, bytes):
         document = document.decode("utf-8", "replace")
     consumers = _consumers(session, target)
+    received = now()
     records = []
     for movement in movements:
         reference = movement["partition_reference"]
@@ -110,9 +113,10 @@ def report_usage(session, principal, *, computer, document):
         instance_id, owner_id = consumers[reference]
         records.append(dict(movement, instance_id=instance_id,
                             person_id=owner_id if instance_id else target.owner_id,
-                            on_computer=instance_id is None))
+                            on_computer=instance_id is None,
+                            stop_at=stop_instant(movement["stop_date"], received)))
     report = UsageReport(computer_id=target.id, document=document, digest=digest,
-                         record_count=len(records))
+                         record_count=len(records), received_at=received)
     session.add(report)
     session.flush()
     for record in records:

@@ -336,9 +336,10 @@ class SubscriptionView:
 
 @dataclass(frozen=True)
 class ConsumptionLineView:
-    """One line of what a period costs: a subscription (``kind`` subscription, its tree) or a
-    resource's usage summed per tree (``kind`` usage; ``tree`` None for usage of the computer
-    itself); quantities and money as decimal strings."""
+    """One line of what a period costs: a subscription (``kind`` subscription, its tree), a
+    resource's usage summed per tree and unit price (``kind`` usage; ``tree`` None for usage of
+    the computer itself), or usage of an earlier, already invoiced ``period`` that arrived late
+    (``kind`` late_usage); quantities and money as decimal strings."""
 
     kind: str
     tree: str | None
@@ -347,6 +348,7 @@ class ConsumptionLineView:
     unit: str
     unit_price: str
     amount: str
+    period: str
 
 
 @dataclass(frozen=True)
@@ -365,4 +367,49 @@ class ConsumptionView:
     vat_rate: str
     vat: str
     total: str
+    unpriced: tuple
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    """An invoice: its number (``2026-000001``), the person billed, the ``period`` billed
+    (``2026-11``, from ``period_start`` to ``period_end``), when it was issued, its ``state``
+    (issued, paid or credited), its lines, subtotal, VAT rate, VAT and total in ``currency``."""
+
+    number: str
+    person: str
+    period: str
+    period_start: float
+    period_end: float
+    issued_at: float
+    state: str
+    currency: str
+    lines: tuple
+    subtotal: str
+    vat_rate: str
+    vat: str
+    total: str
+
+
+@dataclass(frozen=True)
+class InvoiceSummaryView:
+    """An invoice as listed: number, person, period, issue instant, state, currency, total."""
+
+    number: str
+    person: str
+    period: str
+    issued_at: float
+    state: str
+    currency: str
+    total: str
+
+
+@dataclass(frozen=True)
+class InvoiceRunView:
+    """What an invoice run for ``period`` did: the numbers it issued, how many people had been
+    invoiced for that period already, and what it billed without a price."""
+
+    period: str
+    issued: tuple
+    already_invoiced: int
     unpriced: tuple

@@ -12,12 +12,15 @@ import atexit
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
+from unittest import mock
 
 from sqlalchemy import text
 
 from gateway.ca import CertificateAuthority
 from slap_core import passwords
+from slap_core.billing import period_of
 from slap_core.master import Master
 from slap_core.principals import Anonymous, ComputerAgent, PartitionAgent, User
 from tests.fixtures import SR, format_configuration
@@ -68,6 +71,7 @@ _built = {}
 
 
 RETIRED_SR = "http://example.invalid/retired/software.cfg"
+PAST = 1577836800.0  # 2020-01-01T00:00Z
 
 
 def build_scenario():
@@ -101,6 +105,10 @@ def build_scenario():
     assert (root.computer, root.partition) == ("COMP-A", "slappart0"), root
     master.call("instance.request", PRINCIPALS["partition_a"], title="child",
                 software_release=SR, sla={"computer_guid": "COMP-A"})
+    # A price list in force since PAST: months that ended since can be invoiced.
+    with mock.patch("slap_core.pricing.now", return_value=PAST):
+        master.call("pricing.set", ADMIN, currency="EUR", vat_rate="20", effective_from=PAST,
+                    subscriptions=[{"monthly": "40.00"}])
     # A catalogue entry nothing uses: what catalogue.remove_release may take out.
     master.call("catalogue.add_release", ADMIN, url=RETIRED_SR, product="retired")
     master.call("pricing.set", ADMIN, currency="EUR", vat_rate="20",
@@ -108,6 +116,11 @@ def build_scenario():
                     {"resource": "cpu_time", "unit": "s", "unit_price": "0.0001"}])
     scenario = Scenario(path, state_dir)
     scenario.values["root"] = root.reference
+    # alice's invoice for this month, issued as if the month had ended
+    month = period_of(time.time())
+    with mock.patch("slap_core.invoices.now", return_value=month.end):
+        (scenario.values["invoice"],) = master.call("invoice.generate", ADMIN,
+                                                    period=month.name).issued
     scenario.values["certificate"] = master.call("certificate.issue", ADMIN, kind="computer",
                                                  computer="COMP-A").serial
     token = master.call("token.create", ALICE, label="script")

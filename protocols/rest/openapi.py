@@ -111,6 +111,8 @@ VIEW_NAMES = {
     views.PriceListView: "PriceList", views.SubscriptionPriceView: "SubscriptionPrice",
     views.UsagePriceView: "UsagePrice", views.SubscriptionView: "Subscription",
     views.ConsumptionView: "Consumption", views.ConsumptionLineView: "ConsumptionLine",
+    views.InvoiceView: "Invoice", views.InvoiceSummaryView: "InvoiceSummary",
+    views.InvoiceRunView: "InvoiceRun",
 }
 CERTIFICATE_KIND = {"type": "string", "enum": ["computer", "partition", "user"]}
 # What a field's Python type does not say: the items of a tuple or a dict, an enum, a description.
@@ -138,6 +140,11 @@ FIELD_SCHEMAS = {
     ("PriceListView", "subscriptions"): array(ref("SubscriptionPrice")),
     ("PriceListView", "usage"): array(ref("UsagePrice")),
     ("ConsumptionView", "lines"): array(ref("ConsumptionLine")),
+    ("ConsumptionLineView", "kind"): {"type": "string",
+                                      "enum": ["subscription", "usage", "late_usage"]},
+    ("InvoiceView", "lines"): array(ref("ConsumptionLine")),
+    ("InvoiceView", "state"): {"type": "string", "enum": ["issued", "paid", "credited"]},
+    ("InvoiceSummaryView", "state"): {"type": "string", "enum": ["issued", "paid", "credited"]},
     ("TokenView", "secret"): nullable({"type": "string", "description": "the whole token "
                                        "(sgt_...); only when created"}),
 }
@@ -251,6 +258,7 @@ ARGUMENT_SCHEMAS = {
     "usage": array(obj({"resource": string(255, minLength=1, pattern=NO_CONTROL),
                         "unit": string(64, pattern=NO_CONTROL), "unit_price": DECIMAL_TEXT},
                        required=["resource", "unit_price"]), maxItems=10000),
+    "period": string(7, pattern=r"^[0-9]{4}-[0-9]{2}$", description="a month, YYYY-MM"),
     ("person.set_password", "password"): string(1024, description="empty removes it"),
     ("person.check_password", "password"): string(1024),
     ("instance.request", "title"): TITLE,

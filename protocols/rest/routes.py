@@ -557,6 +557,21 @@ ROUTES = (
           one_call("consumption.current"), {200: ok("Consumption", "the running total")},
           filters=declared_filters("consumption.current"), tag="accounting"),
 
+    Route("POST", "/invoice-runs", "generateInvoices",
+          "Issue the invoices of a month that has ended to everyone not yet invoiced for it "
+          "(admins); running it again adds nothing",
+          one_call("invoice.generate"), {200: ok("InvoiceRun", "what the run issued")},
+          body="InvoiceRunCreate", tag="accounting"),
+    Route("GET", "/invoices", "listInvoices",
+          "Invoices, oldest first: yours, or anyone's for an admin or an accountant",
+          one_call("invoice.list"),
+          {200: ok("InvoiceSummaryPage", "a page of invoices", etag=True)},
+          listing="InvoiceSummary", filters=declared_filters("invoice.list"), tag="accounting"),
+    Route("GET", "/invoices/{number}", "getInvoice",
+          "One invoice with its lines (another person's is not found)",
+          one_call("invoice.get"), {200: ok("Invoice", "the invoice", etag=True)},
+          tag="accounting"),
+
     Route("GET", "/usage", "listUsage", "Usage records the caller may read",
           list_usage, {200: ok("UsageRecordPage", "a page of usage records", etag=True)},
           listing="UsageRecord",

@@ -91,6 +91,9 @@ CASES = {
     "pricing.get": ({}, AUTHENTICATED),
     "subscription.list": (dict(login="alice"), {"alice", "admin"}),
     "consumption.current": (dict(login="alice"), {"alice", "admin"}),
+    "invoice.generate": (dict(period="2020-01"), {"admin"}),
+    "invoice.list": (dict(login="alice"), {"alice", "admin"}),
+    "invoice.get": (dict(number="<invoice>"), {"alice", "admin"}),
     "usage.report": (dict(computer="COMP-A", document=JOURNAL), {"computer_a", "admin"}),
     "usage.list": (dict(computer="COMP-A"), {"alice", "admin", "operator", "computer_a"}),
     "certificate.issue": (dict(kind="computer", computer="COMP-A"),
@@ -111,7 +114,7 @@ OPEN_TO_ANYONE = {"person.check_password", "certificate.authenticate", "certific
 
 REFUSALS = (errors.Forbidden, errors.NotFound)
 # Arguments standing for what build_template made.
-PLACEHOLDERS = ("<root>", "<certificate>", "<token>", "<token_secret>")
+PLACEHOLDERS = ("<root>", "<certificate>", "<token>", "<token_secret>", "<invoice>")
 
 
 def resolve(arguments, scenario):

@@ -91,8 +91,9 @@ def _value(table, column, row):
 
 
 def _generated_key(table, column):
+    # a key without a sequence (PostgreSQL reflects autoincrement False) is given, like a year
     return (column.primary_key and len(table.primary_key.columns) == 1
-            and isinstance(column.type, Integer))
+            and isinstance(column.type, Integer) and column.autoincrement is not False)
 
 
 def fill_every_table(engine):

@@ -1,0 +1,151 @@
+"""Invoices: a month with the clock moved, amounts to the cent, numbers without a gap."""
+
+import calendar
+import sys
+from unittest import mock
+
+from slap_core import clock, errors
+from slap_core.principals import User
+from tests.core.test_usage import journal, movement
+from tests.fixtures import MasterTestCase
+
+
+def at(year, month, day):
+    return float(calendar.timegm((year, month, day, 0, 0, 0)))
+
+
+class InvoiceTests(MasterTestCase):
+    """April 2024: two trees, a destruction and a price change mid-month, usage on either side
+    of it, then late usage and the months after."""
+
+    def setUp(self):
+        super().setUp()
+        self.instant = at(2024, 3, 1)
+        real = clock.now
+        for name, module in list(sys.modules.items()):
+            if name.startswith("slap_core.") and getattr(module, "now", None) is real:
+                patcher = mock.patch.object(module, "now", lambda: self.instant)
+                patcher.start()
+                self.addCleanup(patcher.stop)
+        self.node = self.make_computer("COMP-0", partitions=4)
+        self.call("pricing.set", self.admin, currency="EUR", vat_rate="20",
+                  subscriptions=[{"monthly": "42.00"}],
+                  usage=[{"resource": "cpu_time", "unit": "s", "unit_price": "0.01"}])
+        self.instant = at(2024, 4, 1)
+        self.shop = self.request(self.bob, "shop")
+        self.instant = at(2024, 4, 4)
+        self.blog = self.request(self.alice, "blog")
+        self.report(self.blog, "100", "2024-04-10")
+        self.instant = at(2024, 4, 14)
+        self.call("pricing.set", self.admin, currency="EUR", vat_rate="20",
+                  effective_from=at(2024, 4, 15), subscriptions=[{"monthly": "50.00"}],
+                  usage=[{"resource": "cpu_time", "unit": "s", "unit_price": "0.02"}])
+        self.instant = at(2024, 4, 16)
+        self.call("instance.destroy", self.bob, reference=self.shop.reference)
+        self.report(self.blog, "23.5", "2024-04-20", resource="cpu_time")
+        self.report(self.blog, "3", "2024-04-21", resource="disk")
+
+    def report(self, view, quantity, day, resource="cpu_time"):
+        self.call("usage.report", self.node, computer="COMP-0", document=journal(
+            [movement(view.partition, resource=resource, quantity=quantity)],
+            stop_date="%s at 00:00:00" % day))
+
+    def generate(self, period, when):
+        self.instant = when
+        return self.call("invoice.generate", self.admin, period=period)
+
+    def lines(self, number, principal=None):
+        invoice = self.call("invoice.get", principal or self.admin, number=number)
+        return [(line.kind, line.tree, line.period, line.quantity, line.unit_price, line.amount)
+                for line in invoice.lines]
+
+    def test_a_month_invoiced_to_the_cent(self):
+        run = self.generate("2024-04", at(2024, 5, 2))
+        self.assertEqual((run.period, run.issued, run.already_invoiced, run.unpriced),
+                         ("2024-04", ("2024-000001", "2024-000002"), 0, ("disk",)))
+        bob = self.call("invoice.get", self.admin, number="2024-000001")
+        self.assertEqual((bob.person, bob.currency, bob.vat_rate, bob.state),
+                         ("bob", "EUR", "20", "issued"))
+        # shop ran from the 1st to the 16th at the price it opened with: 15/30 of 42.00
+        self.assertEqual(self.lines("2024-000001"),
+                         [("subscription", "shop", "2024-04", "0.5", "42", "21.00")])
+        self.assertEqual((bob.subtotal, bob.vat, bob.total), ("21.00", "4.20", "25.20"))
+        self.assertIn("2024-04-01 to 2024-04-15", bob.lines[0].description)
+        # blog: the worked example, cpu before and after the price change, disk unpriced
+        self.assertEqual(self.lines("2024-000002"),
+                         [("subscription", "blog", "2024-04", "0.9", "42", "37.80"),
+                          ("usage", "blog", "2024-04", "100", "0.01", "1.00"),
+                          ("usage", "blog", "2024-04", "23.5", "0.02", "0.47"),
+                          ("usage", "blog", "2024-04", "3", "0", "0")])
+        alice = self.call("invoice.get", self.alice, number="2024-000002")
+        self.assertEqual((alice.subtotal, alice.vat, alice.total), ("39.27", "7.85", "47.12"))
+
+    def test_running_a_period_again_adds_nothing(self):
+        self.generate("2024-04", at(2024, 5, 2))
+        run = self.generate("2024-04", at(2024, 5, 3))
+        self.assertEqual((run.issued, run.already_invoiced), ((), 2))
+        self.assertEqual(len(self.call("invoice.list", self.admin)), 2)
+
+    def test_late_usage_goes_on_the_next_invoice_dated_with_its_period(self):
+        self.generate("2024-04", at(2024, 5, 2))
+        self.report(self.blog, "10", "2024-04-25")  # April's, received in May
+        self.report(self.blog, "7", "2024-05-05")
+        running = self.call("consumption.current", self.alice)
+        self.assertEqual([(line.kind, line.period, line.quantity) for line in running.lines],
+                         [("subscription", "2024-05", "1"), ("usage", "2024-05", "7"),
+                          ("late_usage", "2024-04", "10")])
+        run = self.generate("2024-05", at(2024, 6, 1))
+        self.assertEqual(run.issued, ("2024-000003",))  # bob's tree is closed: nothing to bill
+        self.assertEqual(self.lines("2024-000003"),
+                         [("subscription", "blog", "2024-05", "1", "42", "42.00"),
+                          ("usage", "blog", "2024-05", "7", "0.02", "0.14"),
+                          ("late_usage", "blog", "2024-04", "10", "0.02", "0.20")])
+        # what April's invoice billed is unchanged, and nothing is billed twice
+        self.assertEqual(len(self.lines("2024-000002")), 4)
+        self.assertEqual(self.generate("2024-06", at(2024, 7, 1)).issued, ("2024-000004",))
+        self.assertEqual([line[0] for line in self.lines("2024-000004")], ["subscription"])
+
+    def test_usage_of_a_period_never_invoiced_waits_for_its_run(self):
+        self.report(self.blog, "5", "2024-03-30")  # March was never invoiced
+        self.generate("2024-04", at(2024, 5, 2))
+        self.assertNotIn("2024-03", [line[2] for line in self.lines("2024-000002")])
+        run = self.generate("2024-03", at(2024, 5, 2))
+        (number,) = run.issued
+        self.assertEqual(self.lines(number), [("usage", "blog", "2024-03", "5", "0.01", "0.05")])
+
+    def test_numbers_restart_each_year_without_a_gap(self):
+        self.generate("2024-04", at(2024, 5, 2))
+        run = self.generate("2024-12", at(2025, 1, 1))
+        self.assertEqual(run.issued, ("2025-000001",))
+        self.assertEqual(self.generate("2025-01", at(2025, 2, 1)).issued, ("2025-000002",))
+
+    def test_periods_refused(self):
+        self.instant = at(2024, 5, 2)
+        for period in ("2024-05", "2024-13", "2024-4", "april", 202404, "1969-12"):
+            self.assertRaises(errors.Invalid, self.call, "invoice.generate", self.admin,
+                              period=period)
+        # no price list in force at the end of February: nothing can be invoiced
+        self.assertRaises(errors.Invalid, self.call, "invoice.generate", self.admin,
+                          period="2024-02")
+        self.assertEqual(self.call("invoice.list", self.admin), [])
+
+    def test_each_sees_their_own_and_another_s_is_not_found(self):
+        self.generate("2024-04", at(2024, 5, 2))
+        self.assertEqual([i.number for i in self.call("invoice.list", self.alice)],
+                         ["2024-000002"])
+        self.assertEqual([i.number for i in self.call("invoice.list", self.bob)],
+                         ["2024-000001"])
+        self.assertRaises(errors.NotFound, self.call, "invoice.get", self.bob,
+                          number="2024-000002")
+        self.assertRaises(errors.NotFound, self.call, "invoice.get", self.bob, number="nope")
+        self.assertRaises(errors.Forbidden, self.call, "invoice.list", self.bob, login="alice")
+        self.assertRaises(errors.Forbidden, self.call, "invoice.generate", self.alice,
+                          period="2024-04")
+        self.call("person.create", self.admin, login="carol", roles=["accountant"])
+        carol = User("carol", {"accountant"})
+        self.assertEqual([i.person for i in self.call("invoice.list", carol)], ["bob", "alice"])
+        self.assertEqual([i.number for i in self.call("invoice.list", carol, login="alice",
+                                                      period="2024-04")], ["2024-000002"])
+        self.assertEqual(self.call("invoice.get", carol, number="2024-000002").total, "47.12")
+        self.assertRaises(errors.Forbidden, self.call, "invoice.generate", carol,
+                          period="2024-04")
