@@ -40,7 +40,7 @@ class Period:
 
 def period(year, month):
     """The calendar month ``year``-``month`` in UTC; Invalid for a month that does not exist."""
-    if not (isinstance(year, int) and isinstance(month, int) and 1970 <= year <= 9998
+    if not (isinstance(year, int) and isinstance(month, int) and 1970 <= year <= 9999
             and 1 <= month <= 12):
         raise errors.Invalid("a period is a year from 1970 and a month from 1 to 12")
     start = calendar.timegm((year, month, 1, 0, 0, 0))

@@ -11,7 +11,7 @@ import re
 import sys
 import types
 
-from protocols.rest.routes import OPERATIONS, PATH_ALIASES, ROUTES
+from protocols.rest.routes import OPERATIONS, PATH_ALIASES, PERIOD, ROUTES
 from slap_core import views
 from slap_core.principals import ROLES
 from slap_core.sla import ALLOCATION_SCOPES, CATEGORY_KEYS
@@ -95,6 +95,7 @@ PATH_PARAMETERS = {
     "serial": (KEY, "a certificate's serial number (hexadecimal)"),
     "token": (KEY, "a personal API token's reference (16 hexadecimal digits)"),
     "title": (KEY, "an instance tree's title (its root instance's), percent-encoded"),
+    "number": (KEY, "an invoice's number (2026-000001)"),
 }
 
 # The component name of each view of slap_core.views the API answers with.
@@ -258,7 +259,7 @@ ARGUMENT_SCHEMAS = {
     "usage": array(obj({"resource": string(255, minLength=1, pattern=NO_CONTROL),
                         "unit": string(64, pattern=NO_CONTROL), "unit_price": DECIMAL_TEXT},
                        required=["resource", "unit_price"]), maxItems=10000),
-    "period": string(7, pattern=r"^[0-9]{4}-[0-9]{2}$", description="a month, YYYY-MM"),
+    "period": PERIOD,
     ("person.set_password", "password"): string(1024, description="empty removes it"),
     ("person.check_password", "password"): string(1024),
     ("instance.request", "title"): TITLE,

@@ -124,10 +124,11 @@ PAGING_NAMES = ("limit", "offset")
 
 def declared_filters(name):
     """The query filters of operation ``name``'s optional arguments, passed to the core (the
-    paging parameters aside): their schemas from the arguments' kinds, their meaning from the
-    core's declaration."""
+    paging parameters aside): their schemas from the arguments' kinds (or FILTER_SCHEMAS, by
+    name), their meaning from the core's declaration."""
     schemas = {TEXT: NAME, FLAG: BOOLEAN, NUMBER: {"type": "number"}}
-    return tuple(Filter(argument.name, schemas[argument.kind], argument.doc)
+    return tuple(Filter(argument.name,
+                        FILTER_SCHEMAS.get(argument.name) or schemas[argument.kind], argument.doc)
                  for argument in OPERATIONS[name].declared
                  if not argument.required and argument.name not in PAGING_NAMES)
 
@@ -170,6 +171,10 @@ def equals(name):
 STRING = {"type": "string", "maxLength": 255}
 NAME = {"type": "string", "minLength": 1, "maxLength": 255}
 BOOLEAN = {"type": "boolean"}
+PERIOD = {"type": "string", "pattern": r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])$",
+          "description": "a month from 1970, YYYY-MM"}
+# Query filters whose text has a form of its own.
+FILTER_SCHEMAS = {"period": PERIOD}
 
 
 def string_filter(name, what):
