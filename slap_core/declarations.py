@@ -157,6 +157,10 @@ GLOSSARY = {
     "invoice.login": _g(TEXT, "the person whose invoices to list (default: yourself; an admin "
                               "or an accountant: everyone's)"),
     "number": _g(TEXT, "an invoice's number (2026-000001)"),
+    "amount": _g(DECIMAL, "an amount, a decimal string ('45.36')"),
+    "paid_at": _g(NUMBER, "when it was paid, in seconds since the epoch (default: now)"),
+    "reason": _g(TEXT, "why, in words"),
+    "invoice.reference": _g(TEXT, "the payment's own reference (a bank transfer's...)"),
     "period": _g(TEXT, "a billing period: a calendar month in UTC, written YYYY-MM (2026-11)"),
     "subscription.login": _g(TEXT, "the person whose subscriptions to list (default: yourself)"),
     "message": _g(TEXT, "a message for the news of what is reported"),

@@ -5,12 +5,16 @@ A run for a period that has ended bills everyone with anything to bill in it (se
 rate of the price list in force at the period's end; running it again adds nothing that was
 billed. Numbers are ``YYYY-NNNNNN``, sequential without a gap within the year of issue, assigned
 in the run's transaction. An issued invoice is never changed: usage of an invoiced period that
-arrives later goes on a later invoice as a dated late line. A person sees their own invoices
+arrives later goes on a later invoice as a dated late line; an admin records its payment (in
+full: it becomes paid) or cancels it with a credit note (the next number, its lines negated: it
+becomes credited). A person sees their own invoices
 only (another's is NotFound, as if it did not exist); an admin or an accountant sees all.
 """
 
 import datetime
+import math
 import re
+from decimal import Decimal
 
 from sqlalchemy import func, select, update
 
@@ -29,7 +33,7 @@ from slap_core.models import (
     UsageRecord,
 )
 from slap_core.operations import operation
-from slap_core.pricing import price_list_at
+from slap_core.pricing import parse_amount, price_list_at
 from slap_core.views import ConsumptionLineView, InvoiceRunView, InvoiceSummaryView, InvoiceView
 
 BATCH = 500  # people billed per statement: bounds the memory of a run, whatever its size
@@ -63,7 +67,8 @@ def _to_bill(session, billed, ranges, up_to):
         (Subscription.stop_at.is_(None)) | (Subscription.stop_at > billed.start))
     consumers = select(UsageRecord.person_id).where(
         unbilled_usage(ranges, None, up_to), UsageRecord.person_id.is_not(None))
-    invoiced = select(Invoice.person_id).where(Invoice.period == billed.name)
+    invoiced = select(Invoice.person_id).where(Invoice.period == billed.name,
+                                               Invoice.kind == "invoice")
     candidates = set(session.scalars(subscribers.union(consumers)))
     already = set(session.scalars(invoiced))
     return sorted(candidates - already), len(already)
@@ -99,7 +104,7 @@ def generate(session, principal, *, period):
             subtotal, vat, total = totals([line.amount for line in bill.lines], vat_rate,
                                           currency)
             session.add(Invoice(
-                number=number, person_id=person, period=billed.name,
+                number=number, kind="invoice", person_id=person, period=billed.name,
                 period_start=billed.start, period_end=billed.end, issued_at=issued_at,
                 state="issued", currency=currency, vat_rate=vat_rate, subtotal=str(subtotal),
                 vat=str(vat), total=str(total),
@@ -112,7 +117,8 @@ def generate(session, principal, *, period):
             unpriced += [what for what in bill.unpriced if what not in unpriced]
         session.flush()
         mine = (select(Invoice.id).where(Invoice.person_id == UsageRecord.person_id,
-                                         Invoice.period == billed.name).scalar_subquery())
+                                         Invoice.period == billed.name,
+                                         Invoice.kind == "invoice").scalar_subquery())
         session.execute(update(UsageRecord).where(unbilled_usage(ranges, billed_people, up_to))
                         .values(invoice_id=mine).execution_options(synchronize_session=False))
     run = session.get(InvoiceRun, billed.name)
@@ -145,10 +151,36 @@ def list_invoices(session, principal, *, login=None, period=None, limit=1000):
     if period is not None:
         query = query.where(Invoice.period == parse_period(period).name)
     limit = max(1, min(int(limit), 10000))
-    return [InvoiceSummaryView(number=row.number, person=owner, period=row.period,
+    return [InvoiceSummaryView(number=row.number, kind=row.kind, person=owner, period=row.period,
                                issued_at=row.issued_at, state=row.state, currency=row.currency,
                                total=row.total)
             for row, owner in session.execute(query.order_by(Invoice.id).limit(limit))]
+
+
+def invoice_view(session, row, owner):
+    """The InvoiceView of an invoice row (``owner`` its person's login)."""
+    lines = tuple(ConsumptionLineView(line.kind, line.tree, line.description, line.quantity,
+                                      line.unit, line.unit_price, line.amount, line.period)
+                  for line in row.lines)
+    credited_by = session.scalar(select(Invoice.number).where(Invoice.credits_id == row.id))
+    return InvoiceView(number=row.number, kind=row.kind, person=owner, period=row.period,
+                       period_start=row.period_start, period_end=row.period_end,
+                       issued_at=row.issued_at, state=row.state, currency=row.currency,
+                       lines=lines, subtotal=row.subtotal, vat_rate=row.vat_rate, vat=row.vat,
+                       total=row.total, credits=row.credits.number if row.credits else None,
+                       credited_by=credited_by, note=row.note, paid_at=row.paid_at,
+                       payment_reference=row.payment_reference)
+
+
+def _find(session, principal, number):
+    """(invoice row, its owner's login) of ``number`` as ``principal`` may read it; NotFound."""
+    if not isinstance(number, str):
+        raise errors.Invalid("an invoice number is a string such as 2026-000001")
+    found = session.execute(_readable(session, principal, None)
+                            .where(Invoice.number == number)).first()
+    if found is None:
+        raise errors.NotFound("no invoice %r" % (number[:40],))
+    return found
 
 
 @operation("invoice.get", writes=False,
@@ -156,18 +188,72 @@ def list_invoices(session, principal, *, login=None, period=None, limit=1000):
            returns=InvoiceView, raises=((errors.NotFound, "no such invoice, or another's"),))
 def get_invoice(session, principal, *, number):
     """One invoice with its lines (another person's is NotFound, as if it did not exist)."""
-    if not isinstance(number, str):
-        raise errors.Invalid("an invoice number is a string such as 2026-000001")
-    found = session.execute(_readable(session, principal, None)
-                            .where(Invoice.number == number)).first()
-    if found is None:
-        raise errors.NotFound("no invoice %r" % (number[:40],))
-    row, owner = found
-    lines = tuple(ConsumptionLineView(line.kind, line.tree, line.description, line.quantity,
-                                      line.unit, line.unit_price, line.amount, line.period)
-                  for line in row.lines)
-    return InvoiceView(number=row.number, person=owner, period=row.period,
-                       period_start=row.period_start, period_end=row.period_end,
-                       issued_at=row.issued_at, state=row.state, currency=row.currency,
-                       lines=lines, subtotal=row.subtotal, vat_rate=row.vat_rate, vat=row.vat,
-                       total=row.total)
+    return invoice_view(session, *_find(session, principal, number))
+
+
+def _open_invoice(session, principal, number, doing):
+    """The issued, unpaid, uncredited invoice ``number`` an admin is ``doing`` something to."""
+    require_admin(principal)
+    row, owner = _find(session, principal, number)
+    if row.kind != "invoice":
+        raise errors.Conflict("%s is a credit note: only an invoice is %s" % (number, doing))
+    if row.state != "issued":
+        raise errors.Conflict("%s is %s already" % (number, row.state))
+    return row, owner
+
+
+@operation("invoice.record_payment", writes=True, callers="admin", returns=InvoiceView,
+           raises=(errors.NotFound, (errors.Conflict, "paid or credited already, a credit note"),
+                   (errors.Invalid, "not the total, paid in the future")))
+def record_payment(session, principal, *, number, reference, amount=None, paid_at=None):
+    """Record that an issued invoice was paid in full (``amount``, when given, must be its
+    total): it becomes paid."""
+    row, owner = _open_invoice(session, principal, number, "paid")
+    if not isinstance(reference, str) or not reference.strip() or len(reference) > 255:
+        raise errors.Invalid("a payment reference is a text of 1 to 255 characters")
+    if amount is not None and parse_amount(amount, "a payment") != Decimal(row.total):
+        raise errors.Invalid("a payment settles the whole invoice: %s %s, not %s"
+                             % (row.total, row.currency, amount))
+    recorded = now()
+    paid_at = recorded if paid_at is None else paid_at
+    if not math.isfinite(paid_at) or paid_at > recorded + 1:
+        raise errors.Invalid("a payment is recorded once it was made, not in the future")
+    row.state, row.paid_at = "paid", float(paid_at)
+    row.payment_reference, row.payment_recorded_at = reference.strip(), recorded
+    session.flush()
+    return invoice_view(session, row, owner)
+
+
+@operation("invoice.credit", writes=True, callers="admin", returns=InvoiceView,
+           raises=(errors.NotFound, (errors.Conflict, "paid or credited already, a credit note"),
+                   errors.Invalid))
+def credit(session, principal, *, number, reason):
+    """Cancel an issued, unpaid invoice with a credit note of its whole amount (its lines
+    negated, the next number of the year); the invoice becomes credited. What it billed is not
+    billed again."""
+    row, owner = _open_invoice(session, principal, number, "credited")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
+        raise errors.Invalid("a credit note says why, in 1 to 2000 characters")
+    issued_at = now()
+    year = datetime.datetime.fromtimestamp(issued_at, datetime.timezone.utc).year
+    (note_number,) = _numbers(session, year, 1)
+    note = Invoice(
+        number=note_number, kind="credit_note", person_id=row.person_id, period=row.period,
+        period_start=row.period_start, period_end=row.period_end, issued_at=issued_at,
+        state="issued", currency=row.currency, vat_rate=row.vat_rate,
+        subtotal=_negated(row.subtotal), vat=_negated(row.vat), total=_negated(row.total),
+        credits_id=row.id, note=reason.strip(),
+        lines=[InvoiceLine(position=line.position, kind=line.kind, period=line.period,
+                           tree=line.tree, description=line.description,
+                           quantity=_negated(line.quantity), unit=line.unit,
+                           unit_price=line.unit_price, amount=_negated(line.amount))
+               for line in row.lines])
+    session.add(note)
+    row.state = "credited"
+    session.flush()
+    return invoice_view(session, note, owner)
+
+
+def _negated(text):
+    value = -Decimal(text)
+    return str(value) if value else text

@@ -404,15 +404,17 @@ class Subscription(Base):
 
 
 class Invoice(Base):
-    """A person's invoice for one period: numbered ``YYYY-NNNNNN`` without gaps within the year
-    of issue, immutable once issued (payments and credit notes change its ``state`` only).
-    Money is in decimal strings."""
+    """A person's invoice for one period, or a credit note cancelling one (``kind``), numbered
+    ``YYYY-NNNNNN`` without gaps within the year of issue (both kinds share the sequence).
+    Immutable once issued: a payment or a credit note changes its ``state`` only (issued, paid,
+    credited). Money is in decimal strings."""
 
     __tablename__ = "invoice"
-    __table_args__ = (UniqueConstraint("person_id", "period", name="uq_invoice_period"),)
+    __table_args__ = (UniqueConstraint("person_id", "period", "kind", name="uq_invoice_period"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(16), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="invoice")
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     period: Mapped[str] = mapped_column(String(7))
     period_start: Mapped[float] = mapped_column(Float)
@@ -424,9 +426,17 @@ class Invoice(Base):
     subtotal: Mapped[str] = mapped_column(String(40))
     vat: Mapped[str] = mapped_column(String(40))
     total: Mapped[str] = mapped_column(String(40))
+    # A credit note: the invoice it cancels, and why.
+    credits_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    # Paid: when, under which reference (a bank transfer's...), recorded when.
+    paid_at: Mapped[float | None] = mapped_column(Float)
+    payment_reference: Mapped[str | None] = mapped_column(String(255))
+    payment_recorded_at: Mapped[float | None] = mapped_column(Float)
 
     person: Mapped[Person] = relationship()
     lines: Mapped[list["InvoiceLine"]] = relationship(order_by="InvoiceLine.position")
+    credits: Mapped["Invoice | None"] = relationship(remote_side=[id])
 
 
 class InvoiceLine(Base):

@@ -372,11 +372,15 @@ class ConsumptionView:
 
 @dataclass(frozen=True)
 class InvoiceView:
-    """An invoice: its number (``2026-000001``), the person billed, the ``period`` billed
-    (``2026-11``, from ``period_start`` to ``period_end``), when it was issued, its ``state``
-    (issued, paid or credited), its lines, subtotal, VAT rate, VAT and total in ``currency``."""
+    """An invoice, or a credit note (``kind`` credit_note, negated, naming in ``credits`` the
+    invoice it cancels and in ``note`` why): its number (``2026-000001``), the person billed, the
+    ``period`` billed (``2026-11``, from ``period_start`` to ``period_end``), when it was issued,
+    its ``state`` (issued, paid or credited), its lines, subtotal, VAT rate, VAT and total in
+    ``currency``; ``credited_by`` the credit note cancelling it; ``paid_at`` and
+    ``payment_reference`` once paid."""
 
     number: str
+    kind: str
     person: str
     period: str
     period_start: float
@@ -389,13 +393,20 @@ class InvoiceView:
     vat_rate: str
     vat: str
     total: str
+    credits: str | None = None
+    credited_by: str | None = None
+    note: str | None = None
+    paid_at: float | None = None
+    payment_reference: str | None = None
 
 
 @dataclass(frozen=True)
 class InvoiceSummaryView:
-    """An invoice as listed: number, person, period, issue instant, state, currency, total."""
+    """An invoice or credit note (``kind``) as listed: number, person, period, issue instant,
+    state, currency, total."""
 
     number: str
+    kind: str
     person: str
     period: str
     issued_at: float

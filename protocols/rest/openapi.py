@@ -146,6 +146,8 @@ FIELD_SCHEMAS = {
     ("InvoiceView", "lines"): array(ref("ConsumptionLine")),
     ("InvoiceView", "state"): {"type": "string", "enum": ["issued", "paid", "credited"]},
     ("InvoiceSummaryView", "state"): {"type": "string", "enum": ["issued", "paid", "credited"]},
+    ("InvoiceView", "kind"): {"type": "string", "enum": ["invoice", "credit_note"]},
+    ("InvoiceSummaryView", "kind"): {"type": "string", "enum": ["invoice", "credit_note"]},
     ("TokenView", "secret"): nullable({"type": "string", "description": "the whole token "
                                        "(sgt_...); only when created"}),
 }
@@ -260,6 +262,10 @@ ARGUMENT_SCHEMAS = {
                         "unit": string(64, pattern=NO_CONTROL), "unit_price": DECIMAL_TEXT},
                        required=["resource", "unit_price"]), maxItems=10000),
     "period": PERIOD,
+    "amount": DECIMAL_TEXT,
+    "paid_at": nullable(NUMBER),
+    "reason": string(2000, minLength=1, pattern=r"\S"),
+    ("invoice.record_payment", "reference"): string(255, minLength=1, pattern=r"\S"),
     ("person.set_password", "password"): string(1024, description="empty removes it"),
     ("person.check_password", "password"): string(1024),
     ("instance.request", "title"): TITLE,

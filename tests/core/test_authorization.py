@@ -94,6 +94,8 @@ CASES = {
     "invoice.generate": (dict(period="2020-01"), {"admin"}),
     "invoice.list": (dict(login="alice"), {"alice", "admin"}),
     "invoice.get": (dict(number="<invoice>"), {"alice", "admin"}),
+    "invoice.record_payment": (dict(number="<invoice>", reference="SEPA-1"), {"admin"}),
+    "invoice.credit": (dict(number="<invoice>", reason="a mistake"), {"admin"}),
     "usage.report": (dict(computer="COMP-A", document=JOURNAL), {"computer_a", "admin"}),
     "usage.list": (dict(computer="COMP-A"), {"alice", "admin", "operator", "computer_a"}),
     "certificate.issue": (dict(kind="computer", computer="COMP-A"),

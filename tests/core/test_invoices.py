@@ -14,9 +14,10 @@ def at(year, month, day):
     return float(calendar.timegm((year, month, day, 0, 0, 0)))
 
 
-class InvoiceTests(MasterTestCase):
+class April(MasterTestCase):
     """April 2024: two trees, a destruction and a price change mid-month, usage on either side
-    of it, then late usage and the months after."""
+    of it (tests add late usage and the months after)."""
+
 
     def setUp(self):
         super().setUp()
@@ -58,6 +59,10 @@ class InvoiceTests(MasterTestCase):
         invoice = self.call("invoice.get", principal or self.admin, number=number)
         return [(line.kind, line.tree, line.period, line.quantity, line.unit_price, line.amount)
                 for line in invoice.lines]
+
+
+class InvoiceTests(April):
+    """Invoice runs: amounts, idempotence, late usage, numbers, who reads what."""
 
     def test_a_month_invoiced_to_the_cent(self):
         run = self.generate("2024-04", at(2024, 5, 2))
@@ -149,3 +154,67 @@ class InvoiceTests(MasterTestCase):
         self.assertEqual(self.call("invoice.get", carol, number="2024-000002").total, "47.12")
         self.assertRaises(errors.Forbidden, self.call, "invoice.generate", carol,
                           period="2024-04")
+
+
+class PaymentAndCreditTests(April):
+    """April's invoices issued, then paid or cancelled by a credit note."""
+
+    def setUp(self):
+        super().setUp()
+        self.generate("2024-04", at(2024, 5, 2))
+        self.instant = at(2024, 5, 10)
+
+    def test_a_payment_of_the_total_makes_it_paid(self):
+        paid = self.call("invoice.record_payment", self.admin, number="2024-000001",
+                         reference="SEPA-42", amount="25.20", paid_at=at(2024, 5, 9))
+        self.assertEqual((paid.state, paid.paid_at, paid.payment_reference),
+                         ("paid", at(2024, 5, 9), "SEPA-42"))
+        self.assertEqual(self.call("invoice.get", self.bob, number="2024-000001").state, "paid")
+        self.assertRaises(errors.Conflict, self.call, "invoice.record_payment", self.admin,
+                          number="2024-000001", reference="again")
+        self.assertRaises(errors.Conflict, self.call, "invoice.credit", self.admin,
+                          number="2024-000001", reason="too late")
+
+    def test_a_payment_is_whole_past_and_by_an_admin(self):
+        for arguments in (dict(amount="25.19"), dict(amount=25.2), dict(amount="-25.20"),
+                          dict(paid_at=at(2024, 6, 1)), dict(reference=" "),
+                          dict(reference="x" * 256)):
+            given = dict(dict(number="2024-000001", reference="SEPA-1"), **arguments)
+            self.assertRaises(errors.Invalid, self.call, "invoice.record_payment", self.admin,
+                              **given)
+        self.assertRaises(errors.Forbidden, self.call, "invoice.record_payment", self.bob,
+                          number="2024-000001", reference="SEPA-1")
+        self.assertRaises(errors.NotFound, self.call, "invoice.record_payment", self.admin,
+                          number="2024-000099", reference="SEPA-1")
+        self.assertEqual(self.call("invoice.get", self.admin, number="2024-000001").state,
+                         "issued")
+
+    def test_a_credit_note_cancels_the_whole_invoice(self):
+        note = self.call("invoice.credit", self.admin, number="2024-000002",
+                         reason="the service was down")
+        self.assertEqual((note.number, note.kind, note.person, note.credits, note.note,
+                          note.state), ("2024-000003", "credit_note", "alice", "2024-000002",
+                                        "the service was down", "issued"))
+        self.assertEqual((note.subtotal, note.vat, note.total), ("-39.27", "-7.85", "-47.12"))
+        self.assertEqual([(line.quantity, line.amount) for line in note.lines],
+                         [("-0.9", "-37.80"), ("-100", "-1.00"), ("-23.5", "-0.47"), ("-3", "0")])
+        credited = self.call("invoice.get", self.alice, number="2024-000002")
+        self.assertEqual((credited.state, credited.credited_by), ("credited", "2024-000003"))
+        self.assertEqual([(i.number, i.kind) for i in self.call("invoice.list", self.alice)],
+                         [("2024-000002", "invoice"), ("2024-000003", "credit_note")])
+        self.assertRaises(errors.Conflict, self.call, "invoice.credit", self.admin,
+                          number="2024-000002", reason="twice")
+        self.assertRaises(errors.Conflict, self.call, "invoice.credit", self.admin,
+                          number="2024-000003", reason="a credit note")
+        self.assertRaises(errors.Conflict, self.call, "invoice.record_payment", self.admin,
+                          number="2024-000002", reference="SEPA-2")
+        # what it billed is not billed again, and the numbers go on without a gap
+        self.assertEqual(self.generate("2024-04", at(2024, 5, 11)).issued, ())
+        self.assertEqual(self.generate("2024-05", at(2024, 6, 1)).issued, ("2024-000004",))
+        self.assertEqual([line[0] for line in self.lines("2024-000004")], ["subscription"])
+
+    def test_a_credit_note_says_why_and_is_an_admin_s(self):
+        self.assertRaises(errors.Invalid, self.call, "invoice.credit", self.admin,
+                          number="2024-000002", reason="")
+        self.assertRaises(errors.Forbidden, self.call, "invoice.credit", self.alice,
+                          number="2024-000002", reason="please")

@@ -1,5 +1,5 @@
-"""invoices: invoices and their lines, invoice runs and numbers; usage records' stop instant and
-invoice
+"""invoices: invoices and credit notes with their lines and payment, invoice runs and numbers;
+usage records' stop instant and invoice
 
 Revision ID: 0010
 Revises: 0009
@@ -33,6 +33,7 @@ def upgrade():
     op.create_table('invoice',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.String(length=16), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('period', sa.String(length=7), nullable=False),
     sa.Column('period_start', sa.Float(), nullable=False),
@@ -44,10 +45,16 @@ def upgrade():
     sa.Column('subtotal', sa.String(length=40), nullable=False),
     sa.Column('vat', sa.String(length=40), nullable=False),
     sa.Column('total', sa.String(length=40), nullable=False),
+    sa.Column('credits_id', sa.Integer(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('paid_at', sa.Float(), nullable=True),
+    sa.Column('payment_reference', sa.String(length=255), nullable=True),
+    sa.Column('payment_recorded_at', sa.Float(), nullable=True),
+    sa.ForeignKeyConstraint(['credits_id'], ['invoice.id'], ),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('number'),
-    sa.UniqueConstraint('person_id', 'period', name='uq_invoice_period')
+    sa.UniqueConstraint('person_id', 'period', 'kind', name='uq_invoice_period')
     )
     op.create_index(op.f('ix_invoice_person_id'), 'invoice', ['person_id'], unique=False)
     op.create_table('invoice_line',
