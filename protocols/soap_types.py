@@ -248,6 +248,8 @@ InvoiceSummaryList = list_model(InvoiceSummary, "InvoiceSummaryList")
 TUPLE_ITEMS[("InvoiceRunView", "issued")] = (Unicode, str)
 TUPLE_ITEMS[("InvoiceRunView", "unpriced")] = (Unicode, str)
 InvoiceRun = view_model(views.InvoiceRunView, "InvoiceRun")
+BillingProfile = view_model(views.BillingProfileView, "BillingProfile")
+Seller = view_model(views.SellerView, "Seller")
 
 
 class SubscriptionPriceInput(ComplexModel):

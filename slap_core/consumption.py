@@ -3,7 +3,8 @@
 Subscriptions are billed for the part of the period they run (to its end while open), at the
 monthly price they opened with; usage is summed per tree and resource and priced at the unit
 price in force at its transaction's stop date. Lines without a price are kept with amount 0 and
-named in ``unpriced``. The currency and VAT rate are the price list's in force now.
+named in ``unpriced``. The currency is the price list's in force now, and the VAT rate its rate
+as the VAT rule applies it to the seller and the caller's billing profile (slap_core.vat).
 """
 
 from decimal import Decimal
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from slap_core import errors
 from slap_core.access import require_user
 from slap_core.billing import period_of, totals
+from slap_core.billing_profiles import buyer_snapshots, seller_snapshot, vat_of
 from slap_core.clock import now
 from slap_core.invoice_lines import bills
 from slap_core.models import Person
@@ -45,6 +47,10 @@ def current(session, principal, *, login=None):
         if bill is not None:
             lines, unpriced = bill.lines, bill.unpriced
     vat_rate = price_list.vat_rate if price_list is not None else "0"
+    vat_note = None
+    if person is not None:
+        vat_rate, vat_note = vat_of(seller_snapshot(session),
+                                    buyer_snapshots(session, [person.id])[person.id], vat_rate)
     if currency is None:
         subtotal = vat = total = Decimal(0)
     else:
@@ -52,4 +58,4 @@ def current(session, principal, *, login=None):
     return ConsumptionView(person=login, period=billed.name, period_start=billed.start,
                            period_end=billed.end, currency=currency, lines=tuple(lines),
                            subtotal=str(subtotal), vat_rate=vat_rate, vat=str(vat),
-                           total=str(total), unpriced=tuple(unpriced))
+                           total=str(total), unpriced=tuple(unpriced), vat_note=vat_note)

@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from slap_core import errors
 from slap_core.access import accounts_read, require_admin
 from slap_core.billing import period, totals
+from slap_core.billing_profiles import bounded_text, buyer_snapshots, seller_snapshot, vat_of
 from slap_core.clock import now
 from slap_core.invoice_lines import PriceBook, bills, unbilled_usage, usage_ranges
 from slap_core.models import (
@@ -94,20 +95,22 @@ def generate(session, principal, *, period):
     book = PriceBook(session)
     people, already = _to_bill(session, billed, ranges, up_to)
     year = datetime.datetime.fromtimestamp(issued_at, datetime.timezone.utc).year
+    seller = seller_snapshot(session)
     issued, unpriced = [], []
     for first in range(0, len(people), BATCH):
         batch = people[first:first + BATCH]
         found = bills(session, batch, billed, currency, up_to=up_to, book=book, ranges=ranges)
         billed_people = [p for p in batch if p in found]
+        buyers = buyer_snapshots(session, billed_people)
         for person, number in zip(billed_people, _numbers(session, year, len(billed_people))):
-            bill = found[person]
-            subtotal, vat, total = totals([line.amount for line in bill.lines], vat_rate,
-                                          currency)
+            bill, buyer = found[person], buyers[person]
+            rate, vat_note = vat_of(seller, buyer, vat_rate)
+            subtotal, vat, total = totals([line.amount for line in bill.lines], rate, currency)
             session.add(Invoice(
                 number=number, kind="invoice", person_id=person, period=billed.name,
                 period_start=billed.start, period_end=billed.end, issued_at=issued_at,
-                state="issued", currency=currency, vat_rate=vat_rate, subtotal=str(subtotal),
-                vat=str(vat), total=str(total),
+                state="issued", currency=currency, vat_rate=rate, subtotal=str(subtotal),
+                vat=str(vat), total=str(total), seller=seller, buyer=buyer, vat_note=vat_note,
                 lines=[InvoiceLine(position=index, kind=line.kind, period=line.period,
                                    tree=line.tree, description=line.description,
                                    quantity=line.quantity, unit=line.unit,
@@ -169,7 +172,8 @@ def invoice_view(session, row, owner):
                        lines=lines, subtotal=row.subtotal, vat_rate=row.vat_rate, vat=row.vat,
                        total=row.total, credits=row.credits.number if row.credits else None,
                        credited_by=credited_by, note=row.note, paid_at=row.paid_at,
-                       payment_reference=row.payment_reference)
+                       payment_reference=row.payment_reference, seller=row.seller,
+                       buyer=row.buyer, vat_note=row.vat_note)
 
 
 def _find(session, principal, number):
@@ -209,8 +213,7 @@ def record_payment(session, principal, *, number, reference, amount=None, paid_a
     """Record that an issued invoice was paid in full (``amount``, when given, must be its
     total): it becomes paid."""
     row, owner = _open_invoice(session, principal, number, "paid")
-    if not isinstance(reference, str) or not reference.strip() or len(reference) > 255:
-        raise errors.Invalid("a payment reference is a text of 1 to 255 characters")
+    reference = bounded_text(reference, "a payment reference", 255, required=True)
     if amount is not None and parse_amount(amount, "a payment") != Decimal(row.total):
         raise errors.Invalid("a payment settles the whole invoice: %s %s, not %s"
                              % (row.total, row.currency, amount))
@@ -219,7 +222,7 @@ def record_payment(session, principal, *, number, reference, amount=None, paid_a
     if not math.isfinite(paid_at) or paid_at > recorded + 1:
         raise errors.Invalid("a payment is recorded once it was made, not in the future")
     row.state, row.paid_at = "paid", float(paid_at)
-    row.payment_reference, row.payment_recorded_at = reference.strip(), recorded
+    row.payment_reference, row.payment_recorded_at = reference, recorded
     session.flush()
     return invoice_view(session, row, owner)
 
@@ -232,8 +235,7 @@ def credit(session, principal, *, number, reason):
     negated, the next number of the year); the invoice becomes credited. What it billed is not
     billed again."""
     row, owner = _open_invoice(session, principal, number, "credited")
-    if not isinstance(reason, str) or not reason.strip() or len(reason) > 2000:
-        raise errors.Invalid("a credit note says why, in 1 to 2000 characters")
+    reason = bounded_text(reason, "a credit note's reason", 2000, required=True)
     issued_at = now()
     year = datetime.datetime.fromtimestamp(issued_at, datetime.timezone.utc).year
     (note_number,) = _numbers(session, year, 1)
@@ -242,7 +244,8 @@ def credit(session, principal, *, number, reason):
         period_start=row.period_start, period_end=row.period_end, issued_at=issued_at,
         state="issued", currency=row.currency, vat_rate=row.vat_rate,
         subtotal=_negated(row.subtotal), vat=_negated(row.vat), total=_negated(row.total),
-        credits_id=row.id, note=reason.strip(),
+        credits_id=row.id, note=reason, seller=row.seller, buyer=row.buyer,
+        vat_note=row.vat_note,
         lines=[InvoiceLine(position=line.position, kind=line.kind, period=line.period,
                            tree=line.tree, description=line.description,
                            quantity=_negated(line.quantity), unit=line.unit,

@@ -3,6 +3,7 @@
 import logging
 
 from slap_core import (  # noqa: F401  (the operation modules: imported for their registrations)
+    billing_profiles,
     catalogue,
     certificates,
     computers,

@@ -433,6 +433,10 @@ class Invoice(Base):
     paid_at: Mapped[float | None] = mapped_column(Float)
     payment_reference: Mapped[str | None] = mapped_column(String(255))
     payment_recorded_at: Mapped[float | None] = mapped_column(Float)
+    # Who sold and who bought, as they were at issue; the VAT rule's note (reverse charge...).
+    seller: Mapped[dict | None] = mapped_column(JSON)
+    buyer: Mapped[dict | None] = mapped_column(JSON)
+    vat_note: Mapped[str | None] = mapped_column(Text)
 
     person: Mapped[Person] = relationship()
     lines: Mapped[list["InvoiceLine"]] = relationship(order_by="InvoiceLine.position")
@@ -477,3 +481,35 @@ class InvoiceSequence(Base):
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BillingProfile(Base):
+    """Whom a person's invoices are made out to: a country (it decides the VAT rule), and for a
+    business its organisation and VAT number; an address and an email."""
+
+    __tablename__ = "billing_profile"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), unique=True)
+    country: Mapped[str] = mapped_column(String(2))
+    organisation: Mapped[str | None] = mapped_column(String(255))
+    vat_code: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class Seller(Base):
+    """The master's own identity on its invoices (one row): name, address, country, company
+    registration and VAT number."""
+
+    __tablename__ = "seller"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    country: Mapped[str] = mapped_column(String(2))
+    address: Mapped[str | None] = mapped_column(Text)
+    registration: Mapped[str | None] = mapped_column(String(64))
+    vat_code: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[float] = mapped_column(Float, default=now)

@@ -355,7 +355,8 @@ class ConsumptionLineView:
 class ConsumptionView:
     """What a person's invoice for ``period`` (``2026-12``) would be now: its lines, subtotal,
     VAT and total in ``currency`` (decimal strings); ``unpriced`` names what has no price (a
-    resource, a tree opened before any price list), billed 0."""
+    resource, a tree opened before any price list), billed 0; ``vat_note`` the VAT rule's
+    mention (reverse charge...)."""
 
     person: str
     period: str
@@ -368,6 +369,7 @@ class ConsumptionView:
     vat: str
     total: str
     unpriced: tuple
+    vat_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -377,7 +379,9 @@ class InvoiceView:
     ``period`` billed (``2026-11``, from ``period_start`` to ``period_end``), when it was issued,
     its ``state`` (issued, paid or credited), its lines, subtotal, VAT rate, VAT and total in
     ``currency``; ``credited_by`` the credit note cancelling it; ``paid_at`` and
-    ``payment_reference`` once paid."""
+    ``payment_reference`` once paid; ``seller`` and ``buyer`` as they were at issue (name,
+    organisation, address, country, VAT number...), and ``vat_note`` the VAT rule's mention
+    (reverse charge...)."""
 
     number: str
     kind: str
@@ -398,6 +402,9 @@ class InvoiceView:
     note: str | None = None
     paid_at: float | None = None
     payment_reference: str | None = None
+    seller: dict | None = None
+    buyer: dict | None = None
+    vat_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -424,3 +431,29 @@ class InvoiceRunView:
     issued: tuple
     already_invoiced: int
     unpriced: tuple
+
+
+@dataclass(frozen=True)
+class BillingProfileView:
+    """Whom a person's invoices are made out to: ``country`` (ISO 3166), and for a business its
+    ``organisation`` and ``vat_code``; ``address`` and ``email``."""
+
+    person: str
+    country: str
+    organisation: str | None
+    vat_code: str | None
+    address: str | None
+    email: str | None
+
+
+@dataclass(frozen=True)
+class SellerView:
+    """Who the master's invoices come from: name, country (ISO 3166), address, company
+    registration, VAT number, email."""
+
+    name: str
+    country: str
+    address: str | None
+    registration: str | None
+    vat_code: str | None
+    email: str | None

@@ -116,6 +116,8 @@ def build_scenario():
                     {"resource": "cpu_time", "unit": "s", "unit_price": "0.0001"}])
     scenario = Scenario(path, state_dir)
     scenario.values["root"] = root.reference
+    master.call("billing.set_seller", ADMIN, legal_name="Hosting SAS", country="FR")
+    master.call("billing.set_profile", ALICE, country="FR")
     # alice's invoice for this month, issued as if the month had ended
     month = period_of(time.time())
     with mock.patch("slap_core.invoices.now", return_value=month.end):

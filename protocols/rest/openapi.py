@@ -13,6 +13,7 @@ import types
 
 from protocols.rest.routes import OPERATIONS, PATH_ALIASES, PERIOD, ROUTES
 from slap_core import views
+from slap_core.countries import COUNTRIES
 from slap_core.principals import ROLES
 from slap_core.sla import ALLOCATION_SCOPES, CATEGORY_KEYS
 
@@ -70,6 +71,19 @@ URL = string(1024, minLength=1, pattern=r"^[^%s]+$" % SPACE)
 COMPUTER_REFERENCE = string(255, minLength=1, pattern=r"^[^/%s]+$" % SPACE)
 REFERENCE = string(255, minLength=1, pattern=r"^[^\x00-\x1f\x7f]+$")
 SHORT = string(255, pattern=NO_CONTROL)
+
+
+def nonblank(length):
+    """A text of at most ``length`` characters, not blank, without NUL."""
+    return string(length, minLength=1, pattern=r"^[^\x00]*[^%s][^\x00]*$" % SPACE)
+
+
+def optional_text(length):
+    """A text of at most ``length`` characters without NUL, or null."""
+    return nullable(string(length, pattern=r"^[^\x00]*$"))
+
+
+BILLING_EMAIL = nullable(string(255, pattern=r"^[^@%s]+@[^@%s]+$" % (SPACE, SPACE)))
 STATE = {"type": "string", "enum": ["started", "stopped", "destroyed"]}
 # Money on the wire: a decimal string, never a JSON number (a float).
 DECIMAL_TEXT = string(40, pattern=r"^[0-9]+(\.[0-9]+)?$",
@@ -113,7 +127,8 @@ VIEW_NAMES = {
     views.UsagePriceView: "UsagePrice", views.SubscriptionView: "Subscription",
     views.ConsumptionView: "Consumption", views.ConsumptionLineView: "ConsumptionLine",
     views.InvoiceView: "Invoice", views.InvoiceSummaryView: "InvoiceSummary",
-    views.InvoiceRunView: "InvoiceRun",
+    views.InvoiceRunView: "InvoiceRun", views.BillingProfileView: "BillingProfile",
+    views.SellerView: "Seller",
 }
 CERTIFICATE_KIND = {"type": "string", "enum": ["computer", "partition", "user"]}
 # What a field's Python type does not say: the items of a tuple or a dict, an enum, a description.
@@ -264,8 +279,16 @@ ARGUMENT_SCHEMAS = {
     "period": PERIOD,
     "amount": DECIMAL_TEXT,
     "paid_at": nullable(NUMBER),
-    "reason": string(2000, minLength=1, pattern=r"\S"),
-    ("invoice.record_payment", "reference"): string(255, minLength=1, pattern=r"\S"),
+    "reason": nonblank(2000),
+    ("invoice.record_payment", "reference"): nonblank(255),
+    "legal_name": nonblank(255),
+    "country": {"type": "string", "enum": sorted(COUNTRIES)},
+    "organisation": optional_text(255),
+    "address": optional_text(1000),
+    "registration": optional_text(64),
+    "vat_code": nullable(string(15, pattern=r"^[A-Za-z]{2}[0-9A-Za-z+*]{2,13}$")),
+    ("billing.set_profile", "email"): BILLING_EMAIL,
+    ("billing.set_seller", "email"): BILLING_EMAIL,
     ("person.set_password", "password"): string(1024, description="empty removes it"),
     ("person.check_password", "password"): string(1024),
     ("instance.request", "title"): TITLE,

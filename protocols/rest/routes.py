@@ -585,6 +585,24 @@ ROUTES = (
           one_call("invoice.credit", 201, located=("invoices", "number")),
           {201: ok("Invoice", "the credit note")}, body="CreditNoteCreate", tag="accounting"),
 
+    Route("GET", "/seller", "getSeller", "Who the master's invoices come from",
+          one_call("billing.get_seller"), {200: ok("Seller", "the seller", etag=True)},
+          tag="accounting"),
+    Route("PUT", "/seller", "setSeller",
+          "Set who the master's invoices come from (admins; what is left out is cleared)",
+          one_call("billing.set_seller"), {200: ok("Seller", "the seller")},
+          body="SellerUpdate", tag="accounting"),
+    Route("GET", "/people/{login}/billing-profile", "getBillingProfile",
+          "Whom a person's invoices are made out to (yours; anyone's for an admin or an "
+          "accountant)",
+          one_call("billing.get_profile"),
+          {200: ok("BillingProfile", "the billing profile", etag=True)}, tag="accounting"),
+    Route("PUT", "/people/{login}/billing-profile", "setBillingProfile",
+          "Set whom a person's invoices are made out to (yours; anyone's for an admin; what is "
+          "left out is cleared)",
+          one_call("billing.set_profile"), {200: ok("BillingProfile", "the billing profile")},
+          body="BillingProfileUpdate", tag="accounting"),
+
     Route("GET", "/usage", "listUsage", "Usage records the caller may read",
           list_usage, {200: ok("UsageRecordPage", "a page of usage records", etag=True)},
           listing="UsageRecord",

@@ -218,3 +218,35 @@ class PaymentAndCreditTests(April):
                           number="2024-000002", reason="")
         self.assertRaises(errors.Forbidden, self.call, "invoice.credit", self.alice,
                           number="2024-000002", reason="please")
+
+
+class SellerAndBuyerTests(April):
+    """Invoices name the seller and the buyer as they were, and apply the VAT rule."""
+
+    def setUp(self):
+        super().setUp()
+        self.call("billing.set_seller", self.admin, legal_name="Hosting SAS", country="FR",
+                  vat_code="FR40303265045", address="1 rue de la Paix\n75002 Paris")
+        self.call("billing.set_profile", self.alice, country="DE", organisation="Alice GmbH",
+                  vat_code="DE136695976")
+        self.call("billing.set_profile", self.bob, country="FR")
+
+    def test_reverse_charge_for_a_business_elsewhere_in_the_union(self):
+        self.generate("2024-04", at(2024, 5, 2))
+        alice = self.call("invoice.get", self.alice, number="2024-000002")
+        self.assertEqual((alice.vat_rate, alice.subtotal, alice.vat, alice.total),
+                         ("0", "39.27", "0.00", "39.27"))
+        self.assertIn("Reverse charge", alice.vat_note)
+        self.assertEqual(alice.seller["name"], "Hosting SAS")
+        self.assertEqual((alice.buyer["login"], alice.buyer["organisation"],
+                          alice.buyer["vat_code"]), ("alice", "Alice GmbH", "DE136695976"))
+        bob = self.call("invoice.get", self.bob, number="2024-000001")
+        self.assertEqual((bob.vat_rate, bob.vat, bob.vat_note), ("20", "4.20", None))
+        # the running total applies the same rule
+        self.assertEqual(self.call("consumption.current", self.alice).vat_rate, "0")
+        # an issued invoice keeps who they were
+        self.call("billing.set_profile", self.alice, country="FR")
+        self.call("billing.set_seller", self.admin, legal_name="Renamed SAS", country="FR")
+        again = self.call("invoice.get", self.alice, number="2024-000002")
+        self.assertEqual((again.buyer["country"], again.seller["name"], again.vat_rate),
+                         ("DE", "Hosting SAS", "0"))
