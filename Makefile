@@ -18,8 +18,12 @@ NODE ?= /opt/slapgate/node-py312
 NODE_PYTHON ?= $(or $(shell python3.12 -c 'import sys; print(sys.base_prefix)' 2>/dev/null),$(patsubst %/bin/python3.12,%,$(lastword $(sort $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12)))))
 NODE_LDCONF := /etc/ld.so.conf.d/slapgate-node.conf
 # Debian packages the tests start for real: PostgreSQL (scale-out backend), OpenLDAP (LDAP login),
-# memcached (the demo release in tests/memcached), curl (the examples of docs/rest.md).
-APT_PACKAGES := postgresql slapd ldap-utils memcached curl
+# memcached (the demo release in tests/memcached), curl (the examples of docs/rest.md); Pango,
+# HarfBuzz and a font for WeasyPrint (invoice PDFs), poppler-utils' pdftotext to read them back.
+APT_PACKAGES := postgresql slapd ldap-utils memcached curl libpango-1.0-0 libpangoft2-1.0-0 \
+	libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+# What `make run` needs: memcached for the demo release, WeasyPrint's libraries for invoice PDFs.
+RUN_PACKAGES := memcached libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 LISTEN ?= 127.0.0.1:8080
 
 .PHONY: run stop test check install system-packages upstream node trial bench clean
@@ -78,8 +82,13 @@ node: $(NODE)/.installed
 NODE_DIR ?= var/node
 
 run: install upstream
-	@dpkg-query -W -f='$${Status}' memcached 2>/dev/null | grep -q 'install ok installed' \
-		|| { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends memcached; }
+	@missing=""; for package in $(RUN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q 'install ok installed' \
+			|| missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
 	$(PY) -m node_twisted.local $(NODE_DIR) http://$(LISTEN)/slap/ $(abspath $(UPSTREAM))/bin/buildout
 	$(VENV)/bin/slapgate master $(if $(CONFIG),--config $(CONFIG),--listen $(LISTEN) --insecure-loopback --node $(NODE_DIR)/slapos.cfg --demo-release $(abspath $(NODE_DIR))/demo/memcached/software.cfg)
 

@@ -13,6 +13,7 @@ import dataclasses
 import json
 import types as pytypes
 
+from spyne.model.binary import ByteArray
 from spyne.model.complex import ComplexModel
 from spyne.model.primitive import Boolean, Double, Long, Unicode
 
@@ -125,7 +126,7 @@ def _model_of(view, field):
     if annotation is tuple:
         model, _ = TUPLE_ITEMS[(view.__name__, field.name)]
         return model.customize(min_occurs=0, max_occurs="unbounded", nillable=False)
-    model = {str: Unicode, int: Long, float: Double, bool: Boolean}[annotation]
+    model = {str: Unicode, int: Long, float: Double, bool: Boolean, bytes: ByteArray}[annotation]
     return model(min_occurs=0 if optional else 1, nillable=False)
 
 
@@ -250,6 +251,7 @@ TUPLE_ITEMS[("InvoiceRunView", "unpriced")] = (Unicode, str)
 InvoiceRun = view_model(views.InvoiceRunView, "InvoiceRun")
 BillingProfile = view_model(views.BillingProfileView, "BillingProfile")
 Seller = view_model(views.SellerView, "Seller")
+InvoiceDocument = view_model(views.InvoiceDocumentView, "InvoiceDocument")
 
 
 class SubscriptionPriceInput(ComplexModel):
@@ -306,6 +308,8 @@ def encode(model, value):
             item = from_dict(item)
         elif isinstance(item, tuple):
             item = [TUPLE_ITEMS[(view.__name__, field.name)][1](i) for i in item]
+        elif isinstance(item, bytes):
+            item = [item]  # spyne's ByteArray is a sequence of chunks
         arguments[field.name] = item
     return model(**arguments)
 

@@ -168,6 +168,7 @@ GLOSSARY = {
     "amount": _g(DECIMAL, "an amount, a decimal string ('45.36')"),
     "paid_at": _g(NUMBER, "when it was paid, in seconds since the epoch (default: now)"),
     "reason": _g(TEXT, "why, in words"),
+    "format": _g(TEXT, "the document's format: pdf (the default) or html"),
     "invoice.reference": _g(TEXT, "the payment's own reference (a bank transfer's...)"),
     "period": _g(TEXT, "a billing period: a calendar month in UTC, written YYYY-MM (2026-11)"),
     "subscription.login": _g(TEXT, "the person whose subscriptions to list (default: yourself)"),

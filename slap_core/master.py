@@ -11,6 +11,7 @@ from slap_core import (  # noqa: F401  (the operation modules: imported for thei
     errors,
     instance_reports,
     instances,
+    invoice_documents,
     invoices,
     people,
     pricing,

@@ -457,3 +457,14 @@ class SellerView:
     registration: str | None
     vat_code: str | None
     email: str | None
+
+
+@dataclass(frozen=True)
+class InvoiceDocumentView:
+    """An invoice's document: its ``media_type`` (``application/pdf``, ``text/html;
+    charset=utf-8``), a ``filename`` to save it under, and its bytes."""
+
+    number: str
+    media_type: str
+    filename: str
+    content: bytes

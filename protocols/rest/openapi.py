@@ -128,7 +128,7 @@ VIEW_NAMES = {
     views.ConsumptionView: "Consumption", views.ConsumptionLineView: "ConsumptionLine",
     views.InvoiceView: "Invoice", views.InvoiceSummaryView: "InvoiceSummary",
     views.InvoiceRunView: "InvoiceRun", views.BillingProfileView: "BillingProfile",
-    views.SellerView: "Seller",
+    views.SellerView: "Seller", views.InvoiceDocumentView: "InvoiceDocument",
 }
 CERTIFICATE_KIND = {"type": "string", "enum": ["computer", "partition", "user"]}
 # What a field's Python type does not say: the items of a tuple or a dict, an enum, a description.
@@ -161,6 +161,7 @@ FIELD_SCHEMAS = {
     ("InvoiceView", "lines"): array(ref("ConsumptionLine")),
     ("InvoiceView", "state"): {"type": "string", "enum": ["issued", "paid", "credited"]},
     ("InvoiceSummaryView", "state"): {"type": "string", "enum": ["issued", "paid", "credited"]},
+    ("InvoiceDocumentView", "content"): {"type": "string", "contentEncoding": "base64"},
     ("InvoiceView", "kind"): {"type": "string", "enum": ["invoice", "credit_note"]},
     ("InvoiceSummaryView", "kind"): {"type": "string", "enum": ["invoice", "credit_note"]},
     ("TokenView", "secret"): nullable({"type": "string", "description": "the whole token "
@@ -385,7 +386,10 @@ def _response(status, spec):
     response = {"description": description}
     if headers:
         response["headers"] = {h: {"$ref": "#/components/headers/%s" % h} for h in headers}
-    if schema is not None:
+    if isinstance(schema, tuple):  # media types of a document: its bytes
+        response["content"] = {media: {"schema": {"type": "string", "format": "binary"}}
+                               for media in schema}
+    elif schema is not None:
         response["content"] = {"application/json": {"schema": ref(schema)}}
     return response
 

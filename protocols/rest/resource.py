@@ -295,7 +295,7 @@ class ApiResource(Resource):
             request.finish()
             return
         body = reply.body if isinstance(reply.body, bytes) else to_json(reply.body)
-        request.setHeader(b"content-type", b"application/json")
+        request.setHeader(b"content-type", reply.media_type.encode("ascii"))
         if request.method == b"GET" and reply.status == 200:
             tag = etag_of(body)
             request.setHeader(b"etag", tag.encode())

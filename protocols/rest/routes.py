@@ -22,11 +22,13 @@ PATH_ALIASES = {"computer": {"computer": "reference"}, "token": {"token": "refer
 
 @dataclass(frozen=True)
 class Reply:
-    """A response: status, JSON-able body (None for none) and extra headers."""
+    """A response: status, JSON-able body (None for none) and extra headers; a body of another
+    ``media_type`` is bytes."""
 
     status: int
     body: object = None
     headers: dict = field(default_factory=dict)
+    media_type: str = "application/json"
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,23 @@ def one_call(name, status=200, located=None):
     return handle
 
 
+def document_call(name):
+    """The handler of a route answering a document (a view with ``media_type``, ``filename``
+    and ``content``) as itself rather than as JSON."""
+    op = OPERATIONS[name]
+
+    async def handle(ctx):
+        result = await ctx.call(name, **given_arguments(ctx, op))
+        return Reply(200, result.content,
+                     {"Content-Disposition": 'inline; filename="%s"' % result.filename},
+                     media_type=result.media_type)
+
+    handle.__doc__ = op.summary
+    handle.__name__ = name.replace(".", "_")
+    handle.operations = (name,)
+    return handle
+
+
 def location(*segments):
     """The ``/api/...`` path of a resource, each segment percent-encoded (slashes too)."""
     return "/api/" + "/".join(quote(str(s), safe="") for s in segments)
@@ -174,7 +193,9 @@ BOOLEAN = {"type": "boolean"}
 PERIOD = {"type": "string", "pattern": r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])$",
           "description": "a month from 1970, YYYY-MM"}
 # Query filters whose text has a form of its own.
-FILTER_SCHEMAS = {"period": PERIOD}
+FILTER_SCHEMAS = {"period": PERIOD, "format": {"type": "string", "enum": ["pdf", "html"]}}
+# The media types of a document answer (ok(DOCUMENTS, ...)): bytes, not JSON.
+DOCUMENTS = ("application/pdf", "text/html")
 
 
 def string_filter(name, what):
@@ -576,6 +597,11 @@ ROUTES = (
           "One invoice with its lines (another person's is not found)",
           one_call("invoice.get"), {200: ok("Invoice", "the invoice", etag=True)},
           tag="accounting"),
+    Route("GET", "/invoices/{number}/document", "getInvoiceDocument",
+          "An invoice or credit note as a PDF (the default) or HTML document",
+          document_call("invoice.document"),
+          {200: ok(DOCUMENTS, "the document", etag=True)},
+          filters=declared_filters("invoice.document"), tag="accounting"),
     Route("POST", "/invoices/{number}/payments", "recordPayment",
           "Record that an issued invoice was paid in full (admins): it becomes paid",
           one_call("invoice.record_payment"), {200: ok("Invoice", "the invoice, paid")},

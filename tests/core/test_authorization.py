@@ -98,6 +98,7 @@ CASES = {
     "invoice.generate": (dict(period="2020-01"), {"admin"}),
     "invoice.list": (dict(login="alice"), {"alice", "admin"}),
     "invoice.get": (dict(number="<invoice>"), {"alice", "admin"}),
+    "invoice.document": (dict(number="<invoice>", format="html"), {"alice", "admin"}),
     "invoice.record_payment": (dict(number="<invoice>", reference="SEPA-1"), {"admin"}),
     "invoice.credit": (dict(number="<invoice>", reason="a mistake"), {"admin"}),
     "usage.report": (dict(computer="COMP-A", document=JOURNAL), {"computer_a", "admin"}),

@@ -250,3 +250,70 @@ class SellerAndBuyerTests(April):
         again = self.call("invoice.get", self.alice, number="2024-000002")
         self.assertEqual((again.buyer["country"], again.seller["name"], again.vat_rate),
                          ("DE", "Hosting SAS", "0"))
+
+
+class DocumentTests(April):
+    """invoice.document: the HTML and the PDF made from it, read back with pdftotext."""
+
+    def setUp(self):
+        super().setUp()
+        self.call("billing.set_seller", self.admin, legal_name="Hosting <SAS>", country="FR",
+                  vat_code="FR40303265045", address="1 rue de la Paix\n75002 Paris")
+        self.call("billing.set_profile", self.alice, country="DE", organisation="Alice GmbH",
+                  vat_code="DE136695976", address="Hauptstr. 1\n10115 Berlin")
+        self.generate("2024-04", at(2024, 5, 2))
+
+    def test_html_shows_everything_escaped(self):
+        document = self.call("invoice.document", self.alice, number="2024-000002",
+                             format="html")
+        self.assertEqual((document.media_type, document.filename),
+                         ("text/html; charset=utf-8", "invoice-2024-000002.html"))
+        html = document.content.decode("utf-8")
+        for text in ("Invoice 2024-000002", "Hosting &lt;SAS&gt;", "Alice GmbH",
+                     "DE136695976", "2024-04 (2024-04-01 to 2024-04-30)", "37.80", "39.27 EUR",
+                     "0.00 EUR", "Reverse charge", "issued, to be paid"):
+            self.assertIn(text, html)
+        self.assertNotIn("<SAS>", html)
+
+    def test_the_pdf_reads_back_with_the_invoice_s_numbers(self):
+        document = self.call("invoice.document", self.bob, number="2024-000001")
+        self.assertEqual((document.media_type, document.filename),
+                         ("application/pdf", "invoice-2024-000001.pdf"))
+        self.assertTrue(document.content.startswith(b"%PDF-"))
+        text = pdf_text(self, document.content)
+        invoice = self.call("invoice.get", self.bob, number="2024-000001")
+        for value in ("Invoice 2024-000001", "Hosting <SAS>", "2024-05-02",
+                      invoice.lines[0].amount, invoice.subtotal + " EUR",
+                      invoice.vat + " EUR", invoice.total + " EUR", "VAT 20 %"):
+            self.assertIn(value, text)
+
+    def test_a_credit_note_and_a_paid_invoice(self):
+        self.instant = at(2024, 5, 10)
+        self.call("invoice.record_payment", self.admin, number="2024-000001",
+                  reference="SEPA-7", paid_at=at(2024, 5, 9))
+        paid = self.call("invoice.document", self.bob, number="2024-000001", format="html")
+        self.assertIn("paid on 2024-05-09 (SEPA-7)", paid.content.decode())
+        self.call("invoice.credit", self.admin, number="2024-000002", reason="outage <3 days>")
+        note = self.call("invoice.document", self.alice, number="2024-000003", format="html")
+        html = note.content.decode()
+        self.assertEqual(note.filename, "credit-note-2024-000003.html")
+        for text in ("Credit note 2024-000003", "invoice 2024-000002", "outage &lt;3 days&gt;",
+                     "-39.27 EUR"):
+            self.assertIn(text, html)
+
+    def test_another_s_or_an_unknown_format(self):
+        self.assertRaises(errors.NotFound, self.call, "invoice.document", self.bob,
+                          number="2024-000002")
+        self.assertRaises(errors.Invalid, self.call, "invoice.document", self.alice,
+                          number="2024-000002", format="docx")
+
+
+def pdf_text(testcase, content):
+    """The text of a PDF, as poppler's pdftotext reads it."""
+    import subprocess
+
+    path = testcase.mktemp() + ".pdf"
+    with open(path, "wb") as handle:
+        handle.write(content)
+    return subprocess.run(["pdftotext", "-layout", path, "-"], check=True, capture_output=True,
+                          text=True).stdout
