@@ -7,6 +7,7 @@ import json
 import os
 import sys
 
+from gateway import accounting_cli
 from gateway import config as master_config
 from gateway.version import VERSION
 from node_twisted import cli as node_cli
@@ -146,6 +147,8 @@ def _parser():
     revoke = tokens.add_parser("revoke", help="revoke a token")
     revoke.add_argument("reference", help="the token's reference, as listed")
 
+    accounting_cli.add_parsers(groups)
+
     database = groups.add_parser("db", help="the schema").add_subparsers(dest="action",
                                                                         required=True)
     database.add_parser("upgrade", help="apply migrations up to the newest")
@@ -260,6 +263,8 @@ def _admin_call(args):
         if args.group == "supply":
             return master.call("supply.supply", me, url=args.url, computer=args.computer,
                                state=args.state)
+        if args.group in ("pricing", "invoice", "billing"):
+            return accounting_cli.call(master, me, args)
         raise AssertionError("unhandled admin command %r" % (action,))
     finally:
         master.close()

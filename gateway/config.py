@@ -24,6 +24,9 @@ class MasterConfig:
     client certificates the CA issues are valid; ``crl_refresh_interval``: seconds between two
     reads of the revoked certificates for the TLS handshake's CRL (revocations made by another
     process; this one's apply at once). The CA itself lives in ``<state_dir>/ca``.
+    ``invoice_interval``: seconds between two checks whether the month just closed is to be
+    invoiced (0: never; admins still run ``invoice.generate``); ``invoice_delay``: seconds after
+    a month's end before it is invoiced (usage of its last day reaches the master meanwhile).
     ``max_polls_per_minute``: how often each computer may poll its own information (SLAP
     ``getFullComputerInformation``, REST ``GET /computers/{c}/information``...) before it is
     answered 429 with ``Retry-After`` (0: no limit).
@@ -40,6 +43,8 @@ class MasterConfig:
     admin_login: str = "admin"
     insecure_loopback: bool = False
     allocation_interval: float = 10.0
+    invoice_interval: float = 3600.0
+    invoice_delay: float = 86400.0
     listen_tls: list = field(default_factory=list)
     certificate_days: int = 365
     crl_refresh_interval: float = 10.0
@@ -101,6 +106,11 @@ def load(path=None, **overrides):
                                                               config.allocation_interval)
             except ValueError:
                 raise ConfigError("allocation_interval is a number of seconds") from None
+            for name in ("invoice_interval", "invoice_delay"):
+                try:
+                    setattr(config, name, section.getfloat(name, getattr(config, name)))
+                except ValueError:
+                    raise ConfigError("%s is a number of seconds" % name) from None
             try:
                 config.max_polls_per_minute = section.getint("max_polls_per_minute",
                                                              config.max_polls_per_minute)
@@ -126,6 +136,8 @@ def load(path=None, **overrides):
         parse_listen(address)
     if config.certificate_days < 1:
         raise ConfigError("certificate_days is at least 1")
+    if config.invoice_interval < 0 or config.invoice_delay < 0:
+        raise ConfigError("invoice_interval and invoice_delay are seconds, not negative")
     if config.crl_refresh_interval <= 0:
         raise ConfigError("crl_refresh_interval is a positive number of seconds")
     if config.max_polls_per_minute < 0:

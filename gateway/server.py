@@ -10,6 +10,7 @@ from twisted.logger import Logger
 from gateway.ca import CertificateAuthority
 from gateway.config import parse_listen
 from gateway.core_calls import CoreCalls
+from gateway.invoicing import InvoiceLoop
 from gateway.site import build_site
 from gateway.tls_revocation import RevocationList
 from gateway.version import VERSION
@@ -77,6 +78,7 @@ class RunningMaster:
         self.authority = authority
         # (RevocationList, its LoopingCall) when serving TLS
         self.revocations = revocations
+        self.invoicing = None  # the InvoiceLoop, when the master invoices by itself
 
     def urls(self):
         """The base URL of every listening port (``https://`` for the TLS ones)."""
@@ -97,6 +99,8 @@ class RunningMaster:
         """Stop listening and allocating, then release the database."""
         if self.allocation is not None and self.allocation.running:
             self.allocation.stop()
+        if self.invoicing is not None:
+            self.invoicing.stop()
         if self.revocations is not None:
             revocation_list, refresh = self.revocations
             if refresh.running:
@@ -162,6 +166,10 @@ def start_master(reactor, config):
         allocation.start(config.allocation_interval, now=False)
     running = RunningMaster(master, site, ports, credentials, allocation, tls_ports, authority,
                             revocations)
+    if config.invoice_interval > 0:
+        running.invoicing = InvoiceLoop(calls, local_admin(config.admin_login),
+                                        config.invoice_delay, reactor)
+        running.invoicing.start(config.invoice_interval)
     for url in running.urls():
         log.info("slapgate {version} master listening on {url}", version=VERSION, url=url)
     return running

@@ -90,6 +90,14 @@ def generate(session, principal, *, period):
         raise errors.Invalid("no price list was in force at the end of %s: nothing can be "
                              "invoiced" % billed.name)
     currency, vat_rate = price_list.currency, price_list.vat_rate
+    # The run's row first, locked: a concurrent run of the period (another master process)
+    # waits here, then finds everyone invoiced (or loses the insert and is retried).
+    run = session.get(InvoiceRun, billed.name, with_for_update=True)
+    if run is None:
+        run = InvoiceRun(period=billed.name, start=billed.start, end=billed.end,
+                         ran_at=issued_at)
+        session.add(run)
+        session.flush()
     up_to = session.scalar(select(func.max(UsageRecord.id))) or 0
     ranges = usage_ranges(session, billed)
     book = PriceBook(session)
@@ -124,12 +132,7 @@ def generate(session, principal, *, period):
                                          Invoice.kind == "invoice").scalar_subquery())
         session.execute(update(UsageRecord).where(unbilled_usage(ranges, billed_people, up_to))
                         .values(invoice_id=mine).execution_options(synchronize_session=False))
-    run = session.get(InvoiceRun, billed.name)
-    if run is None:
-        session.add(InvoiceRun(period=billed.name, start=billed.start, end=billed.end,
-                               ran_at=issued_at))
-    else:
-        run.ran_at = issued_at
+    run.ran_at = issued_at
     session.flush()
     return InvoiceRunView(period=billed.name, issued=tuple(issued), already_invoiced=already,
                           unpriced=tuple(unpriced))

@@ -96,7 +96,8 @@ def http_client(testcase):
 def start_test_master(testcase, **settings):
     """A ``slapgate master`` in this process on 127.0.0.1:0 with a fresh database.
 
-    ``settings`` are MasterConfig fields (e.g. ``insecure_loopback=True``). The master is stopped
+    ``settings`` are MasterConfig fields (e.g. ``insecure_loopback=True``; the monthly invoice
+    loop is off unless ``invoice_interval`` is given). The master is stopped
     when ``testcase`` ends; returns the RunningMaster (``urls()``, ``credentials``, ``master``).
     """
     from twisted.internet import reactor
@@ -106,6 +107,7 @@ def start_test_master(testcase, **settings):
 
     directory = os.path.abspath(testcase.mktemp())
     settings.setdefault("listen", ["127.0.0.1:0"])
+    settings.setdefault("invoice_interval", 0)  # tests drive gateway.invoicing themselves
     settings.setdefault("database", os.path.join(directory, "m.sqlite"))
     settings.setdefault("state_dir", os.path.join(directory, "state"))
     running = start_master(reactor, load(None, **settings))

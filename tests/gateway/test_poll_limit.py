@@ -98,7 +98,8 @@ class PollLimitWireTests(unittest.TestCase):
         shutil.copyfile(self.scenario.path, database)
         running = start_master(reactor, load(
             None, listen=[], listen_tls=["127.0.0.1:0"], database=database,
-            state_dir=self.scenario.state_dir, allocation_interval=0, max_polls_per_minute=2))
+            state_dir=self.scenario.state_dir, allocation_interval=0, max_polls_per_minute=2,
+            invoice_interval=0))
         self.addCleanup(running.stop)
         self.base = running.https_urls()[0]
 

@@ -100,7 +100,7 @@ class WireAuthorizationMatrixTests(unittest.TestCase):
         shutil.copyfile(scenario.path, database)
         running = start_master(reactor, load(
             None, listen=[], listen_tls=["127.0.0.1:0"], database=database,
-            state_dir=scenario.state_dir, allocation_interval=0))
+            state_dir=scenario.state_dir, allocation_interval=0, invoice_interval=0))
         stopped = []
 
         def stop():
