@@ -16,7 +16,7 @@ import math
 import re
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from slap_core import errors
 from slap_core.access import accounts_read, require_admin
@@ -110,23 +110,30 @@ def generate(session, principal, *, period):
         found = bills(session, batch, billed, currency, up_to=up_to, book=book, ranges=ranges)
         billed_people = [p for p in batch if p in found]
         buyers = buyer_snapshots(session, billed_people)
+        invoices, lines = [], {}
         for person, number in zip(billed_people, _numbers(session, year, len(billed_people))):
             bill, buyer = found[person], buyers[person]
             rate, vat_note = vat_of(seller, buyer, vat_rate)
             subtotal, vat, total = totals([line.amount for line in bill.lines], rate, currency)
-            session.add(Invoice(
+            invoices.append(dict(
                 number=number, kind="invoice", person_id=person, period=billed.name,
                 period_start=billed.start, period_end=billed.end, issued_at=issued_at,
                 state="issued", currency=currency, vat_rate=rate, subtotal=str(subtotal),
-                vat=str(vat), total=str(total), seller=seller, buyer=buyer, vat_note=vat_note,
-                lines=[InvoiceLine(position=index, kind=line.kind, period=line.period,
-                                   tree=line.tree, description=line.description,
-                                   quantity=line.quantity, unit=line.unit,
-                                   unit_price=line.unit_price, amount=line.amount)
-                       for index, line in enumerate(bill.lines)]))
+                vat=str(vat), total=str(total), seller=seller, buyer=buyer, vat_note=vat_note))
+            lines[number] = bill.lines
             issued.append(number)
             unpriced += [what for what in bill.unpriced if what not in unpriced]
-        session.flush()
+        # Core statements, not ORM objects: a run writes tens of thousands of lines.
+        if invoices:
+            session.execute(insert(Invoice.__table__), invoices)
+            ids = dict(session.execute(select(Invoice.number, Invoice.id).where(
+                Invoice.number.in_(list(lines)))).all())
+            session.execute(insert(InvoiceLine.__table__), [
+                dict(invoice_id=ids[number], position=index, kind=line.kind, period=line.period,
+                     tree=line.tree, description=line.description, quantity=line.quantity,
+                     unit=line.unit, unit_price=line.unit_price, amount=line.amount)
+                for number, bill_lines in lines.items()
+                for index, line in enumerate(bill_lines)])
         mine = (select(Invoice.id).where(Invoice.person_id == UsageRecord.person_id,
                                          Invoice.period == billed.name,
                                          Invoice.kind == "invoice").scalar_subquery())
