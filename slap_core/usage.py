@@ -1,9 +1,9 @@
 """Usage: the TioXML journals nodes post (``useComputer``), kept verbatim and as records.
 
 A journal is validated against ``schemas/computer_consumption.xsd`` and the master's extra checks
-(non-empty dates, a resource and a reference on every movement, quantities that are finite, not
-negative and below 10^15); a document that fails is refused whole with Invalid and nothing is
-stored. The same journal posted again (same computer, same canonical XML) is counted once: the
+(a stop date, which bills: upstream slapgrid leaves the start date empty; a resource and a
+reference on every movement; quantities that are finite, not negative and below 10^15); a
+document that fails is refused whole with Invalid and nothing is stored. The same journal posted again (same computer, same canonical XML) is counted once: the
 answer is the first one's, marked ``replayed``. A movement's reference is a partition of the
 computer (what slapgrid writes: the instance deployed there now), an instance deployed on it, or
 the computer itself; a movement of no instance (the computer, a free partition) is the computer
@@ -63,8 +63,9 @@ def parse_journal(document):
     movements = []
     for transaction in root.findall("transaction"):
         start, stop = _text(transaction, "start_date"), _text(transaction, "stop_date")
-        if not start or not stop:
-            raise errors.Invalid("every usage transaction needs a start_date and a stop_date")
+        # upstream slapgrid's own journals leave start_date empty: the stop date is what bills
+        if not stop:
+            raise errors.Invalid("every usage transaction needs a stop_date")
         for movement in transaction.findall("movement"):
             reference, resource = _text(movement, "reference"), _text(movement, "resource")
             if not reference or not resource:

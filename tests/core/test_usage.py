@@ -66,6 +66,23 @@ class UsageTests(MasterTestCase):
         document = journal([movement("slappart0")]).encode("utf-8")
         self.assertEqual(self.report(document).record_count, 1)
 
+    def test_upstream_slapgrid_s_own_journal_is_accepted(self):
+        # slapgrid's asXML: an empty start_date, the movements' empty elements as "None"
+        document = (
+            '<?xml version="1.0"?><journal><transaction type="Sale Packing List">'
+            "<title>Resource consumptions</title><start_date></start_date>"
+            "<stop_date>2026-11-02 at 13:04:05</stop_date><reference>COMP-0</reference>"
+            "<currency></currency><payment_mode></payment_mode><category></category>"
+            '<arrow type="Administration"><source></source><destination></destination></arrow>'
+            "<movement><resource>cpu_time</resource><title>CPU</title>"
+            "<reference>%s</reference><quantity>0.25</quantity><price>0</price><VAT>None</VAT>"
+            "<category>cpu</category></movement></transaction></journal>"
+            % self.instance.partition)
+        self.assertEqual(self.report(document).record_count, 1)
+        (record,) = self.call("usage.list", self.alice)
+        self.assertEqual((record.instance, record.quantity, record.stop_date),
+                         (self.instance.reference, 0.25, "2026-11-02 at 13:04:05"))
+
     def assertRefused(self, document, fragment):
         error = self.assertRaises(errors.Invalid, self.report, document)
         self.assertIn(fragment, str(error))
@@ -79,7 +96,7 @@ class UsageTests(MasterTestCase):
     def test_movement_without_reference_is_refused(self):
         self.assertRefused(journal([movement("")]), "resource and a reference")
 
-    def test_transaction_with_empty_dates_is_refused(self):
+    def test_transaction_without_a_stop_date_is_refused(self):
         self.assertRefused(journal([movement("slappart0")], stop_date=""), "stop_date")
 
     def test_malformed_xml_is_refused(self):

@@ -2,8 +2,8 @@
 
 The release in tests/memcached/ is supplied and requested through XML-RPC (``xmlrpc.client`` in a
 thread) on a slapgate master started in this process, the node builds and deploys it, the
-requester reads ``ip`` and ``tcp_port`` and sets then gets a key with pymemcache; then the
-instance is stopped (process gone, port refuses), started again (a fresh memcached answers) and
+requester reads ``ip`` and ``tcp_port`` and sets then gets a key with pymemcache; the node
+reports memcached's usage, which the master prices and invoices; then the instance is stopped (process gone, port refuses), started again (a fresh memcached answers) and
 destroyed (partition freed on the master and emptied on disk). A parameter the recipe refuses
 becomes the instance's error on the master, in buildout's words, until it is corrected.
 
@@ -16,12 +16,17 @@ another node agent overrides. ``MemcachedDemoOnUpstreamNodeTests`` runs it with 
 import os
 import signal
 import socket
+import time
 import xmlrpc.client
+from decimal import Decimal
+from unittest import mock
 
 import pytest
 from twisted.internet import defer, threads, utils
 from twisted.trial import unittest
 
+from slap_core.billing import money, period_of
+from slap_core.principals import User
 from tests.fixtures import start_test_master
 from tests.node_harness import COMPUTER, Node, kill_until_gone, require_node
 
@@ -35,6 +40,7 @@ PARTITION = "slappart0"
 ADDRESS = "127.0.1.1"
 # Node cycles allowed for each step to show its effect (one is expected for each).
 CYCLES = 3
+PRICES_FROM = 1577836800.0  # 2020-01-01T00:00Z: the price list the usage is invoiced with
 
 
 def free_port(address):
@@ -164,6 +170,45 @@ class MemcachedDemoScenario:
                 return
         self.fail("%s: still not the case after %d node cycles" % (what, CYCLES))
 
+    @defer.inlineCallbacks
+    def usage_is_invoiced(self, reference):
+        """The node's next cycles run the release's usage report (memcached's CPU time and
+        memory) and post it; the master records it for the instance, and this month's invoice,
+        issued as if the month had ended, prices it at the unit price in force."""
+        def demo_usage(records):
+            return [r for r in records if r.get("instance") == reference]
+
+        @defer.inlineCallbacks
+        def reported():
+            records = yield self.xmlrpc("usage.list", {"computer": COMPUTER})
+            return any(r["resource"] == "cpu_time" for r in demo_usage(records))
+
+        yield self.cycle_until(reported, "memcached's usage reported")
+        records = demo_usage((yield self.xmlrpc("usage.list", {"computer": COMPUTER})))
+        self.assertEqual({r["resource"] for r in records}, {"cpu_time", "memory"})
+        cpu = sum(Decimal(repr(r["quantity"])) for r in records if r["resource"] == "cpu_time")
+        self.assertGreater(cpu, 0)
+        master, admin = self.running.master, User(self.running.credentials[0], {"admin"})
+        with mock.patch("slap_core.pricing.now", return_value=PRICES_FROM):
+            yield threads.deferToThread(
+                master.call, "pricing.set", admin, currency="EUR", vat_rate="20",
+                effective_from=PRICES_FROM, subscriptions=[{"monthly": "10.00"}],
+                usage=[{"resource": "cpu_time", "unit": "s", "unit_price": "100"},
+                       {"resource": "memory", "unit": "MiB", "unit_price": "0.01"}])
+        month = period_of(time.time())
+        with mock.patch("slap_core.invoices.now", return_value=month.end):
+            run = yield threads.deferToThread(master.call, "invoice.generate", admin,
+                                              period=month.name)
+        (number,) = run.issued
+        invoice = yield self.xmlrpc("invoice.get", {"number": number})
+        (line,) = [line for line in invoice["lines"]
+                   if line["kind"] == "usage" and line["description"].startswith("cpu_time")]
+        self.assertEqual((line["tree"], line["unit"], line["unit_price"]),
+                         (TITLE, "s", "100"))
+        quantity = Decimal(line["quantity"])
+        self.assertEqual(quantity, cpu.quantize(Decimal("0.000001")))
+        self.assertEqual(Decimal(line["amount"]), money(quantity * 100, "EUR"))
+
     # -- the scenario --
 
     @defer.inlineCallbacks
@@ -174,7 +219,7 @@ class MemcachedDemoScenario:
         port = free_port(ADDRESS)
         # registered first, so it runs after the node's own cleanups stopped its supervisord
         self.addCleanup(stop_memcached, port)
-        running = start_test_master(self, insecure_loopback=True)
+        running = self.running = start_test_master(self, insecure_loopback=True)
         base = running.urls()[0]
         login, password = running.credentials
         self.xmlrpc_url = base.replace("http://", "http://%s:%s@" % (login, password)) + "xmlrpc"
@@ -215,6 +260,9 @@ class MemcachedDemoScenario:
         self.assertEqual((output, code), ("", 0))
         before, after = yield threads.deferToThread(set_and_get, ip, tcp_port, "greeting", "hello")
         self.assertEqual((before, after), (None, b"hello"))
+
+        # the node reports what memcached used; the master prices and invoices it
+        yield self.usage_is_invoiced(reference)
 
         # stopped: the process goes away and the port refuses connections
         yield self.request("stopped")

@@ -3,8 +3,9 @@
 ``template`` runs at software time: it checks that the memcached binary exists and writes the
 instance profile. ``instance`` runs in each partition: it reads the instance parameters and the
 partition's IPv4 address through the slap library, writes the service wrapper
-``etc/service/memcached`` (started by the node's supervisord) and a promise
-``etc/promise/memcached-port``, and publishes ``ip`` and ``tcp_port`` with setConnectionDict.
+``etc/service/memcached`` (started by the node's supervisord), a promise
+``etc/promise/memcached-port`` and a usage report ``etc/report/memcached-usage``, and publishes
+``ip`` and ``tcp_port`` with setConnectionDict.
 """
 
 import ipaddress
@@ -35,6 +36,49 @@ while True:
     if time.monotonic() > deadline:
         sys.exit("memcached on %(ip)s:%(port)d does not answer: %%s" %% problem)
     time.sleep(0.5)
+"""
+
+
+# The usage report: the node runs it with the path of a file to write (a
+# partition_consumption.xsd document). It asks memcached for its ``stats`` and reports the CPU
+# time used since the previous report (memcached's rusage, kept in var/memcached-usage.last) and
+# the memory its items hold now. A memcached that does not answer (stopped) used nothing: the
+# script writes no report and succeeds.
+REPORT = """\
+#!%(python)s
+import os, socket, sys
+LAST = %(last)r
+try:
+    with socket.create_connection((%(ip)r, %(port)d), timeout=5) as connection:
+        connection.sendall(b"stats\\r\\n")
+        data = b""
+        while not data.endswith(b"END\\r\\n"):
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+except OSError:
+    sys.exit(0)
+stats = dict(line.split(" ", 2)[1:] for line in data.decode("ascii", "replace").splitlines()
+             if line.startswith("STAT ") and line.count(" ") >= 2)
+cpu = float(stats.get("rusage_user", 0)) + float(stats.get("rusage_system", 0))
+try:
+    with open(LAST) as handle:
+        previous = float(handle.read())
+except (OSError, ValueError):
+    previous = 0.0
+used = cpu - previous if cpu >= previous else cpu  # a restarted memcached starts again at 0
+memory = int(stats.get("bytes", 0)) / 1048576.0
+movement = ("<movement><resource>%%s</resource><title>%%s</title><reference>%%s</reference>"
+            "<quantity>%%.6f</quantity><price>0</price><VAT/><category>%%s</category></movement>")
+os.makedirs(os.path.dirname(os.path.abspath(sys.argv[1])), exist_ok=True)
+with open(sys.argv[1], "w") as handle:
+    handle.write("<consumption>" + movement %% ("cpu_time", "memcached CPU time (s)",
+                                               %(partition)r, used, "cpu")
+                 + movement %% ("memory", "memcached items (MiB)", %(partition)r, memory,
+                               "memory") + "</consumption>")
+with open(LAST, "w") as handle:
+    handle.write(repr(cpu))
 """
 
 
@@ -122,7 +166,12 @@ class Instance:
         promise = os.path.join(directory, "etc", "promise", "memcached-port")
         _write(promise, PROMISE % {"python": sys.executable, "ip": ip, "port": port})
 
+        report = os.path.join(directory, "etc", "report", "memcached-usage")
+        _write(report, REPORT % {"python": sys.executable, "ip": ip, "port": port,
+                                 "partition": connection["partition-id"],
+                                 "last": os.path.join(directory, "var", "memcached-usage.last")})
+
         partition.setConnectionDict({"ip": ip, "tcp_port": str(port)})
-        return [wrapper, promise]
+        return [wrapper, promise, report]
 
     update = install
