@@ -7,7 +7,7 @@ from unittest import mock
 from slap_core import clock, errors
 from slap_core.principals import User
 from tests.core.test_usage import journal, movement
-from tests.fixtures import MasterTestCase
+from tests.fixtures import SR, MasterTestCase
 
 
 def at(year, month, day):
@@ -84,6 +84,23 @@ class InvoiceTests(April):
                           ("usage", "blog", "2024-04", "3", "0", "0")])
         alice = self.call("invoice.get", self.alice, number="2024-000002")
         self.assertEqual((alice.subtotal, alice.vat, alice.total), ("39.27", "7.85", "47.12"))
+
+    def test_a_shared_instance_and_a_stopped_tree(self):
+        # bob's shared instance from the 16th, at the list in force then (50.00: it has no
+        # shared price); alice's blog stopped on the 20th is still hers: billed to the end
+        try:
+            self.request(self.bob, "cache", shared=True)
+        except errors.NotReady:
+            pass  # recorded, waiting for a host: its subscription is open all the same
+        self.instant = at(2024, 4, 20)
+        self.call("instance.request", self.alice, title="blog", software_release=SR,
+                  state="stopped")
+        self.generate("2024-04", at(2024, 5, 2))
+        self.assertEqual(self.lines("2024-000001"),
+                         [("subscription", "shop", "2024-04", "0.5", "42", "21.00"),
+                          ("subscription", "cache", "2024-04", "0.5", "50", "25.00")])
+        self.assertEqual(self.lines("2024-000002")[0],
+                         ("subscription", "blog", "2024-04", "0.9", "42", "37.80"))
 
     def test_running_a_period_again_adds_nothing(self):
         self.generate("2024-04", at(2024, 5, 2))
