@@ -16,9 +16,10 @@ An instance that gets no partition says why (:func:`why_unplaced`), and keeps it
 release is supplied on no open computer, or every partition is taken.
 """
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, select, update
 
-from slap_core.models import Computer, Partition, SoftwareInstance, Supply
+from slap_core.clock import now
+from slap_core.models import Computer, Partition, PartitionTenancy, SoftwareInstance, Supply
 from slap_core.sla import CATEGORY_KEYS, MODES, unknown_keys
 
 CANDIDATE_BATCH = 32
@@ -108,6 +109,7 @@ _TAKE = (
     .where(_PARTITION.c.id == bindparam("partition_id"), _PARTITION.c.slap_state == "free")
     .values(slap_state="busy", instance_id=bindparam("taker"))
 )
+_TENANCY = insert(PartitionTenancy.__table__)
 
 
 def _candidates(session, instance):
@@ -152,7 +154,8 @@ def take_partition(session, instance):
 
     Only ``instance.id``, ``sla``, ``release_id`` and ``tree_id`` are read, so the request path
     passes the values it just inserted with Core statements. The partition row is updated with a
-    Core statement: the caller bumps its computer's revision.
+    Core statement, and the instance's tenancy of it begins (usage is billed by it): the caller
+    bumps its computer's revision.
     """
     reason = refusal(instance.sla or {}, shared=False)
     if reason:
@@ -165,6 +168,9 @@ def take_partition(session, instance):
             taken = session.connection().execute(
                 _TAKE, {"partition_id": partition_id, "taker": instance.id})
             if taken.rowcount == 1:
+                session.connection().execute(_TENANCY, {
+                    "partition_id": partition_id, "instance_id": instance.id, "start_at": now(),
+                    "stop_at": None})
                 return partition_id, None
         if not tried:
             break

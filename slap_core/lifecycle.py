@@ -1,9 +1,9 @@
 """State changes shared by several operations: timestamps, destruction, archiving, freeing."""
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from slap_core.clock import next_timestamp
-from slap_core.models import Partition, SoftwareInstance
+from slap_core.clock import next_timestamp, now
+from slap_core.models import Partition, PartitionTenancy, SoftwareInstance
 from slap_core.subscriptions import close_subscription
 
 
@@ -69,10 +69,15 @@ def request_destroy(session, instance):
 
 
 def free_partition(session, partition, instance):
-    """Release ``partition`` from ``instance`` and archive it; its shared guests wait for a new host."""
+    """Release ``partition`` from ``instance`` (its tenancy ends) and archive it; its shared
+    guests wait for a new host."""
     partition.instance_id = None
     partition.slap_state = "free"
     session.flush()
+    session.execute(update(PartitionTenancy).where(
+        PartitionTenancy.partition_id == partition.id,
+        PartitionTenancy.instance_id == instance.id, PartitionTenancy.stop_at.is_(None))
+        .values(stop_at=now()).execution_options(synchronize_session=False))
     session.expire(instance, ["partition"])
     archive(instance)
     for guest in session.scalars(

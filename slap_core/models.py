@@ -513,3 +513,17 @@ class Seller(Base):
     vat_code: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(255))
     updated_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class PartitionTenancy(Base):
+    """Which instance held a partition, from ``start_at`` until ``stop_at`` (None: still does):
+    usage a node reports for a partition is the tenant's at the movement's stop date."""
+
+    __tablename__ = "partition_tenancy"
+    __table_args__ = (Index("ix_partition_tenancy_partition", "partition_id", "start_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partition_id: Mapped[int] = mapped_column(ForeignKey("partition.id"))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("software_instance.id"))
+    start_at: Mapped[float] = mapped_column(Float)
+    stop_at: Mapped[float | None] = mapped_column(Float)

@@ -5,8 +5,8 @@ A journal is validated against ``schemas/computer_consumption.xsd`` and the mast
 reference on every movement; quantities that are finite, not negative and below 10^15); a
 document that fails is refused whole with Invalid and nothing is stored. The same journal posted again (same computer, same canonical XML) is counted once: the
 answer is the first one's, marked ``replayed``. A movement's reference is a partition of the
-computer (what slapgrid writes: the instance deployed there now), an instance deployed on it, or
-the computer itself; a movement of no instance (the computer, a free partition) is the computer
+computer (what slapgrid writes: the instance that held it on the movement's stop date, by the
+partition's tenancies), an instance deployed on it now, or the computer itself; a movement of no instance (the computer, a free partition) is the computer
 owner's, marked ``on_computer``. The records are the input of invoicing.
 """
 
@@ -29,6 +29,7 @@ from slap_core.models import (
     Computer,
     InstanceTree,
     Partition,
+    PartitionTenancy,
     Person,
     SoftwareInstance,
     UsageRecord,
@@ -42,6 +43,7 @@ from slap_core.principals import ComputerAgent, PartitionAgent
 from slap_core.views import UsageRecordView, UsageReportOutcome
 
 MAX_JOURNAL_BYTES = 4 * 1024 * 1024
+DAY = 86400.0
 MAX_QUANTITY = Decimal("1e15")
 
 
@@ -103,19 +105,24 @@ def report_usage(session, principal, *, computer, document):
                                   replayed=True)
     if isinstance(document, bytes):
         document = document.decode("utf-8", "replace")
-    consumers = _consumers(session, target)
     received = now()
+    for movement in movements:
+        movement["stop_at"] = stop_instant(movement["stop_date"], received)
+    consumers = _consumers(session, target)
+    tenancies = _tenancies(session, target, [m["stop_at"] for m in movements])
     records = []
     for movement in movements:
         reference = movement["partition_reference"]
-        if reference not in consumers:
+        if reference in tenancies:
+            instance_id, owner_id = _tenant(tenancies[reference], movement["stop_at"])
+        elif reference in consumers:
+            instance_id, owner_id = consumers[reference]
+        else:
             raise errors.Invalid("usage movement reference %r is no partition or instance of %s, "
                                  "nor the computer itself" % (reference[:100], target.reference))
-        instance_id, owner_id = consumers[reference]
         records.append(dict(movement, instance_id=instance_id,
                             person_id=owner_id if instance_id else target.owner_id,
-                            on_computer=instance_id is None,
-                            stop_at=stop_instant(movement["stop_date"], received)))
+                            on_computer=instance_id is None))
     report = UsageReport(computer_id=target.id, document=document, digest=digest,
                          record_count=len(records), received_at=received)
     session.add(report)
@@ -127,20 +134,58 @@ def report_usage(session, principal, *, computer, document):
 
 
 def _consumers(session, computer):
-    """{movement reference: (instance id or None, its owner's person id or None)}: each partition
-    of ``computer`` and each instance deployed on it; the computer itself is no instance's."""
+    """{movement reference: (instance id or None, its owner's person id or None)}: each instance
+    deployed on ``computer`` now, and the computer itself (no instance's)."""
     consumers = {computer.reference: (None, None)}
     rows = session.execute(
-        select(Partition.reference, SoftwareInstance.id, SoftwareInstance.reference,
-               InstanceTree.owner_id)
-        .outerjoin(SoftwareInstance, Partition.instance_id == SoftwareInstance.id)
-        .outerjoin(InstanceTree, SoftwareInstance.tree_id == InstanceTree.id)
+        select(SoftwareInstance.id, SoftwareInstance.reference, InstanceTree.owner_id)
+        .join(Partition, Partition.instance_id == SoftwareInstance.id)
+        .join(InstanceTree, SoftwareInstance.tree_id == InstanceTree.id)
         .where(Partition.computer_id == computer.id))
-    for partition, instance_id, instance, owner_id in rows:
-        consumers[partition] = (instance_id, owner_id)
-        if instance is not None:
-            consumers[instance] = (instance_id, owner_id)
+    for instance_id, instance, owner_id in rows:
+        consumers[instance] = (instance_id, owner_id)
     return consumers
+
+
+def _tenancies(session, computer, stops):
+    """{partition reference: [(start, stop or None, instance id, owner id)]} for every partition
+    of ``computer``: the tenancies around the days of ``stops`` (a day on either side, for the
+    node's time zone), oldest first."""
+    found = {reference: [] for reference in session.scalars(
+        select(Partition.reference).where(Partition.computer_id == computer.id))}
+    if not stops:
+        return found
+    low, high = min(stops) - DAY, max(stops) + 2 * DAY
+    rows = session.execute(
+        select(Partition.reference, PartitionTenancy.start_at, PartitionTenancy.stop_at,
+               PartitionTenancy.instance_id, InstanceTree.owner_id)
+        .join(Partition, PartitionTenancy.partition_id == Partition.id)
+        .join(SoftwareInstance, PartitionTenancy.instance_id == SoftwareInstance.id)
+        .join(InstanceTree, SoftwareInstance.tree_id == InstanceTree.id)
+        .where(Partition.computer_id == computer.id, PartitionTenancy.start_at < high,
+               PartitionTenancy.stop_at.is_(None) | (PartitionTenancy.stop_at > low))
+        .order_by(PartitionTenancy.start_at, PartitionTenancy.id))
+    for reference, start, stop, instance_id, owner_id in rows:
+        found[reference].append((start, stop, instance_id, owner_id))
+    return found
+
+
+def _tenant(tenancies, stop):
+    """(instance id, owner id) of the tenancy that held the partition longest on the day of
+    ``stop`` (the latest on a tie), else the nearest one within a day of it (a node in another
+    time zone), else (None, None): nobody held it then."""
+    day_start, day_end = stop, stop + DAY
+    best, best_key = (None, None), None
+    for start, end, instance_id, owner_id in tenancies:
+        end = float("inf") if end is None else end
+        overlap = min(end, day_end) - max(start, day_start)
+        distance = max(start - day_end, day_start - end, 0.0)
+        if distance > DAY:
+            continue
+        key = (overlap if overlap > 0 else -distance, start)
+        if best_key is None or key > best_key:
+            best, best_key = (instance_id, owner_id), key
+    return best
 
 
 @operation("usage.list", writes=False,

@@ -23,6 +23,7 @@ class ConsumptionTests(MasterTestCase):
                   subscriptions=[{"monthly": "42.00"}],
                   usage=[{"resource": "cpu_time", "unit": "s", "unit_price": "0.01"}])
         self.clock("slap_core.instance_creation.now", at(2024, 4, 4))
+        self.clock("slap_core.allocation.now", at(2024, 4, 4))  # its partition's tenancy
         self.root = self.request(self.alice, "blog")
         self.clock("slap_core.consumption.now", at(2024, 4, 20))
 

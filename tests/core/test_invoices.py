@@ -128,12 +128,14 @@ class InvoiceTests(April):
         self.assertEqual([line[0] for line in self.lines("2024-000004")], ["subscription"])
 
     def test_usage_of_a_period_never_invoiced_waits_for_its_run(self):
-        self.report(self.blog, "5", "2024-03-30")  # March was never invoiced
         self.generate("2024-04", at(2024, 5, 2))
-        self.assertNotIn("2024-03", [line[2] for line in self.lines("2024-000002")])
-        run = self.generate("2024-03", at(2024, 5, 2))
+        self.report(self.blog, "5", "2024-05-30")
+        self.generate("2024-06", at(2024, 7, 2))  # May was never invoiced: its usage waits
+        self.assertNotIn("2024-05", [line[2] for line in self.lines("2024-000003")])
+        run = self.generate("2024-05", at(2024, 7, 2))
         (number,) = run.issued
-        self.assertEqual(self.lines(number), [("usage", "blog", "2024-03", "5", "0.01", "0.05")])
+        self.assertEqual(self.lines(number)[1:],
+                         [("usage", "blog", "2024-05", "5", "0.02", "0.10")])
 
     def test_numbers_restart_each_year_without_a_gap(self):
         self.generate("2024-04", at(2024, 5, 2))

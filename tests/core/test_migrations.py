@@ -246,8 +246,9 @@ class MigrationTestsMixin:
         self.assertEqual(fleet.call("instance.get", fleet.alice, reference=view.reference), view)
 
 
-# Tables a migration fills from existing rows: 0008 opens a subscription for every tree.
-BACKFILLED = {"subscription": "instance_tree"}
+# Tables a migration fills from existing rows: 0008 opens a subscription for every tree, 0012 a
+# tenancy for every partition held.
+BACKFILLED = {"subscription": "instance_tree", "partition_tenancy": "partition"}
 
 
 class _Fleet(MasterMixin):

@@ -1,12 +1,17 @@
 """Usage journals (TioXML): validation against the XSD, records tied to instances, hostile XML."""
 
+import time
+
 from slap_core import errors
 from slap_core.principals import ComputerAgent
 from tests.fixtures import SR, MasterTestCase
 
 
-def journal(movements, reference="COMP-0", stop_date="2026-11-02 at 00:00:00"):
-    """A computer_consumption journal with the given movement XML fragments."""
+def journal(movements, reference="COMP-0", stop_date=None):
+    """A computer_consumption journal with the given movement XML fragments, stopped today
+    (UTC) unless ``stop_date`` says otherwise."""
+    if stop_date is None:
+        stop_date = time.strftime("%Y-%m-%d at 00:00:00", time.gmtime())
     return (
         "<journal><transaction type='Sale Packing List'><title>Resource consumptions</title>"
         "<start_date>2026-11-01 at 00:00:00</start_date><stop_date>%s</stop_date>"
@@ -71,17 +76,17 @@ class UsageTests(MasterTestCase):
         document = (
             '<?xml version="1.0"?><journal><transaction type="Sale Packing List">'
             "<title>Resource consumptions</title><start_date></start_date>"
-            "<stop_date>2026-11-02 at 13:04:05</stop_date><reference>COMP-0</reference>"
+            "<stop_date>%s</stop_date><reference>COMP-0</reference>"
             "<currency></currency><payment_mode></payment_mode><category></category>"
             '<arrow type="Administration"><source></source><destination></destination></arrow>'
             "<movement><resource>cpu_time</resource><title>CPU</title>"
             "<reference>%s</reference><quantity>0.25</quantity><price>0</price><VAT>None</VAT>"
             "<category>cpu</category></movement></transaction></journal>"
-            % self.instance.partition)
+            % (time.strftime("%Y-%m-%d at 13:04:05", time.gmtime()), self.instance.partition))
         self.assertEqual(self.report(document).record_count, 1)
         (record,) = self.call("usage.list", self.alice)
-        self.assertEqual((record.instance, record.quantity, record.stop_date),
-                         (self.instance.reference, 0.25, "2026-11-02 at 13:04:05"))
+        self.assertEqual((record.instance, record.quantity, record.stop_date[-8:]),
+                         (self.instance.reference, 0.25, "13:04:05"))
 
     def assertRefused(self, document, fragment):
         error = self.assertRaises(errors.Invalid, self.report, document)
@@ -182,3 +187,56 @@ class JournalRuleTests(MasterTestCase):
                           (None, "bob", True), (None, "bob", True)])
         error = self.assertRaises(errors.Invalid, self.report, journal([movement("slappart9")]))
         self.assertIn("'slappart9' is no partition or instance of COMP-0", str(error))
+
+
+def _day(year, month, day):
+    import calendar
+
+    return float(calendar.timegm((year, month, day, 0, 0, 0)))
+
+
+class TenancyTests(MasterTestCase):
+    """A partition's usage is its tenant's on the movement's stop date: alice held slappart0
+    from 1 October to noon on the 10th, bob from the 11th."""
+
+    def setUp(self):
+        super().setUp()
+        from unittest import mock
+
+        self.instant = _day(2026, 10, 1)
+        for module in ("slap_core.allocation", "slap_core.lifecycle"):
+            patcher = mock.patch(module + ".now", lambda: self.instant)
+            patcher.start()
+            self.addCleanup(patcher.stop)
+        self.node = self.make_computer("COMP-T", partitions=1)
+        self.old = self.request(self.alice, "old")
+        self.instant = _day(2026, 10, 10) + 12 * 3600
+        self.call("instance.destroy", self.alice, reference=self.old.reference)
+        self.call("instance.report_destroyed", self.node, computer="COMP-T",
+                  partition="slappart0")
+        self.instant = _day(2026, 10, 11)
+        self.new = self.request(self.bob, "new")
+        self.assertEqual(self.new.partition, "slappart0")
+
+    def owner_on(self, day):
+        self.call("usage.report", self.node, computer="COMP-T", document=journal(
+            [movement("slappart0", quantity=str(day))], reference="COMP-T",
+            stop_date="2026-10-%02d at 00:00:00" % day))
+        (record,) = [r for r in self.call("usage.list", self.admin, computer="COMP-T")
+                     if r.quantity == day]
+        return record.person, record.instance, record.on_computer
+
+    def test_each_day_s_usage_goes_to_that_day_s_tenant(self):
+        self.assertEqual(self.owner_on(5), ("alice", self.old.reference, False))
+        self.assertEqual(self.owner_on(20), ("bob", self.new.reference, False))
+        # the 10th: alice held it half the day, nobody else did
+        self.assertEqual(self.owner_on(10)[0], "alice")
+        self.assertEqual(self.owner_on(1)[0], "alice")
+        # a month before anyone held it: the computer's owner pays, marked so
+        self.call("usage.report", self.node, computer="COMP-T", document=journal(
+            [movement("slappart0", quantity="99")], reference="COMP-T",
+            stop_date="2026-09-01 at 00:00:00"))
+        (record,) = [r for r in self.call("usage.list", self.admin, computer="COMP-T")
+                     if r.quantity == 99]
+        self.assertEqual((record.person, record.instance, record.on_computer),
+                         ("admin", None, True))

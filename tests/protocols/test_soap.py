@@ -7,6 +7,7 @@ import copy
 import json
 import os
 import sys
+import time
 
 from lxml import etree
 from twisted.internet import defer, reactor, task, threads
@@ -69,11 +70,12 @@ def items(answer):
 
 
 def journal(reference, partition):
-    """A usage journal (TioXML) with one CPU movement of ``partition``."""
+    """A usage journal (TioXML) with one CPU movement of ``partition``, stopped today (UTC): the
+    day the partition's instance holds it."""
     return (
         "<journal><transaction type='Sale Packing List'><title>Resource consumptions</title>"
-        "<start_date>2026-11-01 at 00:00:00</start_date><stop_date>2026-11-02 at 00:00:00"
-        "</stop_date><reference>%s</reference><currency>EUR</currency><payment_mode/>"
+        "<start_date></start_date><stop_date>" + time.strftime("%Y-%m-%d", time.gmtime())
+        + " at 00:00:00</stop_date><reference>%s</reference><currency>EUR</currency><payment_mode/>"
         "<arrow type='Administration'><source/><destination/></arrow><movement>"
         "<resource>cpu_time</resource><title>CPU</title><reference>%s</reference>"
         "<quantity>12.5</quantity><price>0.1</price><VAT/><category>cpu</category></movement>"
