@@ -146,6 +146,8 @@ GLOSSARY = {
     "error_text": _g(TEXT, "what failed (the end of a long text is kept)"),
     "expires_in": _g(NUMBER, "seconds until the token expires (none: it does not)"),
     "full_name": _g(TEXT, "the person's full name"),
+    "phone": _g(TEXT, "the person's phone number"),
+    "person.organisation": _g(TEXT, "the organisation the person belongs to"),
     "include_archived": _g(FLAG, "include destroyed ones (default false)"),
     "include_closed": _g(FLAG, "include closed ones (default false)"),
     "include_revoked": _g(FLAG, "include revoked ones (default false)"),

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -40,6 +41,9 @@ class Person(Base):
     email: Mapped[str] = mapped_column(String(255), default="")
     roles: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[float] = mapped_column(Float, default=now)
+    # What a contact card holds besides name and email (vCard TEL and ORG).
+    phone: Mapped[str] = mapped_column(String(64), default="", server_default=text("''"))
+    organisation: Mapped[str] = mapped_column(String(255), default="", server_default=text("''"))
 
 
 class Computer(Base):

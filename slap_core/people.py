@@ -19,6 +19,8 @@ def person_view(person):
         email=person.email,
         roles=tuple(person.roles or ()),
         has_password=person.password_hash is not None,
+        phone=person.phone or "",
+        organisation=person.organisation or "",
     )
 
 
@@ -40,7 +42,7 @@ def _check_roles(roles):
 @operation("person.create", writes=True, callers="admin",
            returns=PersonView, raises=(errors.Invalid, errors.Conflict))
 def create_person(session, principal, *, login, password=None, roles=("user",), full_name="",
-                  email=""):
+                  email="", phone="", organisation=""):
     """Create a local user, optionally with a password (stored as a scrypt hash)."""
     require_admin(principal)
     if not login or len(login) > 255 or login != login.strip():
@@ -51,10 +53,51 @@ def create_person(session, principal, *, login, password=None, roles=("user",), 
         login=login,
         password_hash=hash_password(password) if _check_password(password) else None,
         roles=_check_roles(roles),
-        full_name=full_name,
-        email=email,
+        **_contact(full_name=full_name, email=email, phone=phone, organisation=organisation),
     )
     session.add(person)
+    session.flush()
+    return person_view(person)
+
+
+# The longest each contact field may be.
+CONTACT_LIMITS = {"full_name": 255, "email": 255, "phone": 64, "organisation": 255}
+
+
+def _contact(**fields):
+    """The contact fields given (None: left out), checked: strings within CONTACT_LIMITS
+    without control characters, an email with an @ or empty; Invalid otherwise."""
+    checked = {}
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if not isinstance(value, str) or len(value) > CONTACT_LIMITS[name] or any(
+                ord(c) < 32 or ord(c) == 127 for c in value):
+            raise errors.Invalid("%s is a text of at most %d characters without control "
+                                 "characters" % (name.replace("_", " "), CONTACT_LIMITS[name]))
+        checked[name] = value.strip()
+    if checked.get("email") and "@" not in checked["email"]:
+        raise errors.Invalid("an email address is name@domain, not %r" % checked["email"][:60])
+    return checked
+
+
+@operation("person.update", writes=True, callers="admin (anyone), a user (themselves)",
+           returns=PersonView, raises=(errors.NotFound, errors.Invalid))
+def update_person(session, principal, *, login, full_name=None, email=None, phone=None,
+                  organisation=None):
+    """Change a person's contact card: name, email, phone, organisation (left out: kept)."""
+    user = require_user(principal)
+    if not (user.is_admin or user.login == login):
+        raise errors.Forbidden("only an admin may change another person")
+    changes = _contact(full_name=full_name, email=email, phone=phone, organisation=organisation)
+    if user.login == login:
+        person = person_for(session, user)
+    else:
+        person = session.scalar(select(Person).where(Person.login == login))
+        if person is None:
+            raise errors.NotFound("no person %r" % (login,))
+    for name, value in changes.items():
+        setattr(person, name, value)
     session.flush()
     return person_view(person)
 

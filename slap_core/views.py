@@ -8,13 +8,16 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class PersonView:
-    """A person as the API shows it."""
+    """A person as the API shows it: login, name, email, roles, whether a local password is
+    set, and the phone number and organisation of their contact card."""
 
     login: str
     full_name: str
     email: str
     roles: tuple
     has_password: bool
+    phone: str = ""
+    organisation: str = ""
 
 
 @dataclass(frozen=True)

@@ -364,6 +364,11 @@ ROUTES = (
     Route("GET", "/people/{login}", "getPerson", "One person (yourself, or anyone for admins)",
           one_call("person.get"), {200: ok("Person", "the person", etag=True)},
           tag="people"),
+    Route("PATCH", "/people/{login}", "updatePerson",
+          "Change a person's contact card: name, email, phone, organisation (yourself, or "
+          "anyone for admins)",
+          one_call("person.update"), {200: ok("Person", "the person")}, body="PersonUpdate",
+          tag="people"),
     Route("PUT", "/people/{login}/password", "setPassword",
           "Set (or with an empty string remove) a local password",
           one_call("person.set_password"), {200: ok("Person", "the person")},

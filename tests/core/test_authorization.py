@@ -41,6 +41,7 @@ CASES = {
     "person.list": ({}, {"admin"}),
     "person.me": ({}, USERS),
     "person.get": (dict(login="alice"), {"alice", "admin"}),
+    "person.update": (dict(login="alice", full_name="Alice A."), {"alice", "admin"}),
     "person.check_password": (dict(login="alice", password="alice-secret"), set(PRINCIPALS)),
     "catalogue.add_release": (dict(url=SR, product="demo"), {"admin", "operator"}),
     "catalogue.remove_release": (dict(url=RETIRED_SR), {"admin", "operator"}),

@@ -74,3 +74,36 @@ class PeopleTests(MasterTestCase):
         self.assertEqual(self.call("person.get", self.alice, login="alice").login, "alice")
         self.assertRaises(errors.Forbidden, self.call, "person.get", self.alice, login="carol")
         self.assertRaises(errors.NotFound, self.call, "person.get", self.admin, login="nobody")
+
+
+class ContactCardTests(MasterTestCase):
+    """person.update: a person's name, email, phone and organisation (a vCard's FN, EMAIL, TEL,
+    ORG), set by themselves or an admin."""
+
+    def test_a_person_edits_their_own_card_and_what_is_left_out_is_kept(self):
+        self.call("person.create", self.admin, login="alice", full_name="Alice",
+                  email="alice@example.org", phone="+33 1 23 45 67 89")
+        view = self.call("person.update", self.alice, login="alice", organisation="Nexedi",
+                         full_name="Alice Liddell")
+        self.assertEqual((view.full_name, view.email, view.phone, view.organisation),
+                         ("Alice Liddell", "alice@example.org", "+33 1 23 45 67 89", "Nexedi"))
+        self.assertEqual(self.call("person.get", self.admin, login="alice"), view)
+        cleared = self.call("person.update", self.admin, login="alice", phone="")
+        self.assertEqual(cleared.phone, "")
+
+    def test_only_an_admin_edits_another_s_card(self):
+        self.call("person.me", self.bob)
+        self.assertRaises(errors.Forbidden, self.call, "person.update", self.alice, login="bob",
+                          full_name="Mallory")
+        self.assertRaises(errors.NotFound, self.call, "person.update", self.admin,
+                          login="nobody", full_name="X")
+        self.assertEqual(self.call("person.update", self.admin, login="bob",
+                                   email="bob@example.org").email, "bob@example.org")
+
+    def test_a_card_with_control_characters_or_no_at_sign_is_refused(self):
+        for fields in (dict(full_name="a\nb"), dict(email="not-an-address"),
+                       dict(phone="1" * 65), dict(organisation=42)):
+            self.assertRaises(errors.Invalid, self.call, "person.update", self.alice,
+                              login="alice", **fields)
+        self.assertRaises(errors.Invalid, self.call, "person.create", self.admin, login="eve",
+                          email="eve")
