@@ -1,20 +1,31 @@
 """LDAP login: HTTP Basic credentials checked against a company directory with ldap3.
 
 A login is found with a search (as a service account, or anonymously), the password is checked by
-binding as the entry found, and the entry's groups become slapgate roles by configuration. Every
-directory exchange runs in the thread pool with timeouts; a directory that does not answer is
-:class:`slap_core.errors.Unavailable` (503 in HTTP adaptors), never an allow. Successful logins
-are remembered for ``cache_ttl`` seconds (0: never).
+binding as the entry found, and the entry's groups become slapgate roles by configuration. A
+local account (a person with a local password) is checked first and never waits on the
+directory. Every directory exchange runs in the directory's own small thread pool with timeouts;
+a directory that does not answer is :class:`slap_core.errors.Unavailable` (503 in HTTP
+adaptors), never an allow, and its message names no library. Successful logins are remembered
+for ``cache_ttl`` seconds (0: never).
 """
 
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 
-from gateway.auth import BasicAuthenticator
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+from twisted.python.threadpool import ThreadPool
+
+from gateway.auth import BasicAuthenticator, LocalPasswordAuthenticator
 from gateway.settings import ConfigError, roles_from
 from slap_core import errors
 from slap_core.principals import User
+
+# Threads that may wait on the directory at once; more logins queue for them.
+DIRECTORY_THREADS = 4
+log = Logger()
 
 
 @dataclass
@@ -128,11 +139,12 @@ class LdapDirectory:
                 ldap_errors.LDAPCommunicationError, ldap_errors.LDAPResponseTimeoutError,
                 ldap_errors.LDAPSocketSendError, ldap_errors.LDAPBusyResult,
                 ldap_errors.LDAPUnavailableResult, OSError) as error:
-            raise errors.Unavailable("the directory did not answer: %s"
-                                     % type(error).__name__) from None
+            log.warn("the directory did not answer: {error!r}", error=error)
+            raise errors.Unavailable("the directory did not answer; try again later") from None
         except ldap_errors.LDAPException as error:
-            raise errors.Unavailable("the directory answered with an error: %s"
-                                     % type(error).__name__) from None
+            log.warn("the directory answered with an error: {error!r}", error=error)
+            raise errors.Unavailable("the directory answered with an error; try again later") \
+                from None
         roles = {settings.roles[group] for group in groups if group in settings.roles}
         if not roles:
             if not settings.default_role:
@@ -153,14 +165,63 @@ def _first(entry, attribute):
     return str(values[0]) if values else ""
 
 
+def _daemon_thread(*args, **kwargs):
+    return threading.Thread(*args, daemon=True, **kwargs)
+
+
+class _DirectoryPool(ThreadPool):
+    """A thread pool whose threads do not hold the process at exit: a thread still waiting on
+    a hung directory is abandoned (the reactor's shutdown stops the pool otherwise)."""
+
+    threadFactory = staticmethod(_daemon_thread)
+
+
 class LdapAuthenticator(BasicAuthenticator):
-    """HTTP Basic against the directory: the same interface as LocalPasswordAuthenticator."""
+    """HTTP Basic against local accounts first, then the directory: the same interface as
+    LocalPasswordAuthenticator.
+
+    A local account whose password matches never waits on the directory. Directory exchanges run
+    in a pool of their own (DIRECTORY_THREADS threads), so a directory that hangs holds those
+    threads only: the pool every other request needs (the core's calls, tokens, certificates,
+    sessions, /health) stays free. SOAP's blocking path (its WSGI thread) still asks the directory
+    from that thread.
+    """
 
     def __init__(self, calls, settings, clock=time.monotonic, max_entries=10000):
         super().__init__(calls, settings.cache_ttl, clock, max_entries)
         self.directory = LdapDirectory(settings)
+        self.local = LocalPasswordAuthenticator(calls, ttl=0)
+        self._pool = None
 
     def check(self, login, password):
-        """The directory's person with their roles (blocking: the pool runs it)."""
+        """The local account, else the directory's person with their roles (blocking)."""
+        try:
+            return self.local.check(login, password)
+        except errors.Unauthenticated:
+            return self._directory_user(login, password)
+
+    def check_deferred(self, login, password):
+        """The local account (the core's pool), else the directory (its own pool)."""
+        def not_local(failure):
+            failure.trap(errors.Unauthenticated)
+            return deferToThreadPool(self.calls.reactor, self.pool(), self._directory_user,
+                                     login, password)
+
+        return self.local.check_deferred(login, password).addErrback(not_local)
+
+    def pool(self):
+        """The directory's own thread pool, started on first use, stopped with the reactor."""
+        if self._pool is None:
+            self._pool = _DirectoryPool(0, DIRECTORY_THREADS, "slapgate-directory")
+            self._pool.start()
+            self.calls.reactor.addSystemEventTrigger("during", "shutdown", self._pool.stop)
+        return self._pool
+
+    def stop(self):
+        """Stop the directory's pool (its idle threads end; the master is stopping)."""
+        if self._pool is not None and self._pool.started:
+            self._pool.stop()
+
+    def _directory_user(self, login, password):
         canonical, _name, _mail, roles = self.directory.authenticate(login, password)
         return User(canonical, roles=roles)

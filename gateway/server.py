@@ -110,6 +110,9 @@ class RunningMaster:
         watcher = getattr(self.site, "watcher", None)
         if watcher is not None:
             watcher.stop()
+        directory = getattr(self.site, "directory", None)
+        if directory is not None:
+            directory.stop()
         yield defer.gatherResults([defer.maybeDeferred(p.stopListening) for p in self.ports])
         self.master.close()
 

@@ -76,7 +76,8 @@ def build_site(calls, slap_callers=None, ldap=None, oidc=None):
     """
     memoize_content_type_parsing()
     root = IndexResource()
-    passwords = LdapAuthenticator(calls, ldap) if ldap else LocalPasswordAuthenticator(calls)
+    directory = LdapAuthenticator(calls, ldap) if ldap else None
+    passwords = directory or LocalPasswordAuthenticator(calls)
     if oidc:
         passwords = mount_sso(root, calls, oidc, passwords)  # Bearer tokens, else the above
     # API tokens (Bearer or Basic password sgt_...) come before every other kind of credential.
@@ -102,6 +103,7 @@ def build_site(calls, slap_callers=None, ldap=None, oidc=None):
     site.protocol = Channel
     site.displayTracebacks = False
     site.watcher = watcher
+    site.directory = directory  # its own thread pool, stopped with the master
     return site
 
 

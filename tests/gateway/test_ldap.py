@@ -9,13 +9,14 @@ import configparser
 import time
 import xmlrpc.client
 
-from twisted.internet import defer, threads
+import pytest
+from twisted.internet import defer, protocol, reactor, task, threads
 from twisted.trial import unittest
 
 from gateway.config import ConfigError
 from gateway.ldap_auth import LdapDirectory, LdapSettings, settings_from
 from slap_core import errors
-from tests.fixtures import start_test_master
+from tests.fixtures import http_client, start_test_master
 from tests.ldap_server import SERVICE_DN, SERVICE_PASSWORD, SUFFIX, start_slapd
 
 GROUPS = "ou=groups," + SUFFIX
@@ -146,9 +147,11 @@ class MasterWithLdapTests(unittest.TestCase):
         self.assertEqual(fault.faultCode, 403)
         fault = yield self.fault("carol", "wrong", "person.me")
         self.assertEqual(fault.faultCode, 401)
-        # The master's local admin is not in the directory: with LDAP, the directory decides.
+        # The master's local admin is not in the directory: a local account is checked locally.
         login, password = self.running.credentials
-        fault = yield self.fault(login, password, "person.me")
+        me = yield self.xmlrpc(login, password, "person.me")
+        self.assertEqual(me["login"], login)
+        fault = yield self.fault(login, "not-the-password", "person.me")
         self.assertEqual(fault.faultCode, 401)
 
     @defer.inlineCallbacks
@@ -178,6 +181,83 @@ class MasterWithLdapTests(unittest.TestCase):
         self.assertEqual(response.status_code, 500)
         self.assertIn(b"Server</faultcode>", response.content)
         self.assertIn(b"<slap:code>unavailable</slap:code>", response.content)
+
+
+class SilentDirectory(protocol.Protocol):
+    """A directory that accepts connections and never answers."""
+
+    def connectionMade(self):
+        self.factory.connections.append(self.transport)
+
+
+@pytest.mark.slow
+class HangingDirectoryTests(unittest.TestCase):
+    """A directory that hangs must not take the master with it: 20 directory logins wait on it
+    (timeout 2 s) while /health, the local admin and a token are answered as fast as without."""
+
+    timeout = 120
+
+    def setUp(self):
+        factory = protocol.Factory.forProtocol(SilentDirectory)
+        factory.connections = []
+        port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        self.addCleanup(lambda: [t.abortConnection() for t in factory.connections])
+        url = "ldap://127.0.0.1:%d" % port.getHost().port
+        self.running = start_test_master(self, ldap=settings(url, timeout=2.0))
+        self.base = self.running.urls()[0]
+        self.client = http_client(self)
+
+    @defer.inlineCallbacks
+    def timed(self, method, path, auth=None, body=None):
+        """(seconds, HTTP status, body) of one request."""
+        started = time.monotonic()
+        headers = {"Content-Type": ["text/xml"]} if body else None
+        response = yield self.client.request(method, self.base + path, auth=auth, data=body,
+                                             headers=headers)
+        content = yield response.content()
+        return time.monotonic() - started, response.code, content
+
+    def xmlrpc_body(self, method):
+        return xmlrpc.client.dumps((), method).encode()
+
+    @defer.inlineCallbacks
+    def fast_calls(self):
+        """The seconds of /health, the local admin's person.me and a token's, one after the
+        other."""
+        admin = self.running.credentials
+        health = yield self.timed("GET", "health")
+        me = yield self.timed("POST", "xmlrpc", auth=admin, body=self.xmlrpc_body("person.me"))
+        token = yield self.timed("POST", "xmlrpc", auth=("admin", self.token),
+                                 body=self.xmlrpc_body("person.me"))
+        for _, code, content in (health, me, token):
+            self.assertEqual(code, 200, content[:300])
+        self.assertNotIn(b"<fault>", me[2] + token[2])
+        return [health[0], me[0], token[0]]
+
+    @defer.inlineCallbacks
+    def test_others_are_answered_while_directory_logins_wait(self):
+        from slap_core.principals import User
+
+        self.token = self.running.master.call("token.create", User("admin", {"admin"}),
+                                              label="script").secret
+        before = yield self.fast_calls()
+        logins = [self.timed("POST", "xmlrpc", auth=("alice", "alice-secret"),
+                             body=self.xmlrpc_body("person.me")) for _ in range(20)]
+        yield task.deferLater(reactor, 0.3, lambda: None)  # the logins reach the directory
+        during = yield self.fast_calls()
+        answers = yield defer.gatherResults(logins)
+        print("fast calls before %s, while 20 logins hang %s (seconds)" % (
+            ["%.3f" % t for t in before], ["%.3f" % t for t in during]))
+        for _, code, content in answers:
+            self.assertEqual(code, 200)
+            self.assertIn(b"<fault>", content)
+            self.assertIn(b"<int>503</int>", content)
+            self.assertIn(b"the directory did not answer", content)
+            self.assertNotIn(b"LDAP", content)
+        # the logins waited for the directory's timeout; the others did not wait for them
+        self.assertGreaterEqual(max(seconds for seconds, _, _ in answers), 2.0)
+        self.assertLess(max(during), 1.0)
 
 
 class SettingsTests(unittest.TestCase):
