@@ -116,10 +116,11 @@ def set_password(session, principal, *, login, password):
     return person_view(person)
 
 
-@operation("person.list", writes=False, callers="admin", returns=[PersonView])
+@operation("person.list", writes=False, callers="admin and accountant", returns=[PersonView])
 def list_people(session, principal):
-    """List every known person."""
-    require_admin(principal)
+    """List every known person (an accountant reads them too: whom invoices go to)."""
+    if not require_user(principal).reads_accounts:
+        raise errors.Forbidden("only an admin or an accountant may list people")
     return [person_view(p) for p in session.scalars(select(Person).order_by(Person.login))]
 
 

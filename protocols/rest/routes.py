@@ -354,7 +354,7 @@ ROUTES = (
     Route("GET", "/me", "getMe", "The calling user's own record",
           one_call("person.me"),
           {200: ok("Person", "the caller", etag=True)}, tag="people"),
-    Route("GET", "/people", "listPeople", "Every person (admins)",
+    Route("GET", "/people", "listPeople", "Every person (admins and accountants)",
           one_call("person.list"),
           {200: ok("PersonPage", "a page of people", etag=True)}, listing="Person",
           filters=_person_filters(), tag="people"),

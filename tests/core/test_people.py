@@ -107,3 +107,16 @@ class ContactCardTests(MasterTestCase):
                               login="alice", **fields)
         self.assertRaises(errors.Invalid, self.call, "person.create", self.admin, login="eve",
                           email="eve")
+
+
+class AccountantReadsPeopleTests(MasterTestCase):
+    """person.list: an admin or an accountant, nobody else."""
+
+    def test_an_accountant_lists_people_a_user_does_not(self):
+        from slap_core.principals import User
+
+        self.call("person.create", self.admin, login="carol", roles=["accountant"])
+        self.assertEqual([p.login for p in self.call("person.list", User("carol",
+                                                                         {"accountant"}))],
+                         ["carol"])
+        self.assertRaises(errors.Forbidden, self.call, "person.list", self.alice)
