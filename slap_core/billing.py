@@ -55,6 +55,11 @@ def period_of(instant):
     return period(moment.year, moment.month)
 
 
+def day(instant):
+    """The UTC day of ``instant`` (seconds since the epoch), ``2024-04-04``."""
+    return datetime.datetime.fromtimestamp(instant, datetime.timezone.utc).strftime("%Y-%m-%d")
+
+
 def stop_instant(text, fallback):
     """The instant a TioXML date (``2026-11-02 at 00:00:00``, or ISO) names, else ``fallback``:
     the day decides the period a usage movement is billed in."""

@@ -2,12 +2,12 @@
 (``slap_core/templates/invoice.html``, autoescaped), and PDF made from that same HTML by
 WeasyPrint, which is refused every external resource (the document needs none)."""
 
-import datetime
 import os
 
 import jinja2
 
 from slap_core import errors
+from slap_core.billing import day
 from slap_core.invoices import get_invoice
 from slap_core.operations import operation
 from slap_core.views import InvoiceDocumentView
@@ -19,11 +19,6 @@ _TEMPLATES = jinja2.Environment(
 _KINDS = {"subscription": "Subscription", "usage": "Usage", "late_usage": "Late usage"}
 _PARTY_FIELDS = ("name", "organisation", "address", "country", "registration", "vat_code",
                  "email")
-_STATES = {"issued": "issued, to be paid", "paid": "paid", "credited": "cancelled by a credit note"}
-
-
-def _day(instant):
-    return datetime.datetime.fromtimestamp(instant, datetime.timezone.utc).strftime("%Y-%m-%d")
 
 
 def _party(snapshot):
@@ -33,20 +28,21 @@ def _party(snapshot):
 
 def render_html(invoice):
     """The HTML document of an InvoiceView."""
-    state = _STATES[invoice.state]
-    if invoice.state == "paid":
-        state = "paid on %s (%s)" % (_day(invoice.paid_at), invoice.payment_reference)
-    elif invoice.state == "credited":
-        state = "cancelled by credit note %s" % invoice.credited_by
     if invoice.kind == "credit_note":
         state = "issued"
+    elif invoice.state == "paid":
+        state = "paid on %s (%s)" % (day(invoice.paid_at), invoice.payment_reference)
+    elif invoice.state == "credited":
+        state = "cancelled by credit note %s" % invoice.credited_by
+    else:
+        state = "issued, to be paid"
     buyer = dict(invoice.buyer or {})
     buyer.setdefault("name", invoice.person)
     return _TEMPLATES.get_template("invoice.html").render(
         invoice=invoice, title="Credit note" if invoice.kind == "credit_note" else "Invoice",
         seller=_party(invoice.seller) if invoice.seller else None, buyer=_party(buyer),
-        issued=_day(invoice.issued_at), period_from=_day(invoice.period_start),
-        period_to=_day(invoice.period_end - 1), state=state, kinds=_KINDS)
+        issued=day(invoice.issued_at), period_from=day(invoice.period_start),
+        period_to=day(invoice.period_end - 1), state=state, kinds=_KINDS)
 
 
 def _no_fetching(url, *args, **kwargs):

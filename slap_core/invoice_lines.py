@@ -15,13 +15,12 @@ usage quantities are accepted with.
 """
 
 import bisect
-import datetime
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import and_, func, or_, select
 
-from slap_core.billing import QUANTITY_PLACES, line_amount, period_of, prorated_quantity
+from slap_core.billing import QUANTITY_PLACES, day, line_amount, period_of, prorated_quantity
 from slap_core.models import (
     InstanceTree,
     InvoiceRun,
@@ -91,6 +90,12 @@ def usage_ranges(session, billed):
     return ranges
 
 
+def running_in(billed):
+    """The condition on Subscription of those that ran for some of period ``billed``."""
+    return and_(Subscription.start_at < billed.end,
+                Subscription.stop_at.is_(None) | (Subscription.stop_at > billed.start))
+
+
 def unbilled_usage(ranges, person_ids, up_to=None):
     """The condition on UsageRecord of what bills of ``person_ids`` (None: anyone) over
     ``ranges`` take: not invoiced yet, stopped in one of the ranges, up to record id ``up_to``
@@ -103,10 +108,6 @@ def unbilled_usage(ranges, person_ids, up_to=None):
     if up_to is not None:
         condition = and_(condition, UsageRecord.id <= up_to)
     return condition
-
-
-def _day(instant):
-    return datetime.datetime.fromtimestamp(instant, datetime.timezone.utc).strftime("%Y-%m-%d")
 
 
 def _text(value):
@@ -122,16 +123,15 @@ def _add_subscriptions(session, bills, person_ids, billed, currency):
         .outerjoin(SoftwareInstance, InstanceTree.root_instance_id == SoftwareInstance.id)
         .outerjoin(SoftwareRelease, SoftwareInstance.release_id == SoftwareRelease.id)
         .outerjoin(SoftwareProduct, SoftwareRelease.product_id == SoftwareProduct.id)
-        .where(Subscription.person_id.in_(person_ids), Subscription.start_at < billed.end,
-               (Subscription.stop_at.is_(None)) | (Subscription.stop_at > billed.start))
+        .where(Subscription.person_id.in_(person_ids), running_in(billed))
         .order_by(Subscription.person_id, Subscription.start_at, Subscription.id))
     for person, start, stop, line_currency, monthly, title, url, product in rows:
         bill = bills.setdefault(person, Bill())
         quantity = prorated_quantity(start, stop, billed)
         what = "%s (%s)" % (title, product or url) if (product or url) else title
         if start > billed.start or (stop is not None and stop < billed.end):
-            what += ", %s to %s" % (_day(max(start, billed.start)),
-                                    _day(min(stop or billed.end, billed.end) - 1))
+            what += ", %s to %s" % (day(max(start, billed.start)),
+                                    day(min(stop or billed.end, billed.end) - 1))
         if monthly is None or line_currency != currency:
             bill.name_unpriced("subscription of %s" % title)
             price = amount = Decimal(0)

@@ -11,7 +11,6 @@ becomes credited). A person sees their own invoices
 only (another's is NotFound, as if it did not exist); an admin or an accountant sees all.
 """
 
-import datetime
 import math
 import re
 from decimal import Decimal
@@ -20,10 +19,10 @@ from sqlalchemy import func, insert, select, update
 
 from slap_core import errors
 from slap_core.access import accounts_read, require_admin
-from slap_core.billing import period, totals
+from slap_core.billing import period, period_of, totals
 from slap_core.billing_profiles import bounded_text, buyer_snapshots, seller_snapshot, vat_of
 from slap_core.clock import now
-from slap_core.invoice_lines import PriceBook, bills, unbilled_usage, usage_ranges
+from slap_core.invoice_lines import PriceBook, bills, running_in, unbilled_usage, usage_ranges
 from slap_core.models import (
     Invoice,
     InvoiceLine,
@@ -63,9 +62,7 @@ def _numbers(session, year, count):
 
 def _to_bill(session, billed, ranges, up_to):
     """Ids of the people with anything to bill in ``billed`` and no invoice for it, ascending."""
-    subscribers = select(Subscription.person_id).where(
-        Subscription.start_at < billed.end,
-        (Subscription.stop_at.is_(None)) | (Subscription.stop_at > billed.start))
+    subscribers = select(Subscription.person_id).where(running_in(billed))
     consumers = select(UsageRecord.person_id).where(
         unbilled_usage(ranges, None, up_to), UsageRecord.person_id.is_not(None))
     invoiced = select(Invoice.person_id).where(Invoice.period == billed.name,
@@ -102,7 +99,7 @@ def generate(session, principal, *, period):
     ranges = usage_ranges(session, billed)
     book = PriceBook(session)
     people, already = _to_bill(session, billed, ranges, up_to)
-    year = datetime.datetime.fromtimestamp(issued_at, datetime.timezone.utc).year
+    year = period_of(issued_at).year
     seller = seller_snapshot(session)
     issued, unpriced = [], []
     for first in range(0, len(people), BATCH):
@@ -247,8 +244,7 @@ def credit(session, principal, *, number, reason):
     row, owner = _open_invoice(session, principal, number, "credited")
     reason = bounded_text(reason, "a credit note's reason", 2000, required=True)
     issued_at = now()
-    year = datetime.datetime.fromtimestamp(issued_at, datetime.timezone.utc).year
-    (note_number,) = _numbers(session, year, 1)
+    (note_number,) = _numbers(session, period_of(issued_at).year, 1)
     note = Invoice(
         number=note_number, kind="credit_note", person_id=row.person_id, period=row.period,
         period_start=row.period_start, period_end=row.period_end, issued_at=issued_at,
