@@ -251,6 +251,7 @@ TUPLE_ITEMS[("InvoiceRunView", "unpriced")] = (Unicode, str)
 InvoiceRun = view_model(views.InvoiceRunView, "InvoiceRun")
 BillingProfile = view_model(views.BillingProfileView, "BillingProfile")
 Seller = view_model(views.SellerView, "Seller")
+SyncPartnership = view_model(views.SyncPartnershipView, "SyncPartnership")
 InvoiceDocument = view_model(views.InvoiceDocumentView, "InvoiceDocument")
 
 

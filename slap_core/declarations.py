@@ -206,6 +206,12 @@ GLOSSARY = {
     "tree": _g(TEXT, "an instance tree's title (its root instance's)"),
     "url": _g(TEXT, "a software release URL"),
     "version": _g(TEXT, "the release's version within its product"),
+    "device": _g(TEXT, "a SyncML device's id (its SyncHdr Source LocURI)"),
+    "store": _g(TEXT, "a SyncML store's name (contacts, instances...)"),
+    "client_anchor": _g(TEXT, "the device's anchor (its Next) of the session that ended"),
+    "server_anchor": _g(TEXT, "the master's anchor (its Next) of the session that ended"),
+    "mapping": _g(PARAMETERS, "the device's item id (LUID) for each of the master's (GUID)"),
+    "digests": _g(PARAMETERS, "each item's digest as last exchanged, by the master's id"),
 }
 
 

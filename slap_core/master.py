@@ -17,6 +17,7 @@ from slap_core import (  # noqa: F401  (the operation modules: imported for thei
     pricing,
     subscriptions,
     supplies,
+    sync_partners,
     tokens,
     usage,
 )

@@ -531,3 +531,23 @@ class PartitionTenancy(Base):
     instance_id: Mapped[int] = mapped_column(ForeignKey("software_instance.id"))
     start_at: Mapped[float] = mapped_column(Float)
     stop_at: Mapped[float | None] = mapped_column(Float)
+
+
+class SyncPartnership(Base):
+    """What a person's SyncML device last agreed with the master about one store: both sides'
+    anchors (each side's Next of the last successful session), the device's item ids (LUIDs) for
+    the master's (GUIDs), and a digest of each item as last sent or received, from which the
+    next session tells what changed on the master since."""
+
+    __tablename__ = "sync_partnership"
+    __table_args__ = (UniqueConstraint("person_id", "device", "store"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    device: Mapped[str] = mapped_column(String(255))
+    store: Mapped[str] = mapped_column(String(64))
+    client_anchor: Mapped[str] = mapped_column(String(64))
+    server_anchor: Mapped[str] = mapped_column(String(64))
+    mapping: Mapped[dict] = mapped_column(JSON)
+    digests: Mapped[dict] = mapped_column(JSON)
+    synced_at: Mapped[float] = mapped_column(Float, default=now)

@@ -471,3 +471,19 @@ class InvoiceDocumentView:
     media_type: str
     filename: str
     content: bytes
+
+
+@dataclass(frozen=True)
+class SyncPartnershipView:
+    """What a SyncML ``device`` of a person last agreed about ``store``: the device's anchor
+    (``client_anchor``) and the master's (``server_anchor``) from the last successful session
+    (empty: never synced, the next session is slow), ``mapping`` the device's item id for each
+    of the master's, ``digests`` each item's digest as last exchanged, ``synced_at`` when."""
+
+    device: str
+    store: str
+    client_anchor: str
+    server_anchor: str
+    mapping: dict
+    digests: dict
+    synced_at: float | None

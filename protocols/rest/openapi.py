@@ -99,6 +99,13 @@ ANY_MAP = {"type": "object"}
 # Path parameters name existing things: anything that is not one is simply not found (404), so
 # their schemas only bound the length (and keep NUL out, which no database stores).
 KEY = string(1024, minLength=1, pattern=r"^[^\x00]+$")
+def SYNC_MAP(length):  # noqa: N802  (a schema maker, named like the schemas it makes)
+    """A map of item ids (1 to 255 characters) to texts of 1 to ``length`` characters."""
+    return {"type": "object", "maxProperties": 100000,
+            "propertyNames": {"type": "string", "minLength": 1, "maxLength": 255},
+            "additionalProperties": string(length, minLength=1)}
+
+
 PATH_PARAMETERS = {
     "login": (KEY, "a person's login"),
     "product": (KEY, "a software product's reference"),
@@ -110,6 +117,10 @@ PATH_PARAMETERS = {
     "token": (KEY, "a personal API token's reference (16 hexadecimal digits)"),
     "title": (KEY, "an instance tree's title (its root instance's), percent-encoded"),
     "number": (KEY, "an invoice's number (2026-000001)"),
+    "device": (string(255, minLength=1, pattern=r"^[^\x00-\x1f\x7f]+$"),
+               "a SyncML device's id, percent-encoded as one path segment"),
+    "store": (string(64, minLength=1, pattern=r"^[^\x00-\x1f\x7f]+$"),
+              "a SyncML store's name (contacts, instances...)"),
 }
 
 # The component name of each view of slap_core.views the API answers with.
@@ -128,6 +139,7 @@ VIEW_NAMES = {
     views.ConsumptionView: "Consumption", views.ConsumptionLineView: "ConsumptionLine",
     views.InvoiceView: "Invoice", views.InvoiceSummaryView: "InvoiceSummary",
     views.InvoiceRunView: "InvoiceRun", views.BillingProfileView: "BillingProfile",
+    views.SyncPartnershipView: "SyncPartnership",
     views.SellerView: "Seller", views.InvoiceDocumentView: "InvoiceDocument",
 }
 CERTIFICATE_KIND = {"type": "string", "enum": ["computer", "partition", "user"]}
@@ -255,6 +267,10 @@ ARGUMENT_SCHEMAS = {
     "message": TEXT,
     "slave_reference": nullable(REFERENCE),
     "connection": PARAMETERS_IN,
+    "client_anchor": string(64, pattern=r"^[^\x00-\x1f\x7f]*$"),
+    "server_anchor": string(64, pattern=r"^[^\x00-\x1f\x7f]*$"),
+    "mapping": nullable(SYNC_MAP(255)),
+    "digests": nullable(SYNC_MAP(128)),
     "new_name": TITLE,
     "error_text": nullable(TEXT),
     "document": string(4 * 1024 * 1024, description="the TioXML journal"),

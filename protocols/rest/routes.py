@@ -634,6 +634,16 @@ ROUTES = (
           one_call("billing.set_profile"), {200: ok("BillingProfile", "the billing profile")},
           body="BillingProfileUpdate", tag="accounting"),
 
+    Route("GET", "/sync-partnerships/{device}/{store}", "getSyncPartnership",
+          "What one of your SyncML devices last agreed about a store (empty anchors: never)",
+          one_call("sync.get"), {200: ok("SyncPartnership", "the partnership", etag=True)},
+          tag="people"),
+    Route("PUT", "/sync-partnerships/{device}/{store}", "recordSyncPartnership",
+          "Remember what a SyncML session of one of your devices ended with (what the SyncML "
+          "adaptor writes; put empty anchors to make the next session slow)",
+          one_call("sync.record"), {200: ok("SyncPartnership", "the partnership")},
+          body="SyncPartnershipUpdate", tag="people"),
+
     Route("GET", "/usage", "listUsage", "Usage records the caller may read",
           list_usage, {200: ok("UsageRecordPage", "a page of usage records", etag=True)},
           listing="UsageRecord",
