@@ -19,9 +19,10 @@ NODE_PYTHON ?= $(or $(shell python3.12 -c 'import sys; print(sys.base_prefix)' 2
 NODE_LDCONF := /etc/ld.so.conf.d/slapgate-node.conf
 # Debian packages the tests start for real: PostgreSQL (scale-out backend), OpenLDAP (LDAP login),
 # memcached (the demo release in tests/memcached), curl (the examples of docs/rest.md); Pango,
-# HarfBuzz and a font for WeasyPrint (invoice PDFs), poppler-utils' pdftotext to read them back.
+# HarfBuzz and a font for WeasyPrint (invoice PDFs), poppler-utils' pdftotext to read them back;
+# SyncEvolution, a real SyncML client, and gcc to build the shim its Debian build needs.
 APT_PACKAGES := postgresql slapd ldap-utils memcached curl libpango-1.0-0 libpangoft2-1.0-0 \
-	libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+	libharfbuzz-subset0 fonts-dejavu-core poppler-utils syncevolution gcc libc6-dev
 # What `make run` needs: memcached for the demo release, WeasyPrint's libraries for invoice PDFs.
 RUN_PACKAGES := memcached libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 LISTEN ?= 127.0.0.1:8080
@@ -105,7 +106,7 @@ test: install system-packages upstream node
 
 # The marker expression is tests/needs.py's CHECK_EXCLUDES (a test there keeps the two equal).
 check: install system-packages upstream
-	$(PY) -m pytest -q -n 2 -m "not (node or upstream or postgres or browser or slow)" tests
+	$(PY) -m pytest -q -n 2 -m "not (node or upstream or postgres or browser or syncevolution or slow)" tests
 
 trial: install system-packages upstream node
 	$(PY) -m twisted.trial --temp-directory=_trial_temp tests

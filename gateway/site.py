@@ -19,6 +19,7 @@ from protocols.slap.watch import Watcher
 from slap_core.principals import User
 from protocols.rest.resource import ApiResource
 from protocols.soap_api import soap_resource
+from protocols.syncml.resource import SyncMLResource
 from protocols.xmlrpc_api import XmlRpcResource
 
 
@@ -99,6 +100,8 @@ def build_site(calls, slap_callers=None, ldap=None, oidc=None):
                "SOAP 1.1 document/literal; WSDL at /soap?wsdl (HTTP Basic or client certificate)")
     root.mount("api", ApiResource(calls, authenticator),
                "REST/JSON; OpenAPI 3.1 at /api/openapi.json (HTTP Basic, bearer token or certificate)")
+    root.mount("syncml", SyncMLResource(calls, authenticator, VERSION),
+               "SyncML 1.2 (XML): contacts kept in step with devices and ERPs (Basic in Cred)")
     site = GatewaySite(root)
     site.protocol = Channel
     site.displayTracebacks = False

@@ -3,7 +3,8 @@
 Each row is one registered operation: its summary, callers, errors and kind from its declaration
 in slap_core, the XML-RPC and SOAP names the faces derive from it, the REST routes that call it,
 and the SLAP endpoints that stand for it (:data:`SLAP`, the one column no declaration gives:
-upstream's protocol names its own calls). ``python -m protocols.operations_table`` rewrites the
+upstream's protocol names its own calls) and the SyncML store changes that call it
+(:data:`SYNCML`). ``python -m protocols.operations_table`` rewrites the
 table in ``docs/operations.md``; a test fails when the checked-in table differs.
 """
 
@@ -52,6 +53,16 @@ SLAP = {
     "usage.report": "POST useComputer",
 }
 
+# What reaches each operation over SyncML (/syncml): the store and the item change; none: —.
+SYNCML = {
+    "person.list": "contacts: the items an admin or accountant syncs",
+    "person.me": "contacts: a user's own card",
+    "person.create": "contacts: Add (admins)",
+    "person.update": "contacts: Replace (and Add of a card that matches a person)",
+    "sync.get": "every session's Alert (the anchors agreed last)",
+    "sync.record": "the end of every session that went well",
+}
+
 
 def _errors(op):
     if not op.errors:
@@ -73,7 +84,7 @@ def rows():
             "`%s`" % name, op.summary.rstrip(".").replace("``", "`"), op.callers, _errors(op),
             "write" if op.writes else "read", SLAP.get(name, "—"), "`%s`" % name,
             "`%s`" % soap[name] if name in soap else "—",
-            ", ".join(rest.get(name, ())) or "—", "—",
+            ", ".join(rest.get(name, ())) or "—", SYNCML.get(name, "—"),
         ]
         lines.append("| %s |" % " | ".join(cells))
     return lines

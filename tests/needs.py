@@ -12,11 +12,12 @@ MARKS = {
     "upstream": "runs the upstream node (slapos node ...) or the slapos CLI",
     "postgres": "starts the tests' PostgreSQL cluster",
     "browser": "drives Chromium through selenium",
+    "syncevolution": "runs Debian's SyncEvolution, a real SyncML client",
     "slow": "takes more than a few seconds for another reason",
 }
 
 # What `make check` leaves out: every test that needs one of these.
-CHECK_EXCLUDES = "not (node or upstream or postgres or browser or slow)"
+CHECK_EXCLUDES = "not (node or upstream or postgres or browser or syncevolution or slow)"
 
 # The pytest item being run, set by tests/conftest.py around each test.
 current = None

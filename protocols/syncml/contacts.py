@@ -1,0 +1,121 @@
+"""The ``contacts`` store: people as vCards, every change through a slap_core operation.
+
+A person syncs their own card; an admin or an accountant syncs everyone's (``person.list``). An
+item's id on the master (its GUID) is the person's login, which is also the card's UID. A card
+the device adds becomes a person without a password (``person.create``: admins only, the core
+decides); a changed card updates the person (``person.update``); a card deleted on the device
+deletes no one: the master owns its people (answered 211, item not deleted).
+"""
+
+import hashlib
+import re
+
+from protocols.syncml import vcard
+from slap_core import errors
+
+
+class ItemRefused(Exception):
+    """A change the store refuses, with the SyncML status code that says why."""
+
+    def __init__(self, code, reason):
+        super().__init__(reason)
+        self.code = code
+
+
+# slap_core errors as SyncML status codes.
+STATUS_OF = {errors.Forbidden: 403, errors.Unauthenticated: 401, errors.NotFound: 404,
+             errors.Invalid: 400, errors.Conflict: 409, errors.Unavailable: 503}
+
+
+def refused(error):
+    """The ItemRefused of a slap_core error."""
+    return ItemRefused(STATUS_OF.get(type(error), 500), str(error))
+
+
+def digest(text):
+    """The digest of an item as the master writes it (what tells a change on the master)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+class ContactsStore:
+    """People as the caller may see them, as vCard 3.0 items keyed by login."""
+
+    name = "contacts"
+    display_name = "Contacts"
+    # (content type, version) the store reads; the first is what it prefers and writes.
+    types = (("text/vcard", "3.0"), ("text/x-vcard", "2.1"))
+
+    def __init__(self, master, principal):
+        self.master = master
+        self.principal = principal
+
+    def _card(self, person):
+        return vcard.format_card(vcard.Card(uid=person.login, full_name=person.full_name or "",
+                                            email=person.email or "", phone=person.phone or "",
+                                            organisation=person.organisation or ""))
+
+    def items(self):
+        """{login: vCard text} of every person the caller syncs."""
+        try:
+            if self.principal.reads_accounts:
+                people = self.master.call("person.list", self.principal)
+            else:
+                people = [self.master.call("person.me", self.principal)]
+        except errors.SlapError as error:
+            raise refused(error) from None
+        return {person.login: self._card(person) for person in people}
+
+    def read(self, data):
+        """The Card of an item's data; ItemRefused (415) when it is not a vCard."""
+        try:
+            return vcard.parse(data)
+        except vcard.BadCard as error:
+            raise ItemRefused(415, str(error)) from None
+
+    @staticmethod
+    def keys(card):
+        """What pairs ``card`` with a person, strongest first: its UID, its email, its full
+        name (a slow sync pairs cards by content, so nothing is duplicated)."""
+        return [(field, value.lower()) for field, value in (
+            ("uid", card.uid), ("email", card.email), ("name", card.full_name)) if value]
+
+    def _fields(self, card):
+        return dict(full_name=card.full_name, email=card.email, phone=card.phone,
+                    organisation=card.organisation)
+
+    def create(self, card, items):
+        """Create the person of a new card; returns (login, vCard text)."""
+        if not (card.full_name or card.email):
+            raise ItemRefused(400, "a card without a name or an email names no one")
+        login = self._new_login(card, items)
+        try:
+            person = self.master.call("person.create", self.principal, login=login,
+                                      **self._fields(card))
+        except errors.SlapError as error:
+            raise refused(error) from None
+        return person.login, self._card(person)
+
+    def update(self, login, card):
+        """Change the person ``login`` to ``card``'s fields; returns the new vCard text."""
+        try:
+            person = self.master.call("person.update", self.principal, login=login,
+                                      **self._fields(card))
+        except errors.SlapError as error:
+            raise refused(error) from None
+        return self._card(person)
+
+    def delete(self, login):
+        """A card deleted on a device: the person stays (the master owns its people)."""
+        raise ItemRefused(211, "the master keeps its people: %s was not deleted" % login)
+
+    @staticmethod
+    def _new_login(card, items):
+        base = card.uid.strip() if card.uid.strip() else (
+            card.email.partition("@")[0] or re.sub(r"\W+", ".", card.full_name.lower())
+            .strip(".") or "contact")
+        base = base[:200]
+        login, number = base, 1
+        while login in items:
+            number += 1
+            login = "%s-%d" % (base, number)
+        return login

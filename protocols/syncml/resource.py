@@ -1,0 +1,93 @@
+"""``/syncml``: the SyncML 1.2 endpoint (XML encoding) on the master's site.
+
+A POST whose body is a SyncML message is answered by :class:`protocols.syncml.engine.Engine`
+in the thread pool (it calls slap_core). HTTP errors are kept for what is not SyncML at all:
+a WBXML body (415: this master speaks the XML encoding only), another content type or a body
+that cannot be read as SyncML (400), one too large (413), another method (405). Everything a
+SyncML session can go wrong on is a Status inside an HTTP 200 answer.
+"""
+
+import base64
+import logging
+
+from twisted.internet.threads import deferToThreadPool
+from twisted.web import resource, server
+
+from protocols.syncml import message as messages
+from protocols.syncml.engine import Engine
+
+log = logging.getLogger(__name__)
+XML_TYPE = b"application/vnd.syncml+xml"
+WBXML_TYPE = b"application/vnd.syncml+wbxml"
+
+
+def password_check(authenticator):
+    """``authenticate(login, password)`` for the engine from the gateway's Basic chain (local
+    users, the directory, API tokens); blocking, as the engine runs in a thread."""
+
+    def authenticate(login, password):
+        header = b"Basic " + base64.b64encode(("%s:%s" % (login, password)).encode("utf-8"))
+        return authenticator.principal_blocking(header)
+
+    return authenticate
+
+
+class SyncMLResource(resource.Resource):
+    """The SyncML server: one engine (its sessions live in this process)."""
+
+    isLeaf = True
+
+    def __init__(self, calls, authenticator, version=""):
+        super().__init__()
+        self.calls = calls
+        self.engine = Engine(calls.master, password_check(authenticator), version=version)
+
+    def render_GET(self, request):
+        """A browser's visit: what this address is for."""
+        request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
+        return (b"SyncML 1.2 server (XML encoding): POST application/vnd.syncml+xml messages "
+                b"here; stores: contacts\n")
+
+    def render_POST(self, request):
+        """Answer one SyncML message."""
+        content_type = (request.getHeader(b"content-type") or b"").lower()
+        body = request.content.read(messages.MAX_MESSAGE + 1)
+        if WBXML_TYPE in content_type:
+            return _plain(request, 415, b"this master speaks SyncML in its XML encoding only "
+                                        b"(application/vnd.syncml+xml): turn WBXML off")
+        if XML_TYPE not in content_type:
+            return _plain(request, 400, b"a SyncML message is sent as application/vnd.syncml+xml")
+        if len(body) > messages.MAX_MESSAGE:
+            return _plain(request, 413, b"a SyncML message is at most %d bytes"
+                          % messages.MAX_MESSAGE)
+        try:
+            parsed = messages.parse(body)
+        except messages.Unreadable as error:
+            return _plain(request, 400, str(error).encode("utf-8", "replace"))
+        answer = deferToThreadPool(self.calls.reactor, self.calls.threadpool, self.engine.handle,
+                                   parsed, body)
+        answer.addCallbacks(lambda reply: self._write(request, reply),
+                            lambda failure: self._failed(request, failure))
+        return server.NOT_DONE_YET
+
+    def _write(self, request, reply):
+        if request.finished or request._disconnected:
+            return
+        request.setHeader(b"Content-Type", XML_TYPE + b"; charset=UTF-8")
+        request.setHeader(b"Content-Length", b"%d" % len(reply))
+        request.write(reply)
+        request.finish()
+
+    def _failed(self, request, failure):
+        log.error("SyncML message failed: %s", failure.getTraceback())
+        if not (request.finished or request._disconnected):
+            request.setResponseCode(500)
+            request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
+            request.write(b"internal error")
+            request.finish()
+
+
+def _plain(request, code, text):
+    request.setResponseCode(code)
+    request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
+    return text + b"\n"

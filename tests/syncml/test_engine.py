@@ -1,0 +1,208 @@
+"""The SyncML engine's sessions, driven message by message by a test client."""
+
+from unittest import mock
+
+from protocols.syncml.contacts import ContactsStore
+from protocols.syncml.engine import Engine
+from protocols.syncml.vcard import Card, format_card, parse
+from slap_core.principals import Anonymous, User
+from tests.fixtures import MasterTestCase
+from tests.syncml.client import EngineClient, alert, change, map_items, sync
+from tests.syncml.client import el
+
+ALICE_CARD = ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Alice Martin\r\n"
+              "EMAIL:alice@new.example\r\nEND:VCARD\r\n")
+
+
+class EngineTestCase(MasterTestCase):
+    """A master with alice (user) and the admin, and an engine checking local passwords."""
+
+    def setUp(self):
+        super().setUp()
+        self.call("person.create", self.admin, login="admin", password="admin-secret",
+                  roles=["admin"], full_name="Site Admin")
+        self.call("person.create", self.admin, login="alice", password="alice-secret",
+                  full_name="Alice", email="alice@example.org")
+        self.engine = Engine(self.master, self.authenticate, version="test")
+
+    def authenticate(self, login, password):
+        person = self.master.call("person.check_password", Anonymous(), login=login,
+                                  password=password)
+        return User(person.login, set(person.roles))
+
+    def device(self, user="alice", password="alice-secret", **settings):
+        return EngineClient(self.engine, user=user, password=password, **settings)
+
+    def first_sync(self, client, cards=(), code=201, next_="c1"):
+        """A whole first (slow) session: init, the device's cards, maps; the server's items."""
+        init = client.send(alert(code, next_=next_))
+        self.assertEqual(init.header_status(), 212)
+        answer = client.send(sync(*[change("Add", luid, text) for luid, text in cards]))
+        items = answer.items()
+        maps = [(guid, "dev-" + guid) for kind, guid, _, _ in items if kind == "Add"]
+        if items:
+            done = client.send(map_items(maps))
+            self.assertTrue(done.final)
+        return init, answer, items
+
+
+class AuthenticationTests(EngineTestCase):
+    """Credentials in the SyncHdr."""
+
+    def test_missing_credentials_get_407_and_a_basic_challenge(self):
+        answer = self.device(user=None).send(alert(200))
+        self.assertEqual(answer.statuses(), [("SyncHdr", "0", 407, "test-device"),
+                                             ("Alert", "1", 407, "")])
+        chal = answer.root.find(".//{SYNCML:SYNCML1.2}Chal")
+        self.assertIn(b"syncml:auth-basic", answer.data)
+        self.assertIsNotNone(chal)
+        self.assertEqual(answer.commands("Alert"), [])
+
+    def test_a_wrong_password_gets_401_and_no_data(self):
+        answer = self.device(password="nope").send(alert(201))
+        self.assertEqual(answer.header_status(), 401)
+        self.assertEqual((answer.commands("Alert"), answer.items()), ([], []))
+
+    def test_md5_is_answered_with_a_basic_challenge(self):
+        client = self.device()
+        data = client.body(alert(201))
+        data = data.replace(b"syncml:auth-basic", b"syncml:auth-md5")
+        from protocols.syncml import message
+        answer = self.engine.handle(message.parse(data), data)
+        self.assertIn(b"<Data>401</Data>", answer)
+        self.assertIn(b"syncml:auth-basic", answer)
+
+
+class SessionTests(EngineTestCase):
+    """Packages, anchors, maps and what each change does to the master."""
+
+    def test_a_person_syncs_their_own_card_only(self):
+        client = self.device()
+        init, answer, items = self.first_sync(client, [("a1", ALICE_CARD)])
+        self.assertEqual(init.server_alert()[0], 201)
+        self.assertEqual(init.statuses("Alert")[0][2], 200)  # a slow sync needs no anchor
+        # the card matched hers by name? no: by nothing (new email, new name) -> create refused
+        self.assertEqual(answer.statuses("Add"), [("Add", "2", 403, "a1")])
+        self.assertEqual([(kind, guid) for kind, guid, _, _ in items], [("Add", "alice")])
+        self.assertNotIn("Site Admin", "".join(data for _, _, _, data in items))
+
+    def test_a_replace_updates_the_person_and_is_not_sent_back(self):
+        client = self.device()
+        self.first_sync(client)
+        partnership = self.call("sync.get", self.alice, device="test-device", store="contacts")
+        self.assertEqual(partnership.mapping, {"alice": "dev-alice"})
+        second = self.device(session="2")
+        init = second.send(alert(200, last="c1", next_="c2"))
+        self.assertEqual(init.statuses("Alert")[0][2], 200)
+        code, last, next_ = init.server_alert()
+        self.assertEqual((code, last), (200, partnership.server_anchor))
+        answer = second.send(sync(change("Replace", "dev-alice", ALICE_CARD)))
+        self.assertEqual(answer.statuses("Replace"), [("Replace", "2", 200, "dev-alice")])
+        self.assertEqual(answer.items(), [])
+        self.assertTrue(answer.final)
+        person = self.call("person.me", self.alice)
+        self.assertEqual((person.full_name, person.email), ("Alice Martin", "alice@new.example"))
+        after = self.call("sync.get", self.alice, device="test-device", store="contacts")
+        self.assertEqual((after.client_anchor, after.server_anchor), ("c2", next_))
+
+    def test_both_sides_changed_the_client_wins_and_says_so(self):
+        client = self.device()
+        self.first_sync(client)
+        self.call("person.update", self.admin, login="alice", phone="+33 1")
+        second = self.device(session="2")
+        second.send(alert(200, last="c1", next_="c2"))
+        answer = second.send(sync(change("Replace", "dev-alice", ALICE_CARD)))
+        self.assertEqual(answer.statuses("Replace"), [("Replace", "2", 208, "dev-alice")])
+        self.assertEqual(self.call("person.me", self.alice).email, "alice@new.example")
+
+    def test_a_stale_anchor_means_a_slow_sync_that_duplicates_nothing(self):
+        client = self.device()
+        self.first_sync(client)
+        second = self.device(session="2")
+        init = second.send(alert(200, last="not-what-we-agreed", next_="c3"))
+        self.assertEqual(init.statuses("Alert")[0][2], 508)
+        self.assertEqual(init.server_alert()[0], 201)
+        mine = format_card(Card(full_name="Alice", email="alice@example.org"))
+        answer = second.send(sync(change("Replace", "other-id", mine)))
+        self.assertEqual(answer.statuses("Replace"), [("Replace", "2", 200, "other-id")])
+        self.assertEqual(answer.items(), [])  # paired with hers by content: nothing to send
+        self.assertEqual(len(self.call("person.list", self.admin)), 2)
+
+    def test_master_changes_flow_to_the_device_on_the_next_sync(self):
+        client = self.device(user="admin", password="admin-secret")
+        self.first_sync(client)
+        self.call("person.update", self.admin, login="alice", email="alice@moved.example")
+        self.call("person.create", self.admin, login="bob", full_name="Bob")
+        second = self.device(user="admin", password="admin-secret", session="2")
+        second.send(alert(200, last="c1", next_="c2"))
+        answer = second.send(sync())
+        items = {guid: (kind, luid, parse(data)) for kind, guid, luid, data in answer.items()}
+        self.assertEqual(sorted(items), ["alice", "bob"])
+        self.assertEqual(items["alice"][:2], ("Replace", "dev-alice"))
+        self.assertEqual(items["alice"][2].email, "alice@moved.example")
+        self.assertEqual(items["bob"][:2], ("Add", ""))
+
+    def test_a_repeated_message_gets_the_same_answer_and_changes_nothing_twice(self):
+        client = self.device(user="admin", password="admin-secret")
+        client.send(alert(201))
+        new = format_card(Card(full_name="Carol", email="carol@example.org"))
+        data = client.body(sync(change("Add", "c1", new)))
+        from protocols.syncml import message
+        first = self.engine.handle(message.parse(data), data)
+        again = self.engine.handle(message.parse(data), data)
+        self.assertEqual(first, again)
+        self.assertEqual(len(self.call("person.list", self.admin)), 3)
+
+    def test_what_is_refused_is_a_status_and_the_session_goes_on(self):
+        client = self.device(user="admin", password="admin-secret")
+        answer = client.send(alert(201), alert(201, store="nowhere", local="./x"),
+                             el("Exec", el("Item")), alert(299, store="contacts"))
+        self.assertEqual([s[2] for s in answer.statuses("Alert")], [200, 404, 406])
+        self.assertEqual(answer.statuses("Exec")[0][2], 406)
+        answer = client.send(sync(change("Add", "bad", "this is not a vCard"),
+                                  change("Add", "good", format_card(Card(full_name="Dan")))))
+        self.assertEqual([s[2] for s in answer.statuses("Add")], [415, 201])
+        self.assertIn("dan", {p.login for p in self.call("person.list", self.admin)})
+
+    def test_the_servers_devinf(self):
+        client = self.device()
+        answer = client.send(el("Get", el("Item", el("Target", el("LocURI", "./devinf12")))))
+        self.assertEqual(answer.statuses("Get")[0][2], 200)
+        (results,) = answer.commands("Results")
+        self.assertIn(b"<SourceRef>contacts</SourceRef>", answer.data)
+        self.assertIn(b"<CTType>text/vcard</CTType>", answer.data)
+        self.assertIsNotNone(results)
+
+    def test_a_bug_is_a_syncml_status_not_a_traceback(self):
+        client = self.device()
+        client.send(alert(201))
+        with mock.patch.object(ContactsStore, "items", side_effect=RuntimeError("a bug")):
+            answer = client.send(sync(change("Add", "x", ALICE_CARD)))
+        self.assertEqual(answer.statuses(), [("SyncHdr", "0", 511, "test-device")])
+        self.assertTrue(answer.final)
+        self.flushLoggedErrors(RuntimeError)
+
+
+class VcardTests(MasterTestCase):
+    """vCard 2.1 and 3.0 read into a card, and written back."""
+
+    def test_versions_and_encodings(self):
+        card = parse("BEGIN:VCARD\nVERSION:2.1\nN:Martin;Alice\nTEL;CELL:+33 1\n"
+                     "EMAIL;INTERNET:a@example.org\nORG:Acme;Sales\n"
+                     "NOTE;ENCODING=QUOTED-PRINTABLE:caf=C3=A9\nEND:VCARD\n")
+        self.assertEqual(card, Card(full_name="Alice Martin", email="a@example.org",
+                                    phone="+33 1", organisation="Acme"))
+        folded = parse("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jean\r\n  Dupont\\, fils\r\n"
+                       "item1.EMAIL;TYPE=work:j@example.org\r\nUID:jean\r\nEND:VCARD\r\n")
+        self.assertEqual((folded.full_name, folded.email, folded.uid),
+                         ("Jean Dupont, fils", "j@example.org", "jean"))
+        written = format_card(Card(uid="j", full_name="Jean Dupont; fils", email="j@e.org"))
+        self.assertEqual(parse(written).full_name, "Jean Dupont; fils")
+        self.assertIn("N:fils;Jean Dupont\\;;;;", written)
+
+    def test_what_is_not_a_vcard(self):
+        from protocols.syncml.vcard import BadCard
+        for text in ("", "hello", "BEGIN:VCARD\nFN:x\n", "BEGIN:VCARD\nbroken\nEND:VCARD",
+                     "BEGIN:VCARD\n" + "NOTE:x\n" * 20000 + "END:VCARD"):
+            with self.assertRaises(BadCard):
+                parse(text)
