@@ -59,6 +59,12 @@ SYNCML = {
     "person.me": "contacts: a user's own card",
     "person.create": "contacts: Add (admins)",
     "person.update": "contacts: Replace (and Add of a card that matches a person)",
+    "instance.list": "instances: the items (a person's root instances)",
+    "instance.request": "instances: Add",
+    "instance.change": "instances: Replace",
+    "instance.destroy": "instances: Delete",
+    "catalogue.list_releases": "catalogue: the items (from the master only)",
+    "invoice.list": "invoices: the items (from the master only)",
     "sync.get": "every session's Alert (the anchors agreed last)",
     "sync.record": "the end of every session that went well",
 }

@@ -7,34 +7,11 @@ decides); a changed card updates the person (``person.update``); a card deleted 
 deletes no one: the master owns its people (answered 211, item not deleted).
 """
 
-import hashlib
 import re
 
 from protocols.syncml import vcard
+from protocols.syncml.items import ItemRefused, refused
 from slap_core import errors
-
-
-class ItemRefused(Exception):
-    """A change the store refuses, with the SyncML status code that says why."""
-
-    def __init__(self, code, reason):
-        super().__init__(reason)
-        self.code = code
-
-
-# slap_core errors as SyncML status codes.
-STATUS_OF = {errors.Forbidden: 403, errors.Unauthenticated: 401, errors.NotFound: 404,
-             errors.Invalid: 400, errors.Conflict: 409, errors.Unavailable: 503}
-
-
-def refused(error):
-    """The ItemRefused of a slap_core error."""
-    return ItemRefused(STATUS_OF.get(type(error), 500), str(error))
-
-
-def digest(text):
-    """The digest of an item as the master writes it (what tells a change on the master)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 class ContactsStore:
@@ -71,6 +48,15 @@ class ContactsStore:
             return vcard.parse(data)
         except vcard.BadCard as error:
             raise ItemRefused(415, str(error)) from None
+
+    echo = False  # a card written is not sent back: what the device keeps beyond it stays
+
+    @staticmethod
+    def unchanged(card, item):
+        """Whether ``card`` holds what the master's item ``item`` already does."""
+        current = vcard.parse(item)
+        return all(getattr(card, field) == getattr(current, field)
+                   for field in ("full_name", "email", "phone", "organisation"))
 
     @staticmethod
     def keys(card):

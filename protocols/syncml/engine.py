@@ -22,7 +22,10 @@ from datetime import datetime, timezone
 
 from lxml import etree
 
-from protocols.syncml.contacts import ContactsStore, ItemRefused, digest
+from protocols.syncml.contacts import ContactsStore
+from protocols.syncml.items import ItemRefused, digest
+from protocols.syncml.instances import InstancesStore
+from protocols.syncml.server_items import CatalogueStore, InvoicesStore
 from protocols.syncml.message import (DEVINF, DEVINF_TYPE, MAX_MESSAGE, E, Reply, anchor, child, children,
                                       loc, local, meta, text)
 from slap_core import errors
@@ -37,7 +40,11 @@ SLOW_FOR = {TWO_WAY: SLOW, ONE_WAY_FROM_CLIENT: REFRESH_FROM_CLIENT,
 # Modes in which the master sends its changes, and those that start from nothing agreed.
 SERVER_SENDS = {TWO_WAY, SLOW, ONE_WAY_FROM_SERVER, REFRESH_FROM_SERVER}
 STARTS_OVER = {SLOW, REFRESH_FROM_CLIENT, REFRESH_FROM_SERVER}
-STORES = {"contacts": ContactsStore}
+STORES = {store.name: store for store in (ContactsStore, InstancesStore, CatalogueStore,
+                                          InvoicesStore)}
+# The digest of an item the device deleted and the master is still winding up (an instance
+# being destroyed): not sent again while it lasts.
+DELETED = "-"
 # How long a session waits for its device's next message (SyncEvolution retries for 5 minutes).
 SESSION_TTL = 600.0
 MAX_SESSIONS = 10000
@@ -109,13 +116,14 @@ class StoreSync:
         if kind == "Delete":
             if guid is None:
                 return 211
-            del self.mapping[guid]  # its digest stays: the card is not sent back unchanged
+            del self.mapping[guid]  # its digest stays: the item is not sent back unchanged
             try:
                 self.store.delete(guid)
             except ItemRefused as refusal:
                 return refusal.code
+            self.digests[guid] = DELETED  # gone for the device while the master winds it up
             return 200
-        card = self.store.read(data)
+        card = self.store.read(data)  # the device's item as the store reads it
         if guid is None or guid not in items:
             guid = next((self.index()[key] for key in self.store.keys(card)
                          if key in self.index()), None)
@@ -125,15 +133,15 @@ class StoreSync:
         else:
             conflict = (self.mode == TWO_WAY and guid in self.digests
                         and digest(items[guid]) != self.digests[guid])
-            current = self.store.read(items[guid])
-            same = all(getattr(card, f) == getattr(current, f)
-                       for f in ("full_name", "email", "phone", "organisation"))
+            same = self.store.unchanged(card, items[guid])
             written = items[guid] if same else self.store.update(guid, card)
             code = 208 if conflict else 200
         items[guid] = written
         for key in self.store.keys(self.store.read(written)):
             self.index().setdefault(key, guid)
-        self.digests[guid] = digest(written)
+        # A store whose items carry what the master owns (an instance's status, its connection
+        # parameters) sends the item back as the master now has it; others do not echo.
+        self.digests[guid] = "" if self.store.echo else digest(written)
         self.mapping[guid] = luid
         return code
 
@@ -149,7 +157,7 @@ class StoreSync:
         out = []
         for guid, item in items.items():
             now = digest(item)
-            if self.digests.get(guid) == now:
+            if self.digests.get(guid) in (now, DELETED):
                 continue
             luid = self.mapping.get(guid)
             out.append(("Replace", guid, luid, item) if luid else ("Add", guid, None, item))

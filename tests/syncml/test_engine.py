@@ -4,9 +4,10 @@ from unittest import mock
 
 from protocols.syncml.contacts import ContactsStore
 from protocols.syncml.engine import Engine
+from protocols.syncml.instances import read_item
 from protocols.syncml.vcard import Card, format_card, parse
 from slap_core.principals import Anonymous, User
-from tests.fixtures import MasterTestCase
+from tests.fixtures import SR, MasterTestCase
 from tests.syncml.client import EngineClient, alert, change, map_items, sync
 from tests.syncml.client import el
 
@@ -206,3 +207,117 @@ class VcardTests(MasterTestCase):
                      "BEGIN:VCARD\n" + "NOTE:x\n" * 20000 + "END:VCARD"):
             with self.assertRaises(BadCard):
                 parse(text)
+
+
+INSTANCE = """<instance xmlns="urn:slapgate:syncml:instance:1">
+  <title>{title}</title><software_release>{release}</software_release>
+  <state>{state}</state><parameter name="memory-mb">{memory}</parameter>
+  <reference>made-up</reference><connection name="url">forged</connection>
+</instance>"""
+
+
+class InstancesStoreTests(EngineTestCase):
+    """The instances store: requests, re-requests and destructions through the core."""
+
+    def instance(self, title="web", state="started", memory="16"):
+        return INSTANCE.format(title=title, release=SR, state=state, memory=memory)
+
+    def test_an_add_requests_a_replace_re_requests_a_delete_destroys(self):
+        client = self.device()
+        client.send(alert(201, store="instances", local="./instances", next_="c1"))
+        answer = client.send(sync(change("Add", "i1", self.instance(),
+                                         content_type="application/vnd.slapgate.instance+xml"),
+                                  store="instances", local="./instances"))
+        self.assertEqual(answer.statuses("Add"), [("Add", "2", 201, "i1")])
+        (view,) = self.call("instance.list", self.alice)
+        self.assertEqual((view.title, view.parameters, view.connection),
+                         ("web", {"memory-mb": "16"}, {}))
+        # what the master owns comes back at once, the device's forged values replaced
+        (item,) = answer.items()
+        self.assertEqual(item[:3], ("Replace", view.reference, "i1"))
+        record = read_item(item[3])
+        self.assertIn("<reference>%s</reference>" % view.reference, item[3])
+        self.assertNotIn("forged", item[3])
+        self.assertEqual(record["parameters"], {"memory-mb": "16"})
+        client.send(map_items([], store="instances", local="./instances"))
+
+        second = self.device(session="2")
+        init = second.send(alert(200, store="instances", local="./instances", last="c1",
+                                 next_="c2"))
+        self.assertEqual(init.statuses("Alert")[0][2], 200)
+        answer = second.send(sync(change("Replace", "i1", self.instance(memory="32")),
+                                  store="instances", local="./instances"))
+        self.assertEqual(answer.statuses("Replace")[0][2], 200)
+        self.assertEqual(self.call("instance.get", self.alice, reference=view.reference)
+                         .parameters, {"memory-mb": "32"})
+        second.send(map_items([], store="instances", local="./instances"))
+
+        third = self.device(session="3")
+        third.send(alert(200, store="instances", local="./instances", last="c2", next_="c3"))
+        answer = third.send(sync(change("Delete", "i1"), store="instances",
+                                 local="./instances"))
+        self.assertEqual(answer.statuses("Delete")[0][2], 200)
+        self.assertEqual(answer.items(), [])  # destroyed: not sent back while it winds up
+        self.assertEqual(self.call("instance.get", self.alice, reference=view.reference)
+                         .requested_state, "destroyed")
+
+    def test_what_the_master_changes_flows_to_the_device(self):
+        view = self.call_request()
+        client = self.device()
+        init, answer, items = self.first_sync_of("instances", client)
+        self.assertEqual([(kind, guid) for kind, guid, _, _ in items], [("Add", view.reference)])
+        partition = self.partition_agent(self.call("instance.get", self.alice,
+                                                   reference=view.reference))
+        self.call("instance.set_connection", partition, computer=partition.computer,
+                  partition=partition.partition, connection={"url": "http://[::1]:8080"})
+        second = self.device(session="2")
+        second.send(alert(200, store="instances", local="./instances", last="c1", next_="c2"))
+        answer = second.send(sync(store="instances", local="./instances"))
+        (item,) = answer.items()
+        self.assertEqual(item[:3], ("Replace", view.reference, "dev-" + view.reference))
+        self.assertIn('<connection name="url">http://[::1]:8080</connection>', item[3])
+
+    def test_a_bad_item_is_refused_and_nothing_is_requested(self):
+        client = self.device()
+        client.send(alert(201, store="instances", local="./instances"))
+        bad = [self.instance().replace("<title>web</title>", ""),
+               "<instance xmlns='urn:other'/>", "not xml <",
+               self.instance(state="exploded")]
+        answer = client.send(sync(*[change("Add", "b%d" % n, text) for n, text in
+                                    enumerate(bad)], store="instances", local="./instances"))
+        self.assertEqual([s[2] for s in answer.statuses("Add")], [415] * 4)
+        self.assertEqual(self.call("instance.list", self.alice), [])
+
+    def call_request(self):
+        self.make_computer("COMP-0")
+        return self.request(self.alice, "web")
+
+    def first_sync_of(self, store, client):
+        init = client.send(alert(201, store=store, local="./" + store, next_="c1"))
+        answer = client.send(sync(store=store, local="./" + store))
+        items = answer.items()
+        client.send(map_items([(guid, "dev-" + guid) for kind, guid, _, _ in items],
+                              store=store, local="./" + store))
+        return init, answer, items
+
+
+class ServerOnlyStoreTests(EngineTestCase):
+    """catalogue and invoices: from the master only."""
+
+    def test_the_catalogue_comes_down_and_refuses_changes(self):
+        self.call("catalogue.add_release", self.admin, url=SR, product="web", version="1.0")
+        client = self.device()
+        client.send(alert(201, store="catalogue", local="./catalogue"))
+        answer = client.send(sync(change("Add", "x", "<release/>"), store="catalogue",
+                                  local="./catalogue"))
+        self.assertEqual(answer.statuses("Add")[0][2], 405)
+        (item,) = answer.items()
+        self.assertIn("<url>%s</url>" % SR, item[3])
+        self.assertIn("<version>1.0</version>", item[3])
+
+    def test_invoices_are_the_callers(self):
+        client = self.device()
+        client.send(alert(201, store="invoices", local="./invoices"))
+        answer = client.send(sync(store="invoices", local="./invoices"))
+        self.assertEqual(answer.items(), [])
+        self.assertTrue(answer.final)
