@@ -253,6 +253,8 @@ def authenticate(session, principal, *, serial, common_name):
                                          "partition" % row.serial)
         return CertificateIdentity("partition", computer=row.computer.reference,
                                    partition=row.partition.reference)
+    if row.person.disabled:
+        raise errors.Unauthenticated("certificate %s is a disabled person's" % row.serial)
     return CertificateIdentity("user", login=row.person.login,
                                roles=tuple(row.person.roles or ("user",)))
 

@@ -147,6 +147,7 @@ GLOSSARY = {
     "expires_in": _g(NUMBER, "seconds until the token expires (none: it does not)"),
     "full_name": _g(TEXT, "the person's full name"),
     "phone": _g(TEXT, "the person's phone number"),
+    "disabled": _g(FLAG, "whether the person may no longer log in (admins; left out: kept)"),
     "person.organisation": _g(TEXT, "the organisation the person belongs to"),
     "include_archived": _g(FLAG, "include destroyed ones (default false)"),
     "include_closed": _g(FLAG, "include closed ones (default false)"),

@@ -44,6 +44,8 @@ class Person(Base):
     # What a contact card holds besides name and email (vCard TEL and ORG).
     phone: Mapped[str] = mapped_column(String(64), default="", server_default=text("''"))
     organisation: Mapped[str] = mapped_column(String(255), default="", server_default=text("''"))
+    # A disabled person logs in no more (password, API token, certificate); what they own stays.
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Computer(Base):

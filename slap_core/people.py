@@ -21,6 +21,7 @@ def person_view(person):
         has_password=person.password_hash is not None,
         phone=person.phone or "",
         organisation=person.organisation or "",
+        disabled=bool(person.disabled),
     )
 
 
@@ -84,11 +85,16 @@ def _contact(**fields):
 @operation("person.update", writes=True, callers="admin (anyone), a user (themselves)",
            returns=PersonView, raises=(errors.NotFound, errors.Invalid))
 def update_person(session, principal, *, login, full_name=None, email=None, phone=None,
-                  organisation=None):
-    """Change a person's contact card: name, email, phone, organisation (left out: kept)."""
+                  organisation=None, disabled=None):
+    """Change a person's contact card: name, email, phone, organisation (left out: kept); an
+    admin also disables or enables them."""
     user = require_user(principal)
     if not (user.is_admin or user.login == login):
         raise errors.Forbidden("only an admin may change another person")
+    if disabled is not None and not user.is_admin:
+        raise errors.Forbidden("only an admin disables or enables a person")
+    if disabled and user.login == login:
+        raise errors.Invalid("an admin may not disable themselves")
     changes = _contact(full_name=full_name, email=email, phone=phone, organisation=organisation)
     if user.login == login:
         person = person_for(session, user)
@@ -98,6 +104,8 @@ def update_person(session, principal, *, login, full_name=None, email=None, phon
             raise errors.NotFound("no person %r" % (login,))
     for name, value in changes.items():
         setattr(person, name, value)
+    if disabled is not None:
+        person.disabled = bool(disabled)
     session.flush()
     return person_view(person)
 
@@ -154,4 +162,6 @@ def check_password(session, principal, *, login, password):
         password, person.password_hash
     ):
         raise errors.Unauthenticated("bad login or password")
+    if person.disabled:
+        raise errors.Unauthenticated("%s is disabled" % login)
     return person_view(person)

@@ -154,6 +154,8 @@ def authenticate(session, principal, *, token, login=None):
         raise errors.Unauthenticated("API token %s was revoked" % row.reference)
     if row.expires_at is not None and row.expires_at <= moment:
         raise errors.Unauthenticated("API token %s expired" % row.reference)
+    if row.person.disabled:
+        raise errors.Unauthenticated("API token %s is a disabled person's" % row.reference)
     if login and login != row.person.login:
         raise errors.Unauthenticated("API token %s is not %s's" % (row.reference, login))
     if row.last_used_at is None or moment - row.last_used_at >= LAST_USED_RESOLUTION:

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class PersonView:
     """A person as the API shows it: login, name, email, roles, whether a local password is
-    set, and the phone number and organisation of their contact card."""
+    set, the phone number and organisation of their contact card, and whether they are
+    disabled (they log in no more)."""
 
     login: str
     full_name: str
@@ -18,6 +19,7 @@ class PersonView:
     has_password: bool
     phone: str = ""
     organisation: str = ""
+    disabled: bool = False
 
 
 @dataclass(frozen=True)

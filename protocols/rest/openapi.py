@@ -235,6 +235,7 @@ ARGUMENT_SCHEMAS = {
     "phone": string(64, pattern=NO_CONTROL),
     ("person.create", "organisation"): SHORT,
     ("person.update", "organisation"): nullable(SHORT),
+    ("person.update", "disabled"): nullable(BOOLEAN),
     ("person.update", "full_name"): nullable(SHORT),
     ("person.update", "phone"): nullable(string(64, pattern=NO_CONTROL)),
     ("person.update", "email"): nullable(string(

@@ -3,8 +3,10 @@
 A person syncs their own card; an admin or an accountant syncs everyone's (``person.list``). An
 item's id on the master (its GUID) is the person's login, which is also the card's UID. A card
 the device adds becomes a person without a password (``person.create``: admins only, the core
-decides); a changed card updates the person (``person.update``); a card deleted on the device
-deletes no one: the master owns its people (answered 211, item not deleted).
+decides); a changed card updates the person (``person.update``); a card an admin deletes on
+a device disables the person (who logs in no more; what they own stays), one anyone else deletes
+changes nothing (211, item not deleted). Disabled people are not items: disabling one on the
+master deletes their card on the devices.
 """
 
 import re
@@ -40,7 +42,7 @@ class ContactsStore:
                 people = [self.master.call("person.me", self.principal)]
         except errors.SlapError as error:
             raise refused(error) from None
-        return {person.login: self._card(person) for person in people}
+        return {person.login: self._card(person) for person in people if not person.disabled}
 
     def read(self, data):
         """The Card of an item's data; ItemRefused (415) when it is not a vCard."""
@@ -91,8 +93,14 @@ class ContactsStore:
         return self._card(person)
 
     def delete(self, login):
-        """A card deleted on a device: the person stays (the master owns its people)."""
-        raise ItemRefused(211, "the master keeps its people: %s was not deleted" % login)
+        """A card deleted on a device: an admin's disables the person, anyone else's changes
+        nothing (211)."""
+        if not getattr(self.principal, "is_admin", False):
+            raise ItemRefused(211, "the master keeps its people: %s was not deleted" % login)
+        try:
+            self.master.call("person.update", self.principal, login=login, disabled=True)
+        except errors.SlapError as error:
+            raise refused(error) from None
 
     @staticmethod
     def _new_login(card, items):

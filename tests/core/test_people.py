@@ -120,3 +120,29 @@ class AccountantReadsPeopleTests(MasterTestCase):
                                                                          {"accountant"}))],
                          ["carol"])
         self.assertRaises(errors.Forbidden, self.call, "person.list", self.alice)
+
+    def test_a_disabled_person_logs_in_no_more_and_keeps_what_they_own(self):
+        from slap_core.principals import Anonymous
+
+        self.call("person.create", self.admin, login="alice", password="alice-secret")
+        token = self.call("token.create", self.alice, label="script").secret
+        self.make_computer("COMP-0")
+        self.request(self.alice, "web")
+        view = self.call("person.update", self.admin, login="alice", disabled=True)
+        self.assertTrue(view.disabled)
+        with self.assertRaisesRegex(errors.Unauthenticated, "disabled"):
+            self.call("person.check_password", Anonymous(), login="alice",
+                      password="alice-secret")
+        with self.assertRaisesRegex(errors.Unauthenticated, "disabled"):
+            self.call("token.authenticate", Anonymous(), token=token)
+        self.assertEqual(len(self.call("instance.list", self.admin)), 1)
+        self.call("person.update", self.admin, login="alice", disabled=False)
+        self.assertEqual(self.call("person.check_password", Anonymous(), login="alice",
+                                   password="alice-secret").login, "alice")
+
+    def test_only_an_admin_disables_and_not_themselves(self):
+        self.call("person.create", self.admin, login="admin", roles=["admin"])
+        with self.assertRaises(errors.Forbidden):
+            self.call("person.update", self.alice, login="alice", disabled=True)
+        with self.assertRaises(errors.Invalid):
+            self.call("person.update", self.admin, login="admin", disabled=True)

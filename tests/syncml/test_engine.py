@@ -143,6 +143,37 @@ class SessionTests(EngineTestCase):
         self.assertEqual(items["alice"][2].email, "alice@moved.example")
         self.assertEqual(items["bob"][:2], ("Add", ""))
 
+    def test_deletions_disable_people_and_disabled_people_leave_devices(self):
+        admin = self.device(user="admin", password="admin-secret")
+        self.first_sync(admin)
+        mine = self.device(session="u1")
+        self.first_sync(mine)
+        # alice deletes her own card: nothing happens on the master
+        alice = self.device(session="u2")
+        alice.send(alert(200, last="c1", next_="c2"))
+        answer = alice.send(sync(change("Delete", "dev-alice")))
+        self.assertEqual(answer.statuses("Delete")[0][2], 211)
+        self.assertFalse(self.call("person.get", self.admin, login="alice").disabled)
+        # the admin deletes alice's card: she is disabled, and logs in no more
+        second = self.device(user="admin", password="admin-secret", session="2")
+        second.send(alert(200, last="c1", next_="c2"))
+        answer = second.send(sync(change("Delete", "dev-alice")))
+        self.assertEqual(answer.statuses("Delete")[0][2], 200)
+        self.assertTrue(self.call("person.get", self.admin, login="alice").disabled)
+        self.assertEqual(self.device(session="u3").send(alert(201)).header_status(), 401)
+        # the master disables bob: his card leaves the admin's device
+        self.call("person.create", self.admin, login="bob", full_name="Bob")
+        third = self.device(user="admin", password="admin-secret", session="3")
+        third.send(alert(200, last="c2", next_="c3"))
+        added = third.send(sync()).items()
+        self.assertEqual([(kind, guid) for kind, guid, _, _ in added], [("Add", "bob")])
+        third.send(map_items([("bob", "dev-bob")]))
+        self.call("person.update", self.admin, login="bob", disabled=True)
+        fourth = self.device(user="admin", password="admin-secret", session="4")
+        fourth.send(alert(200, last="c3", next_="c4"))
+        gone = fourth.send(sync()).items()
+        self.assertEqual(gone, [("Delete", "bob", "dev-bob", "")])
+
     def test_a_repeated_message_gets_the_same_answer_and_changes_nothing_twice(self):
         client = self.device(user="admin", password="admin-secret")
         client.send(alert(201))

@@ -114,17 +114,19 @@ class SyncEvolutionContactsTests(unittest.TestCase):
         device.remove(by_name["Person 2"])
         master.call("person.update", ADMIN, login="p0", phone="+33 9 99")
         master.call("person.create", ADMIN, login="p3", full_name="Person 3")
+        master.call("person.update", ADMIN, login="person10", disabled=True)
         output = yield self.sync(device)
         self.assertIn("two-way", output)
         self.assertNotIn("slow", output)
         people = self.people()
         self.assertEqual(people["p1"].email, "p1@changed.example")
         self.assertEqual(people["person11"].full_name, "Person 11")
-        self.assertIn("p2", people)  # a device deletes no one
+        self.assertTrue(people["p2"].disabled)  # an admin's deletion disables, keeps the rest
         cards = {fields(text).get("FN"): fields(text) for text in device.cards().values()}
         self.assertEqual(cards["Person 0"]["TEL"], "+33 9 99")
         self.assertIn("Person 3", cards)
         self.assertNotIn("Person 2", cards)  # the card stays deleted on the device
+        self.assertNotIn("Person 10", cards)  # disabled on the master: deleted here
         after = master.call("sync.get", ADMIN, device=self.device_id(device), store="contacts")
         self.assertNotEqual(after.server_anchor, anchors.server_anchor)
 
