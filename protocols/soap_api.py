@@ -126,7 +126,8 @@ STRUCTURE_ARGUMENTS = {"configuration": (types.ComputerConfiguration,
                        "usage": (types.UsagePriceInput, types.structures)}
 STRUCTURE_RESULTS = {"computer.status": (types.ComputerStatus, types.encode_status)}
 EMPTY_IS_TEXT = {("instance.report_error", "message"), ("person.set_password", "password"),
-                 ("person.check_password", "password"), ("usage.report", "document")}
+                 ("person.check_password", "password"), ("usage.report", "document"),
+                 ("sync.set_secret", "secret"), ("sync.check_md5", "nonce")}
 SCALARS = {TEXT: Unicode, DOCUMENT: Unicode, CREDENTIAL: Unicode, DECIMAL: Unicode,
            INTEGER: Long, NUMBER: Double, FLAG: Boolean}
 

@@ -18,6 +18,7 @@ from slap_core import (  # noqa: F401  (the operation modules: imported for thei
     subscriptions,
     supplies,
     sync_partners,
+    sync_secrets,
     tokens,
     usage,
 )

@@ -46,6 +46,8 @@ class Person(Base):
     organisation: Mapped[str] = mapped_column(String(255), default="", server_default=text("''"))
     # A disabled person logs in no more (password, API token, certificate); what they own stays.
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # B64(MD5("login:secret")) of the person's SyncML secret: what syncml:auth-md5 hashes.
+    syncml_digest: Mapped[str | None] = mapped_column(String(24))
 
 
 class Computer(Base):

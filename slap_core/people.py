@@ -22,6 +22,7 @@ def person_view(person):
         phone=person.phone or "",
         organisation=person.organisation or "",
         disabled=bool(person.disabled),
+        has_syncml_secret=person.syncml_digest is not None,
     )
 
 

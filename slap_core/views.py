@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class PersonView:
     """A person as the API shows it: login, name, email, roles, whether a local password is
-    set, the phone number and organisation of their contact card, and whether they are
-    disabled (they log in no more)."""
+    set, the phone number and organisation of their contact card, whether they are disabled
+    (they log in no more) and whether they set a SyncML secret (``sync.set_secret``)."""
 
     login: str
     full_name: str
@@ -20,6 +20,7 @@ class PersonView:
     phone: str = ""
     organisation: str = ""
     disabled: bool = False
+    has_syncml_secret: bool = False
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,7 @@ def build_scenario():
     scenario.values["root"] = root.reference
     master.call("billing.set_seller", ADMIN, legal_name="Hosting SAS", country="FR")
     master.call("billing.set_profile", ALICE, country="FR")
+    master.call("sync.set_secret", ALICE, secret="alice-syncml")
     # alice's invoice for this month, issued as if the month had ended
     month = period_of(time.time())
     with mock.patch("slap_core.invoices.now", return_value=month.end):

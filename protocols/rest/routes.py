@@ -644,6 +644,16 @@ ROUTES = (
           one_call("sync.record"), {200: ok("SyncPartnership", "the partnership")},
           body="SyncPartnershipUpdate", tag="people"),
 
+    Route("PUT", "/syncml-secret", "setSyncmlSecret",
+          "Set (or with an empty string remove) your SyncML secret, for devices that log in "
+          "with syncml:auth-md5",
+          one_call("sync.set_secret"), {200: ok("Person", "you")}, body="SyncmlSecret",
+          tag="people"),
+    Route("POST", "/syncml-secret/checks", "checkSyncmlMd5",
+          "Check a device's syncml:auth-md5 credential: 200 with the person, or 401",
+          one_call("sync.check_md5"), {200: ok("Person", "the credential matches")},
+          body="SyncmlMd5Check", secured=False, tag="people"),
+
     Route("GET", "/usage", "listUsage", "Usage records the caller may read",
           list_usage, {200: ok("UsageRecordPage", "a page of usage records", etag=True)},
           listing="UsageRecord",

@@ -16,6 +16,7 @@ import base64
 import binascii
 import hashlib
 import logging
+import os
 import threading
 import time
 from datetime import datetime, timezone
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 TWO_WAY, SLOW, ONE_WAY_FROM_CLIENT, REFRESH_FROM_CLIENT, ONE_WAY_FROM_SERVER, \
     REFRESH_FROM_SERVER = 200, 201, 202, 203, 204, 205
 NEXT_MESSAGE = 222
+BASIC, MD5 = "syncml:auth-basic", "syncml:auth-md5"
 # A mode that needs matching anchors, and the mode it becomes when they do not match.
 SLOW_FOR = {TWO_WAY: SLOW, ONE_WAY_FROM_CLIENT: REFRESH_FROM_CLIENT,
             ONE_WAY_FROM_SERVER: REFRESH_FROM_SERVER}
@@ -195,14 +197,17 @@ class Engine:
 
     ``master`` runs the core's operations; ``authenticate(login, password)`` returns the
     principal of a Basic login or raises Unauthenticated (the gateway's password check: local
-    users, the directory, API tokens). ``max_msg_size`` is the largest message the master takes
+    users, the directory, API tokens); ``authenticate_md5(login, nonce, response)`` that of a
+    ``syncml:auth-md5`` credential (a person's SyncML secret). ``max_msg_size`` is the largest message the master takes
     (its SyncHdr tells devices, which then split what they send: without it, SyncEvolution drops
     the item that does not fit a message and counts it failed).
     """
 
     def __init__(self, master, authenticate, version="", clock=time.monotonic,
-                 max_msg_size=MAX_MESSAGE):
+                 max_msg_size=MAX_MESSAGE, authenticate_md5=None):
         self.master = master
+        self.authenticate_md5 = authenticate_md5
+        self.nonces = {}  # device id -> the nonce its next MD5 credential must use
         self.max_msg_size = max_msg_size
         self.version = version
         self.authenticate = authenticate
@@ -247,34 +252,57 @@ class Engine:
     def _answer(self, session, message):
         session.out_msg_id += 1
         reply = Reply(message, session.out_msg_id, max_msg_size=self.max_msg_size)
-        header_code = self._authenticate(session, message)
+        header_code, kind = self._authenticate(session, message)
         if header_code in (401, 407):
-            reply.status(0, "SyncHdr", header_code, message.target, message.source, _challenge())
+            reply.status(0, "SyncHdr", header_code, message.target, message.source,
+                         self._challenge(message.source, kind))
             for command in message.commands:
                 if local(command) != "Status":
                     reply.status(text(command, "CmdID"), local(command), header_code)
             return reply.serialize(final=True)
-        reply.status(0, "SyncHdr", header_code, message.target, message.source)
+        # After an MD5 login, the nonce of the device's next session comes with the 212.
+        reply.status(0, "SyncHdr", header_code, message.target, message.source,
+                     self._challenge(message.source, MD5) if kind == MD5 else None)
         for command in message.commands:
             self._command(session, message, reply, command)
         return self._finish(session, message, reply)
 
     def _authenticate(self, session, message):
+        """(SyncHdr status, the kind of credentials the device used or should use)."""
         if session.principal is not None:
-            return 200
+            return 200, None
         cred = message.cred
         if cred is None:
-            return 407
-        kind = text(cred, "Meta", "Type") or "syncml:auth-basic"
-        if kind != "syncml:auth-basic":
-            return 401
+            return 407, BASIC
+        kind = text(cred, "Meta", "Type") or BASIC
         try:
-            login, _, password = base64.b64decode(text(cred, "Data"), validate=True) \
-                .decode("utf-8").partition(":")
-            session.principal = self.authenticate(login, password)
+            if kind == BASIC:
+                login, _, password = base64.b64decode(text(cred, "Data"), validate=True) \
+                    .decode("utf-8").partition(":")
+                session.principal = self.authenticate(login, password)
+            elif kind == MD5 and self.authenticate_md5 is not None:
+                with self.lock:
+                    nonce = self.nonces.pop(message.source, "")
+                if not nonce:  # none given yet: a credential without one could be replayed
+                    return 401, MD5
+                session.principal = self.authenticate_md5(message.loc_name, nonce,
+                                                          text(cred, "Data"))
+            else:
+                return 401, BASIC
         except (binascii.Error, ValueError, UnicodeDecodeError, errors.SlapError):
-            return 401
-        return 212
+            return 401, kind
+        return 212, kind
+
+    def _challenge(self, device, kind):
+        """A Chal for ``kind``; an MD5 one carries a fresh nonce, kept for ``device``."""
+        if kind != MD5:
+            return E("Chal", meta(Type=BASIC, Format="b64"))
+        nonce = base64.b64encode(os.urandom(12)).decode("ascii")
+        with self.lock:
+            if len(self.nonces) >= MAX_SESSIONS:
+                self.nonces.clear()
+            self.nonces[device] = nonce
+        return E("Chal", meta(Type=MD5, Format="b64", NextNonce=nonce))
 
     def _command(self, session, message, reply, command):
         name = local(command)
@@ -454,10 +482,6 @@ def _change(kind, guid, luid, item, content_type):
     parts = [loc("Target", luid)] if luid else []
     return E(kind, meta(Type=content_type),
              E("Item", *parts, loc("Source", guid), E("Data", item)))
-
-
-def _challenge():
-    return E("Chal", meta(Type="syncml:auth-basic", Format="b64"))
 
 
 def devinf(version):

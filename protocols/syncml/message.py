@@ -69,6 +69,7 @@ class Message:
     commands: list = field(default_factory=list)
     final: bool = False
     verdtd: str = "1.2"
+    resp_uri: str = ""  # where the master wants the device's next message (its own address)
 
 
 def parse(body):
@@ -138,13 +139,14 @@ def loc(tag, uri):
 class Reply:
     """The server's reply being written: CmdIDs from 1, its size kept as commands are added."""
 
-    def __init__(self, request, msg_id, resp_uri=None, max_msg_size=None):
+    def __init__(self, request, msg_id, max_msg_size=None):
         self.request = request
         self.header = E("SyncHdr", E("VerDTD", "1.2"), E("VerProto", "SyncML/1.2"),
                         E("SessionID", request.session_id), E("MsgID", msg_id),
                         loc("Target", request.source), loc("Source", request.target),
-                        E("RespURI", resp_uri) if resp_uri else None,
-                        meta(MaxMsgSize=max_msg_size) if max_msg_size else None)
+                        E("RespURI", request.resp_uri) if request.resp_uri else None,
+                        meta(MaxMsgSize=max_msg_size, MaxObjSize=max_msg_size)
+                        if max_msg_size else None)
         self.commands = []
         self.next_id = 1
         self.size = len(etree.tostring(self.header)) + 200

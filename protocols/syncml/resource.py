@@ -15,6 +15,7 @@ from twisted.web import resource, server
 
 from protocols.syncml import message as messages
 from protocols.syncml.engine import Engine
+from slap_core.principals import Anonymous, User
 
 log = logging.getLogger(__name__)
 XML_TYPE = b"application/vnd.syncml+xml"
@@ -32,6 +33,18 @@ def password_check(authenticator):
     return authenticate
 
 
+def md5_check(calls):
+    """``authenticate_md5(login, nonce, response)`` for the engine: the core's check of a
+    person's SyncML secret (``sync.check_md5``); blocking."""
+
+    def authenticate(login, nonce, response):
+        person = calls.master.call("sync.check_md5", Anonymous(), login=login, nonce=nonce,
+                                   response=response)
+        return User(person.login, set(person.roles) or {"user"})
+
+    return authenticate
+
+
 class SyncMLResource(resource.Resource):
     """The SyncML server: one engine (its sessions live in this process)."""
 
@@ -40,7 +53,8 @@ class SyncMLResource(resource.Resource):
     def __init__(self, calls, authenticator, version=""):
         super().__init__()
         self.calls = calls
-        self.engine = Engine(calls.master, password_check(authenticator), version=version)
+        self.engine = Engine(calls.master, password_check(authenticator), version=version,
+                             authenticate_md5=md5_check(calls))
 
     def render_GET(self, request):
         """A browser's visit: what this address is for."""
@@ -64,6 +78,7 @@ class SyncMLResource(resource.Resource):
             parsed = messages.parse(body)
         except messages.Unreadable as error:
             return _plain(request, 400, str(error).encode("utf-8", "replace"))
+        parsed.resp_uri = request.prePathURL().decode("utf-8", "replace")
         answer = deferToThreadPool(self.calls.reactor, self.calls.threadpool, self.engine.handle,
                                    parsed, body)
         answer.addCallbacks(lambda reply: self._write(request, reply),

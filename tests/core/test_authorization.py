@@ -14,6 +14,7 @@ from twisted.trial import unittest
 
 from slap_core import errors
 from slap_core.master import Master, load_all
+from slap_core.sync_secrets import md5_b64, md5_response
 from tests.authorization_scenario import PRINCIPALS, RETIRED_SR, build_scenario
 from tests.fixtures import SR, format_configuration
 
@@ -41,6 +42,9 @@ CASES = {
     "person.list": ({}, {"admin"}),
     "person.me": ({}, USERS),
     "sync.get": (dict(device="phone-1", store="contacts"), USERS),
+    "sync.set_secret": (dict(secret="a-syncml-secret"), USERS),
+    "sync.check_md5": (dict(login="alice", nonce="Tm9uY2U=", response=md5_response(
+        md5_b64(b"alice:alice-syncml"), b"Nonce")), set(PRINCIPALS)),
     "sync.record": (dict(device="phone-1", store="contacts", client_anchor="1",
                          server_anchor="2"), USERS),
     "person.get": (dict(login="alice"), {"alice", "admin"}),
@@ -121,7 +125,7 @@ CASES = {
 }
 # What the gateway calls before it knows who is calling.
 OPEN_TO_ANYONE = {"person.check_password", "certificate.authenticate", "certificate.revoked_list",
-                  "token.authenticate"}
+                  "token.authenticate", "sync.check_md5"}
 
 REFUSALS = (errors.Forbidden, errors.NotFound)
 # Arguments standing for what build_template made.

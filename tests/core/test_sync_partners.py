@@ -50,3 +50,34 @@ class PartnershipTests(MasterTestCase):
                        dict(digests={"g": "x" * 129})):
             with self.assertRaises(errors.Invalid, msg=change):
                 self.call("sync.record", self.alice, **dict(good, **change))
+
+
+class SyncmlSecretTests(MasterTestCase):
+    """sync.set_secret and sync.check_md5."""
+
+    def test_the_specifications_example(self):
+        from slap_core.sync_secrets import md5_b64, md5_response
+
+        # OMA DS Sync Protocol 1.1, 3.5.2: Bruce2, OhBehave, nonce "Nonce"
+        self.assertEqual(md5_response(md5_b64(b"Bruce2:OhBehave"), b"Nonce"),
+                         "Zz6EivR3yeaaENcRN6lpAQ==")
+
+    def test_a_secret_set_checked_and_removed(self):
+        from slap_core.principals import Anonymous
+        from slap_core.sync_secrets import md5_b64, md5_response
+
+        view = self.call("sync.set_secret", self.alice, secret="alice-syncml")
+        self.assertTrue(view.has_syncml_secret)
+        response = md5_response(md5_b64(b"alice:alice-syncml"), b"n0nce")
+        check = dict(login="alice", nonce="bjBuY2U=", response=response)
+        self.assertEqual(self.call("sync.check_md5", Anonymous(), **check).login, "alice")
+        for wrong in (dict(nonce="b3RoZXI="), dict(response="x"), dict(login="bob"),
+                      dict(nonce="not base64!")):
+            with self.assertRaises(errors.Unauthenticated, msg=wrong):
+                self.call("sync.check_md5", Anonymous(), **dict(check, **wrong))
+        self.assertFalse(self.call("sync.set_secret", self.alice, secret="")
+                         .has_syncml_secret)
+        with self.assertRaises(errors.Unauthenticated):
+            self.call("sync.check_md5", Anonymous(), **check)
+        with self.assertRaises(errors.Invalid):
+            self.call("sync.set_secret", self.alice, secret="short")

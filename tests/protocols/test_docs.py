@@ -15,7 +15,7 @@ def operation_rows():
     with open(os.path.join(ROOT, "docs", "operations.md")) as handle:
         rows = {}
         for line in handle:
-            match = re.match(r"\| `([a-z_]+\.[a-z_]+)` \|(.*)\|\s*$", line)
+            match = re.match(r"\| `([a-z_]+\.[a-z0-9_]+)` \|(.*)\|\s*$", line)
             if match:
                 rows[match.group(1)] = [cell.strip() for cell in match.group(2).split("|")]
         return rows

@@ -65,13 +65,16 @@ class SyncMLClient:
         self.msg_id = 0
 
     def body(self, *commands, final=True, cred=True, msg_id=None):
-        """The bytes of the next message holding ``commands``."""
+        """The bytes of the next message holding ``commands`` (``cred``: Basic credentials,
+        none, or a Cred element of the caller's)."""
         self.msg_id = msg_id or self.msg_id + 1
         header = el("SyncHdr", el("VerDTD", "1.2"), el("VerProto", "SyncML/1.2"),
                     el("SessionID", self.session), el("MsgID", self.msg_id),
                     loc("Target", "http://127.0.0.1/syncml"),
                     el("Source", el("LocURI", self.device), el("LocName", self.user or "")))
-        if cred and self.user is not None:
+        if isinstance(cred, etree._Element):
+            header.append(cred)
+        elif cred and self.user is not None:
             data = base64.b64encode(("%s:%s" % (self.user, self.password)).encode()).decode()
             header.append(el("Cred", el("Meta", el("Type", "syncml:auth-basic", ns=METINF),
                                         el("Format", "b64", ns=METINF)), el("Data", data)))

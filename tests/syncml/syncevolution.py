@@ -46,7 +46,9 @@ def shim():
 class SyncEvolution:
     """One configured SyncEvolution client in ``work`` (a directory of its own)."""
 
-    def __init__(self, work, url, user, password, uri="contacts", max_msg_size=None):
+    def __init__(self, work, url, user, password, uri="contacts", max_msg_size=None,
+                 auth="basic"):
+        self.auth = auth
         self.work = Path(work)
         self.url, self.user, self.password, self.uri = url, user, password, uri
         self.max_msg_size = max_msg_size
@@ -78,7 +80,7 @@ class SyncEvolution:
             path.mkdir(parents=True, exist_ok=True)
         settings = ["syncURL=" + self.url, "username=" + self.user,
                     "password=" + self.password, "keyring=no", "enableWBXML=0",
-                    "clientAuthType=basic", "preventSlowSync=0", "SyncMLVersion=1.2,NOCTCAP",
+                    "clientAuthType=" + self.auth, "preventSlowSync=0", "SyncMLVersion=1.2,NOCTCAP",
                     "RetryDuration=20", "RetryInterval=10", "logdir=" + str(self.logs),
                     "maxlogdirs=3", "printChanges=0", "dumpData=0"]
         if self.max_msg_size:

@@ -1,5 +1,6 @@
 """The SyncML engine's sessions, driven message by message by a test client."""
 
+import base64
 from unittest import mock
 
 from protocols.syncml.contacts import ContactsStore
@@ -8,7 +9,7 @@ from protocols.syncml.instances import read_item
 from protocols.syncml.vcard import Card, format_card, parse
 from slap_core.principals import Anonymous, User
 from tests.fixtures import SR, MasterTestCase
-from tests.syncml.client import EngineClient, alert, change, map_items, sync
+from tests.syncml.client import Answer, EngineClient, alert, change, map_items, sync
 from tests.syncml.client import el
 
 ALICE_CARD = ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Alice Martin\r\n"
@@ -64,14 +65,48 @@ class AuthenticationTests(EngineTestCase):
         self.assertEqual(answer.header_status(), 401)
         self.assertEqual((answer.commands("Alert"), answer.items()), ([], []))
 
-    def test_md5_is_answered_with_a_basic_challenge(self):
-        client = self.device()
-        data = client.body(alert(201))
-        data = data.replace(b"syncml:auth-basic", b"syncml:auth-md5")
+    def md5_message(self, client, nonce, secret):
         from protocols.syncml import message
-        answer = self.engine.handle(message.parse(data), data)
-        self.assertIn(b"<Data>401</Data>", answer)
-        self.assertIn(b"syncml:auth-basic", answer)
+        from slap_core.sync_secrets import md5_b64, md5_response
+
+        response = md5_response(md5_b64(("alice:" + secret).encode()),
+                                base64.b64decode(nonce))
+        cred = el("Cred", el("Meta", el("Type", "syncml:auth-md5", ns="syncml:metinf"),
+                             el("Format", "b64", ns="syncml:metinf")), el("Data", response))
+        data = client.body(alert(201), cred=cred)
+        return Answer(self.engine.handle(message.parse(data), data))
+
+    def nonce(self, answer):
+        return answer.root.findtext(".//{syncml:metinf}NextNonce")
+
+    def test_md5_against_a_syncml_secret_with_a_nonce_per_session(self):
+        self.engine.authenticate_md5 = self.check_md5
+        self.call("sync.set_secret", self.alice, secret="alice-syncml")
+        client = self.device(session="1")
+        first = self.md5_message(client, "", "alice-syncml")  # no nonce yet: challenged
+        self.assertEqual(first.header_status(), 401)
+        self.assertIn(b"syncml:auth-md5", first.data)
+        answer = self.md5_message(client, self.nonce(first), "alice-syncml")
+        self.assertEqual(answer.header_status(), 212)
+        self.assertEqual(answer.server_alert()[0], 201)
+        # the 212 gives the nonce of the next session; an old nonce or a wrong secret fails
+        later = self.device(session="2")
+        self.assertEqual(self.md5_message(later, self.nonce(first), "alice-syncml")
+                         .header_status(), 401)
+        wrong = self.device(session="3")
+        refused = self.md5_message(wrong, self.nonce(answer), "alice-secret")
+        self.assertEqual(refused.header_status(), 401)
+
+    def check_md5(self, login, nonce, response):
+        person = self.master.call("sync.check_md5", Anonymous(), login=login, nonce=nonce,
+                                  response=response)
+        return User(person.login, set(person.roles))
+
+    def test_md5_without_a_check_is_answered_with_a_basic_challenge(self):
+        client = self.device()
+        answer = self.md5_message(client, "", "whatever")
+        self.assertEqual(answer.header_status(), 401)
+        self.assertIn(b"syncml:auth-basic", answer.data)
 
 
 class SessionTests(EngineTestCase):

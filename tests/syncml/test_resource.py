@@ -33,6 +33,10 @@ class SyncMLResourceTests(unittest.TestCase):
         self.assertEqual((code, content_type), (200, b"application/vnd.syncml+xml; charset=UTF-8"))
         answer = Answer(body)
         self.assertEqual(answer.header_status(), 212)
+        from protocols.syncml.message import text
+        header = answer.root[0]
+        self.assertEqual(text(header, "RespURI"), self.url.decode())
+        self.assertEqual(text(header, "Meta", "MaxObjSize"), str(MAX_MESSAGE))
         self.assertEqual(answer.server_alert()[0], 201)
 
     @defer.inlineCallbacks

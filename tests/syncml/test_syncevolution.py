@@ -156,6 +156,24 @@ class SyncEvolutionContactsTests(unittest.TestCase):
         self.assertEqual(list(device.cards()), ["mine.vcf"])
 
     @defer.inlineCallbacks
+    def test_md5_with_a_syncml_secret(self):
+        master = self.running.master
+        master.call("person.create", ADMIN, login="alice", password="alice-password",
+                    full_name="Alice")
+        master.call("sync.set_secret", User("alice"), secret="alice-syncml-secret")
+        device = self.client(user="alice", password="alice-syncml-secret", auth="md5")
+        yield device.configure()
+        yield self.sync(device, "slow")
+        (card,) = device.cards().values()
+        self.assertEqual(fields(card)["FN"], "Alice")
+        output = yield self.sync(device)  # the nonce the last session gave
+        self.assertNotIn("slow", output)
+        wrong = self.client("wrong", user="alice", password="alice-password", auth="md5")
+        yield wrong.configure()
+        code, output = yield wrong.sync()
+        self.assertNotEqual(code, 0)
+
+    @defer.inlineCallbacks
     def test_refresh_from_server_and_a_second_device(self):
         master = self.running.master
         master.call("person.create", ADMIN, login="alice", full_name="Alice",
