@@ -252,6 +252,10 @@ InvoiceRun = view_model(views.InvoiceRunView, "InvoiceRun")
 BillingProfile = view_model(views.BillingProfileView, "BillingProfile")
 Seller = view_model(views.SellerView, "Seller")
 SyncPartnership = view_model(views.SyncPartnershipView, "SyncPartnership")
+SoftwareTypeSchema = view_model(views.SoftwareTypeSchemaView, "SoftwareTypeSchema")
+TUPLE_ITEMS[("ReleaseSchemaView", "types")] = (SoftwareTypeSchema,
+                                               lambda t: encode(SoftwareTypeSchema, t))
+ReleaseSchema = view_model(views.ReleaseSchemaView, "ReleaseSchema")
 InvoiceDocument = view_model(views.InvoiceDocumentView, "InvoiceDocument")
 
 

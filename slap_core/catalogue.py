@@ -6,15 +6,17 @@ instance or a supply uses it, so a mistyped URL leaves the listing with its last
 ``catalogue.remove_release`` takes an entry out, refused while anything uses it.
 """
 
+import json
+
 from sqlalchemy import bindparam, delete, exists, or_, select
 
-from slap_core import errors
+from slap_core import errors, release_schemas
 from slap_core.access import require_authenticated, require_fleet_manager
 from slap_core.declarations import TEXT
 from slap_core.models import Computer, SoftwareInstance, SoftwareProduct, SoftwareRelease, \
     Supply
 from slap_core.operations import operation
-from slap_core.views import ProductView, ReleaseView
+from slap_core.views import ProductView, ReleaseSchemaView, ReleaseView, SoftwareTypeSchemaView
 
 MAX_URL = 1024
 
@@ -53,6 +55,8 @@ def release_view(release, created=False):
         created_at=release.created_at,
         catalogued=bool(release.catalogued),
         created=created,
+        has_schema=release.parameter_schema is not None,
+        schema_error=release.schema_error,
     )
 
 
@@ -62,10 +66,20 @@ def _newest_first(query):
 
 @operation("catalogue.add_release", writes=True, callers="admin, operator",
            returns=ReleaseView, raises=(errors.Invalid, errors.Conflict))
-def add_release(session, principal, *, url, product=None, version="", product_title=""):
-    """Register a release, optionally as a version of a product (created if new)."""
+def add_release(session, principal, *, url, product=None, version="", product_title="",
+                schema=None):
+    """Register a release, optionally as a version of a product (created if new), with its
+    parameter schema: ``schema`` (a software.cfg.json) or the one next to its URL."""
     require_fleet_manager(principal)
-    created = session.scalar(_RELEASE, {"url": check_url(url)}) is None
+    check_url(url)
+    # Read before the first write, so that no database lock is held while a file is fetched.
+    try:
+        parameter_schema, schema_error = release_schemas.load(url, schema), None
+    except release_schemas.SchemaUnavailable as problem:
+        if schema is not None:
+            raise errors.Invalid("the schema given cannot be used: %s" % problem) from None
+        parameter_schema, schema_error = None, str(problem)[:2000]
+    created = session.scalar(_RELEASE, {"url": url}) is None
     release = ensure_release(session, url)
     if product:
         item = session.scalar(select(SoftwareProduct).where(SoftwareProduct.reference == product))
@@ -78,6 +92,7 @@ def add_release(session, principal, *, url, product=None, version="", product_ti
         release.product = item
     if version:
         release.version = version
+    release.parameter_schema, release.schema_error = parameter_schema, schema_error
     release.catalogued = True
     session.flush()
     return release_view(release, created)
@@ -194,3 +209,31 @@ def product_release_urls(session, principal, *, product=None, url=None):
         product_id = release.product_id
     query = _newest_first(select(SoftwareRelease).where(SoftwareRelease.product_id == product_id))
     return [r.url for r in session.scalars(query)]
+
+
+@operation("catalogue.release_schema", writes=False, callers="any authenticated caller",
+           returns=ReleaseSchemaView, raises=(errors.NotFound,))
+def release_schema(session, principal, *, url):
+    """A release's parameter schema: its software types with their request and connection
+    parameter JSON Schemas; NotFound when the master holds none (the release's schema_error
+    says why)."""
+    require_authenticated(principal)
+    check_url(url)
+    release = session.scalar(_RELEASE, {"url": url})
+    if release is None:
+        raise errors.NotFound("no software release %r" % (url,))
+    if release.parameter_schema is None:
+        raise errors.NotFound("%s has no parameter schema%s" % (
+            url, ": " + release.schema_error if release.schema_error else ""))
+    schema = release.parameter_schema
+    return ReleaseSchemaView(
+        url=release.url, name=schema["name"], description=schema["description"],
+        serialisation=schema["serialisation"],
+        types=tuple(SoftwareTypeSchemaView(
+            id=t["id"], software_type=t["software_type"], shared=t["shared"], title=t["title"],
+            description=t["description"], index=t["index"], serialisation=t["serialisation"],
+            request=json.dumps(t["request"], sort_keys=True),
+            response=json.dumps(t["response"], sort_keys=True)
+            if t["response"] is not None else None)
+            for t in sorted(schema["types"], key=lambda t: (t["index"] is None,
+                                                            t["index"] or 0, t["id"]))))

@@ -207,6 +207,9 @@ GLOSSARY = {
     "tree": _g(TEXT, "an instance tree's title (its root instance's)"),
     "url": _g(TEXT, "a software release URL"),
     "version": _g(TEXT, "the release's version within its product"),
+    "schema": _g(TEXT, "the release's software.cfg.json, its request and response schemas "
+                       "inline or relative to the release URL (left out: read from next to the "
+                       "URL)"),
     "secret": _g(CREDENTIAL, "a SyncML secret, 8 to 1024 characters (empty: none)"),
     "nonce": _g(TEXT, "the nonce the master gave the device (base64, as in NextNonce)"),
     "response": _g(TEXT, "the device's syncml:auth-md5 credential (base64)"),

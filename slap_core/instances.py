@@ -8,7 +8,7 @@ what is there).
 
 from sqlalchemy import bindparam, exists, or_, select, true, update
 
-from slap_core import errors
+from slap_core import errors, release_schemas
 from slap_core.access import (
     agent_instance,
     check_instance_read,
@@ -23,7 +23,7 @@ from slap_core.declarations import INTEGER
 from slap_core.instance_creation import insert_instance
 from slap_core.instance_views import build_view, instance_view, partition_addresses, root_state
 from slap_core.lifecycle import bump, bump_tree, live_tree_instances, request_destroy
-from slap_core.models import InstanceTree, Partition, SoftwareInstance
+from slap_core.models import InstanceTree, Partition, SoftwareInstance, SoftwareRelease
 from slap_core.operations import operation
 from slap_core.placement import place, place_regular
 from slap_core.partition_views import effective_state
@@ -155,6 +155,15 @@ def _answer_new(session, new, title, person, tree, requester, release, software_
     return _answer(title, view, placement.reason)
 
 
+def _check_schema(session, url, software_type, shared, parameters):
+    """Invalid when the release has a parameter schema its software type's request does not
+    satisfy (slap_core.release_schemas); releases without one take any parameters."""
+    schema = session.scalar(select(SoftwareRelease.parameter_schema)
+                            .where(SoftwareRelease.url == url))
+    if schema is not None:
+        release_schemas.check_parameters(schema, software_type, shared, parameters)
+
+
 @operation("instance.request", writes=True,
            callers="users (root instances), partitions (instances in their own tree)",
            returns=InstanceView,
@@ -180,6 +189,10 @@ def request_instance(session, principal, *, title, software_release, software_ty
         raise errors.Invalid("a software type is a string")
     scope, person, tree, requester = _requester(session, principal)
     instance = _live(session, scope, title)
+    if parameters is not None:
+        _check_schema(session, software_release,
+                      software_type or (instance.software_type if instance else None), shared,
+                      parameters)
     if instance is not None and instance.requested_state == "destroyed" and state not in (
         None, "destroyed"
     ):

@@ -152,6 +152,9 @@ class SoftwareRelease(Base):
     version: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[float] = mapped_column(Float, default=now)
     catalogued: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The release's software.cfg.json, resolved (slap_core.release_schemas), or why there is none.
+    parameter_schema: Mapped[dict | None] = mapped_column(JSON)
+    schema_error: Mapped[str | None] = mapped_column(Text)
 
     product: Mapped[SoftwareProduct | None] = relationship()
 

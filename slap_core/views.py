@@ -28,7 +28,9 @@ class ReleaseView:
     """A software release: its URL, the product and version it belongs to if any, and whether
     it is a catalogue entry (else a release that requests or supplies named, listed while used).
 
-    ``created`` is true only in the answer of the call that registered it.
+    ``created`` is true only in the answer of the call that registered it. ``has_schema``: the
+    master holds its parameter schema (``catalogue.release_schema``); else ``schema_error`` says
+    why, when one was looked for.
     """
 
     url: str
@@ -37,6 +39,8 @@ class ReleaseView:
     created_at: float
     catalogued: bool
     created: bool = field(default=False, compare=False)
+    has_schema: bool = False
+    schema_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -490,3 +494,34 @@ class SyncPartnershipView:
     mapping: dict
     digests: dict
     synced_at: float | None
+
+
+@dataclass(frozen=True)
+class SoftwareTypeSchemaView:
+    """One software type of a release's schema: its entry ``id``, the ``software_type`` it
+    requests, whether ``shared``, its ``title``, ``description`` and ``index`` (the lowest is
+    the one to offer first), how its parameters travel (``serialisation``: xml or json-in-xml),
+    and the JSON Schemas of a request and of its connection parameters (``request``,
+    ``response``: JSON text, every ``$ref`` resolved; ``response`` None when not described)."""
+
+    id: str
+    software_type: str
+    shared: bool
+    title: str
+    description: str
+    index: int | None
+    serialisation: str
+    request: str
+    response: str | None
+
+
+@dataclass(frozen=True)
+class ReleaseSchemaView:
+    """A release's parameter schema (its software.cfg.json): ``name``, ``description``, the
+    default ``serialisation`` and its software ``types``."""
+
+    url: str
+    name: str
+    description: str
+    serialisation: str
+    types: tuple

@@ -9,6 +9,7 @@ copy of the template with that state directory.
 """
 
 import atexit
+import json
 import os
 import shutil
 import tempfile
@@ -71,6 +72,7 @@ _built = {}
 
 
 RETIRED_SR = "http://example.invalid/retired/software.cfg"
+SCHEMA_SR = "http://example.invalid/described/software.cfg"  # with a parameter schema
 PAST = 1577836800.0  # 2020-01-01T00:00Z
 
 
@@ -111,6 +113,8 @@ def build_scenario():
                     subscriptions=[{"monthly": "40.00"}])
     # A catalogue entry nothing uses: what catalogue.remove_release may take out.
     master.call("catalogue.add_release", ADMIN, url=RETIRED_SR, product="retired")
+    master.call("catalogue.add_release", ADMIN, url=SCHEMA_SR, schema=json.dumps({
+        "software-type": {"default": {"request": {"type": "object"}}}}))
     master.call("pricing.set", ADMIN, currency="EUR", vat_rate="20",
                 subscriptions=[{"monthly": "42.00"}], usage=[
                     {"resource": "cpu_time", "unit": "s", "unit_price": "0.0001"}])

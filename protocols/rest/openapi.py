@@ -73,6 +73,9 @@ REFERENCE = string(255, minLength=1, pattern=r"^[^\x00-\x1f\x7f]+$")
 SHORT = string(255, pattern=NO_CONTROL)
 
 
+MAX_SCHEMA_TEXT = 1024 * 1024
+
+
 def nonblank(length):
     """A text of at most ``length`` characters, not blank, without NUL."""
     return string(length, minLength=1, pattern=r"^[^\x00]*[^%s][^\x00]*$" % SPACE)
@@ -140,6 +143,7 @@ VIEW_NAMES = {
     views.InvoiceView: "Invoice", views.InvoiceSummaryView: "InvoiceSummary",
     views.InvoiceRunView: "InvoiceRun", views.BillingProfileView: "BillingProfile",
     views.SyncPartnershipView: "SyncPartnership",
+    views.ReleaseSchemaView: "ReleaseSchema", views.SoftwareTypeSchemaView: "SoftwareTypeSchema",
     views.SellerView: "Seller", views.InvoiceDocumentView: "InvoiceDocument",
 }
 CERTIFICATE_KIND = {"type": "string", "enum": ["computer", "partition", "user"]}
@@ -171,6 +175,14 @@ FIELD_SCHEMAS = {
     ("ConsumptionLineView", "kind"): {"type": "string",
                                       "enum": ["subscription", "usage", "late_usage"]},
     ("InvoiceView", "lines"): array(ref("ConsumptionLine")),
+    ("ReleaseSchemaView", "types"): array(ref("SoftwareTypeSchema")),
+    ("ReleaseSchemaView", "serialisation"): {"type": "string", "enum": ["xml", "json-in-xml"]},
+    ("SoftwareTypeSchemaView", "serialisation"): {"type": "string",
+                                                  "enum": ["xml", "json-in-xml"]},
+    ("SoftwareTypeSchemaView", "request"): {"type": "string",
+                                            "contentMediaType": "application/schema+json"},
+    ("SoftwareTypeSchemaView", "response"): nullable({
+        "type": "string", "contentMediaType": "application/schema+json"}),
     ("InvoiceView", "state"): {"type": "string", "enum": ["issued", "paid", "credited"]},
     ("InvoiceSummaryView", "state"): {"type": "string", "enum": ["issued", "paid", "credited"]},
     ("InvoiceDocumentView", "content"): {"type": "string", "contentEncoding": "base64"},
@@ -316,6 +328,7 @@ ARGUMENT_SCHEMAS = {
     ("billing.set_seller", "email"): BILLING_EMAIL,
     ("person.set_password", "password"): string(1024, description="empty removes it"),
     ("person.check_password", "password"): string(1024),
+    "schema": nullable(string(MAX_SCHEMA_TEXT, description="a software.cfg.json, as JSON text")),
     "secret": string(1024, pattern=r"^(|[\s\S]{8,})$", description="empty removes it"),
     "nonce": string(256),
     "response": string(256),

@@ -412,6 +412,11 @@ ROUTES = (
           "Take a release out of the catalogue (409 while a supply or a live instance uses it)",
           one_call("catalogue.remove_release"),
           NO_CONTENT, tag="catalogue"),
+    Route("GET", "/releases/{url}/schema", "getReleaseSchema",
+          "A release's parameter schema: its software types with their request and connection "
+          "parameter JSON Schemas (404 when the master holds none)",
+          one_call("catalogue.release_schema"),
+          {200: ok("ReleaseSchema", "the schema", etag=True)}, tag="catalogue"),
     Route("GET", "/releases/{url}/product-release-urls", "listSiblingReleaseUrls",
           "The URLs of every release of this release's product, newest first",
           one_call("catalogue.product_release_urls"),

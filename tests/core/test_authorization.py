@@ -15,7 +15,7 @@ from twisted.trial import unittest
 from slap_core import errors
 from slap_core.master import Master, load_all
 from slap_core.sync_secrets import md5_b64, md5_response
-from tests.authorization_scenario import PRINCIPALS, RETIRED_SR, build_scenario
+from tests.authorization_scenario import PRINCIPALS, RETIRED_SR, SCHEMA_SR, build_scenario
 from tests.fixtures import SR, format_configuration
 
 USERS = {"alice", "bob", "admin", "operator"}
@@ -97,6 +97,7 @@ CASES = {
     "pricing.set": (dict(currency="EUR", vat_rate="20", subscriptions=[{"monthly": "10.00"}]),
                     {"admin"}),
     "pricing.get": ({}, AUTHENTICATED),
+    "catalogue.release_schema": (dict(url=SCHEMA_SR), AUTHENTICATED),
     "subscription.list": (dict(login="alice"), {"alice", "admin"}),
     "consumption.current": (dict(login="alice"), {"alice", "admin"}),
     "billing.set_profile": (dict(login="alice", country="FR"), {"alice", "admin"}),
