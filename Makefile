@@ -20,9 +20,11 @@ NODE_LDCONF := /etc/ld.so.conf.d/slapgate-node.conf
 # Debian packages the tests start for real: PostgreSQL (scale-out backend), OpenLDAP (LDAP login),
 # memcached (the demo release in tests/memcached), curl (the examples of docs/rest.md); Pango,
 # HarfBuzz and a font for WeasyPrint (invoice PDFs), poppler-utils' pdftotext to read them back;
-# SyncEvolution, a real SyncML client, and gcc to build the shim its Debian build needs.
+# SyncEvolution, a real SyncML client, and gcc to build the shim its Debian build needs;
+# Chromium and its driver, which selenium drives through the dashboard.
 APT_PACKAGES := postgresql slapd ldap-utils memcached curl libpango-1.0-0 libpangoft2-1.0-0 \
-	libharfbuzz-subset0 fonts-dejavu-core poppler-utils syncevolution gcc libc6-dev
+	libharfbuzz-subset0 fonts-dejavu-core poppler-utils syncevolution gcc libc6-dev chromium \
+	chromium-driver
 # What `make run` needs: memcached for the demo release, WeasyPrint's libraries for invoice PDFs.
 RUN_PACKAGES := memcached libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 LISTEN ?= 127.0.0.1:8080

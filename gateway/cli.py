@@ -344,6 +344,7 @@ def run_master(args):
     login, password = running.credentials
     for url in running.urls():
         print("slapgate master: %s  (health: %shealth)" % (url, url), flush=True)
+        print("slapgate master: dashboard %sservices (log in as below)" % url, flush=True)
         if settings.insecure_loopback:
             print("slapgate master: SLAP master_url %sslap/ (insecure, loopback only)" % url,
                   flush=True)

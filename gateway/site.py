@@ -11,6 +11,7 @@ from gateway.health import HealthResource
 from gateway.version import VERSION
 from gateway.auth import LocalPasswordAuthenticator, RequestAuthenticator, peer_certificate
 from gateway.ca_resource import CaResource
+from gateway.dashboard import Dashboard
 from gateway.content_type import memoize_content_type_parsing
 from gateway.ldap_auth import LdapAuthenticator
 from gateway.token_auth import TokenAuthenticator
@@ -29,6 +30,7 @@ class IndexResource(Resource):
     def __init__(self):
         super().__init__()
         self.services = {}
+        self.dashboard = None  # where a browser visiting / is sent
 
     def mount(self, path, resource, description):
         """Mount ``resource`` at ``/<path>`` and list it in the index."""
@@ -42,7 +44,11 @@ class IndexResource(Resource):
         return pages.notFound("No such resource", "There is nothing at this address.")
 
     def render_GET(self, request):
-        """Describe the master and its services."""
+        """Describe the master and its services; a browser goes to the dashboard."""
+        accept = request.getHeader(b"accept") or b""
+        if b"text/html" in accept and self.dashboard is not None:
+            request.redirect(b"/services")
+            return b""
         request.setHeader(b"Content-Type", b"application/json")
         body = {
             "name": "slapgate",
@@ -79,8 +85,9 @@ def build_site(calls, slap_callers=None, ldap=None, oidc=None):
     root = IndexResource()
     directory = LdapAuthenticator(calls, ldap) if ldap else None
     passwords = directory or LocalPasswordAuthenticator(calls)
+    sessions = None
     if oidc:
-        passwords = mount_sso(root, calls, oidc, passwords)  # Bearer tokens, else the above
+        passwords, sessions = mount_sso(root, calls, oidc, passwords)  # Bearer, else the above
     # API tokens (Bearer or Basic password sgt_...) come before every other kind of credential.
     passwords = TokenAuthenticator(calls, passwords, other_bearers=bool(oidc))
     authenticator = RequestAuthenticator(calls, passwords)  # a client certificate comes first
@@ -100,6 +107,9 @@ def build_site(calls, slap_callers=None, ldap=None, oidc=None):
                "SOAP 1.1 document/literal; WSDL at /soap?wsdl (HTTP Basic or client certificate)")
     root.mount("api", ApiResource(calls, authenticator),
                "REST/JSON; OpenAPI 3.1 at /api/openapi.json (HTTP Basic, bearer token or certificate)")
+    root.dashboard = Dashboard(calls, passwords, sessions)
+    for name, page in root.dashboard.children.items():
+        root.putChild(name, page)
     root.mount("syncml", SyncMLResource(calls, authenticator, VERSION),
                "SyncML 1.2 (XML): contacts kept in step with devices and ERPs (Basic in Cred)")
     site = GatewaySite(root)
@@ -145,7 +155,9 @@ def mount_sso(root, calls, oidc, authenticator):
 
     provider = Provider(oidc, calls.reactor)
     verifier = TokenVerifier(oidc, provider)
+    sessions = None
     if oidc.client_id:
-        root.mount("auth", WebLogin(calls, oidc, provider, verifier),
-                   "browser login with OpenID Connect (login, callback, me, logout)")
-    return BearerAuthenticator(verifier, authenticator)
+        login = WebLogin(calls, oidc, provider, verifier)
+        sessions = login.sessions  # one session for the SSO login and the dashboard
+        root.mount("auth", login, "browser login with OpenID Connect (login, callback, me, logout)")
+    return BearerAuthenticator(verifier, authenticator), sessions

@@ -1,0 +1,264 @@
+"""The dashboard: server-rendered pages for people, at ``/login``, ``/services``, ``/logout``.
+
+Each page calls slap_core operations as the logged-in person, as every other face does; what a
+person may see or do is the core's answer (another person's service is not found). Pages are
+Jinja2 templates (``gateway/templates/``, autoescaped) with a little JavaScript (copy buttons,
+revealing a masked value, confirming an action).
+
+Logging in checks the login and password as HTTP Basic is checked everywhere (local users, the
+directory, API tokens) and opens a session shared with the SSO login (``/auth``): an
+``HttpOnly``, ``SameSite=Lax`` cookie (``Secure`` under TLS) that expires, ended server-side at
+logout. Every form carries a CSRF token derived from the session (the login form's from a cookie
+of its own); a POST without the right one is refused with 403 and changes nothing.
+"""
+
+import base64
+import hashlib
+import hmac
+import secrets
+from urllib.parse import quote, unquote
+
+import jinja2
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET
+
+from gateway.web_login import SESSION_COOKIE, Sessions, local_path
+from slap_core import errors
+
+log = Logger()
+CSRF_COOKIE = b"slapgate_form"
+SESSION_TTL = 8 * 3600.0
+# Connection parameters whose name says they are secret are masked until clicked.
+SECRET_WORDS = ("password", "secret", "passwd", "token", "key")
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("gateway", "templates"),
+    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+    undefined=jinja2.StrictUndefined)
+
+
+def is_secret(name):
+    """Whether a parameter's name says its value is secret."""
+    return any(word in name.lower() for word in SECRET_WORDS)
+
+
+def health_of(view):
+    """ok, error or pending: an instance's state as its owner reads it."""
+    if view.status_text and view.status_text.startswith("#error"):
+        return "error"
+    if view.state == "destroyed":
+        return "destroyed"
+    if not view.allocated or not view.status_text:
+        return "pending"
+    return "ok"
+
+
+class Page(Exception):
+    """An early answer: a redirect, or a status with a page."""
+
+    def __init__(self, code, location=None, body=None):
+        super().__init__(code)
+        self.code, self.location, self.body = code, location, body
+
+
+class Dashboard(Resource):
+    """The pages' resource tree: one child per top-level page."""
+
+    def __init__(self, calls, passwords, sessions=None, ttl=SESSION_TTL):
+        super().__init__()
+        self.calls = calls
+        self.passwords = passwords
+        self.sessions = sessions or Sessions(ttl)
+        self.ttl = ttl
+        self.secret = secrets.token_bytes(32)
+        for name, handler in (("login", self.login), ("logout", self.logout),
+                              ("services", self.services)):
+            self.putChild(name.encode(), _PageResource(self, handler))
+
+    # -- sessions and forms
+
+    def user(self, request):
+        """The User of the request's session, or None."""
+        session = request.getCookie(SESSION_COOKIE)
+        return self.sessions.user(session.decode("latin-1")) if session else None
+
+    def csrf_for(self, request):
+        """The CSRF token of the request's session (or login form cookie)."""
+        key = request.getCookie(SESSION_COOKIE) or request.getCookie(CSRF_COOKIE) or b""
+        return base64.urlsafe_b64encode(hmac.new(self.secret, key, hashlib.sha256).digest()
+                                        ).decode().rstrip("=")
+
+    def check_csrf(self, request):
+        """403 unless the form's token is the session's."""
+        given = _field(request, "csrf")
+        if not given or not hmac.compare_digest(given, self.csrf_for(request)):
+            raise Page(403, body=self.render(request, "error.html", title="Forbidden",
+                                             message="This form has expired or did not come "
+                                                     "from this site: go back, reload the page "
+                                                     "and try again."))
+
+    def require_user(self, request):
+        """The logged-in User, or a redirect to the login page."""
+        user = self.user(request)
+        if user is None:
+            raise Page(303, location="/login?next=" + quote(request.uri.decode("latin-1"),
+                                                            safe="/"))
+        return user
+
+    def cookie(self, request, name, value, max_age):
+        """Set an HttpOnly, SameSite=Lax cookie (Secure under TLS) for the whole site."""
+        request.addCookie(name, value, path=b"/", max_age=str(int(max_age)), httpOnly=True,
+                          secure=request.isSecure(), sameSite="lax")
+
+    def render(self, request, template, **values):
+        """A page, with what every page shows (who is logged in, the CSRF token)."""
+        user = self.user(request)
+        return TEMPLATES.get_template(template).render(
+            user=user, csrf=self.csrf_for(request), is_secret=is_secret, **values).encode()
+
+    # -- pages
+
+    @defer.inlineCallbacks
+    def login(self, request, path):
+        """GET: the form; POST: check the credentials, open a session, go on."""
+        target = local_path(_argument(request, "next") or "/services")
+        if request.method == b"POST":
+            self.check_csrf(request)
+            login, password = _field(request, "login"), _field(request, "password")
+            user = None
+            if login and password:
+                header = b"Basic " + base64.b64encode(("%s:%s" % (login, password)).encode())
+                try:
+                    user = yield self.calls.run(self.passwords.principal_blocking, header)
+                except errors.SlapError:
+                    user = None
+            if user is None or not getattr(user, "login", None):
+                log.info("dashboard login refused for {login}", login=login[:60])
+                return 401, self.render(request, "login.html", next=target, login=login,
+                                        message="Wrong login or password.")
+            session = self.sessions.open(user)
+            self.cookie(request, SESSION_COOKIE, session.encode(), self.ttl)
+            log.info("dashboard login of {login}", login=user.login)
+            raise Page(303, location=target)
+        if not request.getCookie(CSRF_COOKIE):
+            token = secrets.token_urlsafe(24).encode()
+            self.cookie(request, CSRF_COOKIE, token, 3600)
+            request.received_cookies[CSRF_COOKIE] = token
+        return 200, self.render(request, "login.html", next=target, login="", message=None)
+
+    def logout(self, request, path):
+        """POST: end the session and go to the login page."""
+        if request.method != b"POST":
+            raise Page(405, body=self.render(request, "error.html", title="Not allowed",
+                                             message="Log out with the button."))
+        self.check_csrf(request)
+        session = request.getCookie(SESSION_COOKIE)
+        if session:
+            self.sessions.close(session.decode("latin-1"))
+        self.cookie(request, SESSION_COOKIE, b"", 0)
+        raise Page(303, location="/login")
+
+    @defer.inlineCallbacks
+    def services(self, request, path):
+        """``/services``: the person's services; ``/services/<title>``: one, and its actions."""
+        user = self.require_user(request)
+        if not path:
+            trees = yield self.calls.call("tree.list", user)
+            rows = []
+            for tree in trees:
+                root = (yield self.calls.call("instance.get", user, reference=tree.root)) \
+                    if tree.root else None
+                rows.append((tree, root, health_of(root) if root else "destroyed"))
+            return 200, self.render(request, "services.html", rows=rows)
+        title = unquote(path[0])
+        if len(path) == 2 and request.method == b"POST":
+            yield self.act(request, user, title, path[1])
+            raise Page(303, location="/services/" + quote(title, safe=""))
+        if len(path) != 1:
+            raise errors.NotFound("no such page")
+        tree = yield self.calls.call("tree.get", user, title=title)
+        instances = []
+        for reference in tree.instances:
+            instances.append((yield self.calls.call("instance.get", user, reference=reference)))
+        root = next((i for i in instances if i.reference == tree.root), None)
+        waiting = any(health_of(i) == "pending" for i in instances)
+        return 200, self.render(request, "service.html", tree=tree, root=root,
+                                instances=instances, health_of=health_of, waiting=waiting)
+
+    @defer.inlineCallbacks
+    def act(self, request, user, title, action):
+        """Start, stop or destroy a service (its root instance, hence its tree)."""
+        self.check_csrf(request)
+        if action not in ("start", "stop", "destroy"):
+            raise errors.NotFound("no such action")
+        tree = yield self.calls.call("tree.get", user, title=title)
+        if action == "destroy":
+            yield self.calls.call("instance.destroy", user, reference=tree.root)
+            return
+        try:
+            yield self.calls.call("instance.change", user, reference=tree.root,
+                                  state="started" if action == "start" else "stopped")
+        except errors.NotReady:
+            pass  # recorded, waiting for a partition: the page says so
+
+
+class _PageResource(Resource):
+    """One page handler ``handler(request, path) -> (code, body)`` (may return a Deferred)."""
+
+    isLeaf = True
+
+    def __init__(self, dashboard, handler):
+        super().__init__()
+        self.dashboard = dashboard
+        self.handler = handler
+
+    def render(self, request):
+        """Run the handler; errors become pages, never tracebacks."""
+        path = [unquote(p.decode("utf-8", "replace")) for p in request.postpath if p]
+        answer = defer.maybeDeferred(self.handler, request, path)
+        answer.addCallbacks(lambda result: self._write(request, *result),
+                            lambda failure: self._failed(request, failure))
+        return NOT_DONE_YET
+
+    def _write(self, request, code, body, location=None):
+        if request._disconnected or request.finished:
+            return
+        request.setResponseCode(code)
+        request.setHeader(b"Cache-Control", b"no-store")
+        request.setHeader(b"X-Frame-Options", b"DENY")
+        request.setHeader(b"Referrer-Policy", b"same-origin")
+        if location:
+            request.setHeader(b"Location", location.encode("utf-8"))
+        if body is not None:
+            request.setHeader(b"Content-Type", b"text/html; charset=utf-8")
+            request.write(body)
+        request.finish()
+
+    def _failed(self, request, failure):
+        error = failure.value
+        if isinstance(error, Page):
+            return self._write(request, error.code, error.body, error.location)
+        render = self.dashboard.render
+        if isinstance(error, errors.NotFound):
+            return self._write(request, 404, render(request, "error.html", title="Not found",
+                                                    message=str(error)))
+        if isinstance(error, errors.SlapError):
+            code = 403 if isinstance(error, errors.Forbidden) else 409 if isinstance(
+                error, errors.Conflict) else 400
+            return self._write(request, code, render(request, "error.html",
+                                                     title="Refused", message=str(error)))
+        log.failure("dashboard page failed", failure)
+        return self._write(request, 500, render(request, "error.html", title="Error",
+                                                message="Something went wrong on the master."))
+
+
+def _argument(request, name):
+    values = request.args.get(name.encode())
+    return values[0].decode("utf-8", "replace") if values else ""
+
+
+def _field(request, name):
+    """A form field of a POST (url-encoded), or ""."""
+    return _argument(request, name)

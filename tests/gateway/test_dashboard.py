@@ -1,0 +1,132 @@
+"""The dashboard over HTTP: login, sessions, CSRF, and what a person may see."""
+
+import re
+
+import requests
+from twisted.internet import threads
+from twisted.internet import defer
+from twisted.trial import unittest
+
+from slap_core.principals import User
+from tests.fixtures import SR, format_configuration, start_test_master
+
+ADMIN = User("admin", {"admin"})
+
+
+class DashboardTests(unittest.TestCase):
+    """Pages of a running master, read with requests (a cookie-keeping browser stand-in)."""
+
+    def setUp(self):
+        self.running = start_test_master(self)
+        self.base = self.running.urls()[0].rstrip("/")
+        master = self.running.master
+        for login in ("alice", "bob"):
+            master.call("person.create", ADMIN, login=login, password=login + "-secret")
+        master.call("computer.create", ADMIN, reference="COMP-0")
+        from slap_core.principals import ComputerAgent
+        master.call("computer.format", ComputerAgent("COMP-0"), reference="COMP-0",
+                    configuration=format_configuration("COMP-0", 2))
+        master.call("supply.supply", ADMIN, url=SR, computer="COMP-0")
+        master.call("instance.request", User("alice"), title="alice-web", software_release=SR,
+                    parameters={"db-password": "hunter2", "size": "s"})
+
+    def browser(self):
+        session = requests.Session()
+        self.addCleanup(session.close)
+        return session
+
+    def get(self, session, path, **options):
+        return threads.deferToThread(session.get, self.base + path, allow_redirects=False,
+                                     timeout=10, **options)
+
+    def post(self, session, path, data, **options):
+        return threads.deferToThread(session.post, self.base + path, data=data,
+                                     allow_redirects=False, timeout=10, **options)
+
+    @staticmethod
+    def csrf(page):
+        return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+    @defer.inlineCallbacks
+    def login(self, session, login, password, next_="/services"):
+        form = yield self.get(session, "/login?next=" + next_)
+        return (yield self.post(session, "/login?next=" + next_,
+                                {"login": login, "password": password,
+                                 "csrf": self.csrf(form)}))
+
+    @defer.inlineCallbacks
+    def test_logging_in_and_out(self):
+        browser = self.browser()
+        start = yield self.get(browser, "/", headers={"Accept": "text/html"})
+        self.assertEqual((start.status_code, start.headers["Location"]), (302, "/services"))
+        away = yield self.get(browser, "/services")
+        self.assertEqual((away.status_code, away.headers["Location"]),
+                         (303, "/login?next=/services"))
+        wrong = yield self.login(browser, "alice", "nope")
+        self.assertEqual(wrong.status_code, 401)
+        self.assertIn("Wrong login or password", wrong.text)
+        self.assertNotIn("slapgate_session", browser.cookies)
+        right = yield self.login(browser, "alice", "alice-secret")
+        self.assertEqual((right.status_code, right.headers["Location"]), (303, "/services"))
+        cookie = right.headers["Set-Cookie"]
+        for attribute in ("HttpOnly", "SameSite=lax", "Max-Age=28800", "Path=/"):
+            self.assertIn(attribute.lower(), cookie.lower())
+        page = yield self.get(browser, "/services")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("alice-web", page.text)
+        out = yield self.post(browser, "/logout", {"csrf": self.csrf(page)})
+        self.assertEqual((out.status_code, out.headers["Location"]), (303, "/login"))
+        again = yield self.get(browser, "/services")
+        self.assertEqual(again.status_code, 303)
+        # the JSON index stays for programs
+        index = yield self.get(browser, "/")
+        self.assertIn("/syncml", index.json()["services"])
+
+    @defer.inlineCallbacks
+    def test_a_service_page_masks_secrets_and_acts_with_a_csrf_token(self):
+        browser = self.browser()
+        yield self.login(browser, "alice", "alice-secret")
+        page = yield self.get(browser, "/services/alice-web")
+        self.assertEqual(page.status_code, 200)
+        self.assertIn('data-value="hunter2"', page.text)  # masked until shown
+        self.assertNotIn(">hunter2<", page.text)
+        forged = yield self.post(browser, "/services/alice-web/stop", {"csrf": "forged"})
+        self.assertEqual(forged.status_code, 403)
+        missing = yield self.post(browser, "/services/alice-web/stop", {})
+        self.assertEqual(missing.status_code, 403)
+        view = self.running.master.call("instance.list", User("alice"))[0]
+        self.assertEqual(view.requested_state, "started")
+        stop = yield self.post(browser, "/services/alice-web/stop", {"csrf": self.csrf(page)})
+        self.assertEqual((stop.status_code, stop.headers["Location"]),
+                         (303, "/services/alice-web"))
+        view = self.running.master.call("instance.list", User("alice"))[0]
+        self.assertEqual(view.requested_state, "stopped")
+
+    @defer.inlineCallbacks
+    def test_another_persons_service_is_not_found(self):
+        browser = self.browser()
+        yield self.login(browser, "bob", "bob-secret")
+        page = yield self.get(browser, "/services/alice-web")
+        self.assertEqual(page.status_code, 404)
+        listing = yield self.get(browser, "/services")
+        self.assertNotIn("alice-web", listing.text)
+        act = yield self.post(browser, "/services/alice-web/destroy",
+                              {"csrf": self.csrf(listing)})
+        self.assertEqual(act.status_code, 404)
+        self.assertEqual(self.running.master.call("instance.list", User("alice"))[0]
+                         .requested_state, "started")
+
+    @defer.inlineCallbacks
+    def test_hostile_input_is_escaped_and_refused_cleanly(self):
+        self.running.master.call("instance.request", User("alice"),
+                                 title="<script>alert(1)</script>", software_release=SR)
+        browser = self.browser()
+        yield self.login(browser, "alice", "alice-secret")
+        page = yield self.get(browser, "/services")
+        self.assertNotIn("<script>alert(1)</script>", page.text)
+        self.assertIn("&lt;script&gt;", page.text)
+        login_form = yield self.get(self.browser(), "/login?next=https://evil.example/")
+        self.assertNotIn('next=https://evil.example', login_form.text)
+        weird = yield self.get(browser, "/services/%00%ff/../x")
+        self.assertIn(weird.status_code, (404, 400))
+        self.assertNotIn("Traceback", weird.text)
