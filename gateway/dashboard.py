@@ -1,5 +1,9 @@
 """The dashboard: server-rendered pages for people, at ``/login``, ``/services``, ``/logout``.
 
+``/services/new`` adds a service: a product, one of its releases (newest first), a form made
+from the release's parameter schema (``gateway.schema_form``; a JSON editor when it has none),
+an optional node, a review, the request; the core's refusal comes back next to its fields.
+
 Each page calls slap_core operations as the logged-in person, as every other face does; what a
 person may see or do is the core's answer (another person's service is not found). Pages are
 Jinja2 templates (``gateway/templates/``, autoescaped) with a little JavaScript (copy buttons,
@@ -15,6 +19,7 @@ of its own); a POST without the right one is refused with 403 and changes nothin
 import base64
 import hashlib
 import hmac
+import json
 import secrets
 from urllib.parse import quote, unquote
 
@@ -24,6 +29,7 @@ from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
+from gateway import schema_form
 from gateway.web_login import SESSION_COOKIE, Sessions, local_path
 from slap_core import errors
 
@@ -172,9 +178,13 @@ class Dashboard(Resource):
                     if tree.root else None
                 rows.append((tree, root, health_of(root) if root else "destroyed"))
             return 200, self.render(request, "services.html", rows=rows)
+        if path == ["new"]:
+            return (yield self.new_service(request, user))
         title = unquote(path[0])
         if len(path) == 2 and request.method == b"POST":
             yield self.act(request, user, title, path[1])
+            if path[1] == "destroy":  # the service is going: back to the list, which says so
+                raise Page(303, location="/services")
             raise Page(303, location="/services/" + quote(title, safe=""))
         if len(path) != 1:
             raise errors.NotFound("no such page")
@@ -186,6 +196,84 @@ class Dashboard(Resource):
         waiting = any(health_of(i) == "pending" for i in instances)
         return 200, self.render(request, "service.html", tree=tree, root=root,
                                 instances=instances, health_of=health_of, waiting=waiting)
+
+    @defer.inlineCallbacks
+    def new_service(self, request, user):
+        """``/services/new``: product, release, parameters and node, review, request."""
+        if request.method == b"POST":
+            self.check_csrf(request)
+        form = {key.decode("utf-8", "replace"): values[-1].decode("utf-8", "replace")
+                for key, values in request.args.items() if values}
+        product_reference, release = form.get("product", ""), form.get("release", "")
+        if not release:
+            products = yield self.calls.call("catalogue.list_products", user)
+            if not product_reference:
+                return 200, self.render(request, "new_service.html", step="product",
+                                        products=products)
+            product = next((p for p in products if p.reference == product_reference), None)
+            if product is None:
+                raise errors.NotFound("no product %r" % product_reference)
+            return 200, self.render(request, "new_service.html", step="release",
+                                    product=product, releases=product.releases)
+        try:
+            schema = yield self.calls.call("catalogue.release_schema", user, url=release)
+        except errors.NotFound:
+            schema = None
+        types = [t for t in schema.types if not t.shared] if schema else []
+        entry = next((t for t in types if t.id == form.get("type")), types[0] if types else None)
+        request_schema = json.loads(entry.request) if entry else None
+        filled = schema_form.answers(form)
+        step = form.get("step", "")
+        page = dict(step="parameters", product_reference=product_reference, release=release,
+                    schema=schema, types=types, type_id=entry.id if entry else "",
+                    title=form.get("title", "").strip(), computer=form.get("computer", ""),
+                    raw=form.get("raw", "{}"), general_errors=[], title_error="")
+        field_errors = {}
+        if request.method == b"POST" and step in ("review", "request"):
+            try:
+                if entry is not None:
+                    parameters = schema_form.parameters(request_schema, entry.serialisation,
+                                                        filled)
+                else:
+                    parameters = json.loads(page["raw"] or "{}")
+                    if not isinstance(parameters, dict):
+                        raise ValueError("a JSON object of names to values")
+                    parameters = {str(k): v if isinstance(v, str) else json.dumps(v)
+                                  for k, v in parameters.items()}
+            except ValueError as problem:
+                page["general_errors"].append("The parameters are not JSON: %s" % problem)
+                step = "edit"
+            if not page["title"]:
+                page["title_error"] = "A service needs a title."
+                step = "edit"
+            if step == "review":
+                hidden = {name: value for name, value in form.items()
+                          if name not in ("csrf", "step", "product", "release")}
+                shown = ({pointer: value for pointer, value in filled.items()}
+                         if entry is not None else parameters)
+                page.update(step="review", hidden=hidden, shown=shown)
+                return 200, self.render(request, "new_service.html", **page)
+            if step == "request":
+                arguments = dict(title=page["title"], software_release=release,
+                                 parameters=parameters)
+                if entry is not None:
+                    arguments["software_type"] = entry.software_type
+                if page["computer"]:
+                    arguments["sla"] = {"computer_guid": page["computer"]}
+                try:
+                    yield self.calls.call("instance.request", user, **arguments)
+                except errors.NotReady:
+                    pass  # recorded, waiting for a partition: the service page says so
+                except errors.Invalid as refusal:
+                    field_errors, general = schema_form.errors_of(str(refusal))
+                    page["general_errors"].extend(general)
+                else:
+                    raise Page(303, location="/services/" + quote(page["title"], safe=""))
+        computers = yield self.calls.call("computer.list", user)
+        page.update(computers=computers, form_fields=schema_form.fields(
+            request_schema, filled, field_errors) if entry is not None else None)
+        code = 422 if field_errors or page["general_errors"] else 200
+        return code, self.render(request, "new_service.html", **page)
 
     @defer.inlineCallbacks
     def act(self, request, user, title, action):

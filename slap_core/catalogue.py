@@ -232,8 +232,8 @@ def release_schema(session, principal, *, url):
         types=tuple(SoftwareTypeSchemaView(
             id=t["id"], software_type=t["software_type"], shared=t["shared"], title=t["title"],
             description=t["description"], index=t["index"], serialisation=t["serialisation"],
-            request=json.dumps(t["request"], sort_keys=True),
-            response=json.dumps(t["response"], sort_keys=True)
+            request=json.dumps(t["request"]),
+            response=json.dumps(t["response"])
             if t["response"] is not None else None)
             for t in sorted(schema["types"], key=lambda t: (t["index"] is None,
                                                             t["index"] or 0, t["id"]))))

@@ -1,6 +1,8 @@
 """The dashboard over HTTP: login, sessions, CSRF, and what a person may see."""
 
+import os
 import re
+from urllib.parse import quote
 
 import requests
 from twisted.internet import threads
@@ -11,10 +13,11 @@ from slap_core.principals import User
 from tests.fixtures import SR, format_configuration, start_test_master
 
 ADMIN = User("admin", {"admin"})
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-class DashboardTests(unittest.TestCase):
-    """Pages of a running master, read with requests (a cookie-keeping browser stand-in)."""
+class DashboardCase(unittest.TestCase):
+    """A running master whose pages are read with requests (a cookie-keeping browser)."""
 
     def setUp(self):
         self.running = start_test_master(self)
@@ -53,6 +56,11 @@ class DashboardTests(unittest.TestCase):
         return (yield self.post(session, "/login?next=" + next_,
                                 {"login": login, "password": password,
                                  "csrf": self.csrf(form)}))
+
+
+
+class DashboardTests(DashboardCase):
+    """Logging in and out, a service's page, what a person may see."""
 
     @defer.inlineCallbacks
     def test_logging_in_and_out(self):
@@ -130,3 +138,74 @@ class DashboardTests(unittest.TestCase):
         weird = yield self.get(browser, "/services/%00%ff/../x")
         self.assertIn(weird.status_code, (404, 400))
         self.assertNotIn("Traceback", weird.text)
+
+
+MEMCACHED = os.path.join(ROOT, "tests", "memcached", "software.cfg")
+
+
+class AddServiceTests(DashboardCase):
+    """/services/new: product, release, the schema's form, review, request."""
+
+    def setUp(self):
+        super().setUp()
+        master = self.running.master
+        master.call("catalogue.add_release", ADMIN, url=MEMCACHED, product="memcached",
+                    version="1.0", product_title="Memcached")
+        master.call("supply.supply", ADMIN, url=MEMCACHED, computer="COMP-0")
+
+    @defer.inlineCallbacks
+    def test_the_wizard_from_product_to_request(self):
+        browser = self.browser()
+        yield self.login(browser, "alice", "alice-secret")
+        products = yield self.get(browser, "/services/new")
+        self.assertIn('href="/services/new?product=memcached"', products.text)
+        releases = yield self.get(browser, "/services/new?product=memcached")
+        self.assertIn("release=" + quote(MEMCACHED, safe="/"), releases.text)
+        form = yield self.get(browser, "/services/new?product=memcached&release="
+                              + quote(MEMCACHED, safe=""))
+        self.assertIn('type="number" id="p:tcp-port"', form.text)
+        self.assertIn('max="65535"', form.text)
+        self.assertIn('placeholder="default: 11211"', form.text)
+        base = {"csrf": self.csrf(form), "product": "memcached", "release": MEMCACHED,
+                "type": "default", "title": "cache", "computer": "", "p:tcp-port": "70000",
+                "p:memory-mb": ""}
+        review = yield self.post(browser, "/services/new", dict(base, step="review"))
+        self.assertEqual(review.status_code, 200)
+        self.assertIn('id="review"', review.text)
+        refused = yield self.post(browser, "/services/new", dict(base, step="request"))
+        self.assertEqual(refused.status_code, 422)
+        self.assertIn('data-for="p:tcp-port">70000 is greater than the maximum of 65535',
+                      refused.text)
+        self.assertEqual(self.running.master.call("instance.list", User("alice"))[0].title,
+                         "alice-web")  # nothing new
+        done = yield self.post(browser, "/services/new",
+                               dict(base, step="request", **{"p:tcp-port": "11311"}))
+        self.assertEqual((done.status_code, done.headers["Location"]), (303, "/services/cache"))
+        view = [v for v in self.running.master.call("instance.list", User("alice"))
+                if v.title == "cache"][0]
+        self.assertEqual((view.software_release, view.parameters),
+                         (MEMCACHED, {"tcp-port": "11311"}))
+
+    @defer.inlineCallbacks
+    def test_without_a_schema_a_json_editor_and_a_node(self):
+        self.running.master.call("catalogue.add_release", ADMIN, url=SR, product="plain")
+        browser = self.browser()
+        yield self.login(browser, "admin", self.running.credentials[1])
+        form = yield self.get(browser, "/services/new?product=plain&release=" + quote(SR, safe=""))
+        self.assertIn('id="raw"', form.text)
+        self.assertIn('<option value="COMP-0"', form.text)
+        base = {"csrf": self.csrf(form), "product": "plain", "release": SR, "title": "plain",
+                "computer": "COMP-0"}
+        bad = yield self.post(browser, "/services/new", dict(base, step="review", raw="{"))
+        self.assertEqual(bad.status_code, 422)
+        self.assertIn("The parameters are not JSON", bad.text)
+        done = yield self.post(browser, "/services/new",
+                               dict(base, step="request", raw='{"size": 3, "name": "x"}'))
+        self.assertEqual(done.status_code, 303)
+        view = [v for v in self.running.master.call("instance.list", ADMIN)
+                if v.title == "plain"][0]
+        self.assertEqual((view.parameters, view.sla, view.computer),
+                         ({"size": "3", "name": "x"}, {"computer_guid": "COMP-0"}, "COMP-0"))
+        forged = yield self.post(browser, "/services/new", dict(base, step="request",
+                                                                csrf="forged", title="x"))
+        self.assertEqual(forged.status_code, 403)
