@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from urllib.parse import quote, unquote
 
 import jinja2
@@ -32,6 +33,7 @@ from twisted.web.server import NOT_DONE_YET
 from gateway import schema_form
 from gateway.web_login import SESSION_COOKIE, Sessions, local_path
 from slap_core import errors
+from slap_core.principals import ROLES
 
 log = Logger()
 CSRF_COOKIE = b"slapgate_form"
@@ -43,6 +45,10 @@ TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("gateway", "templates"),
     autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
     undefined=jinja2.StrictUndefined)
+TEMPLATES.filters["day"] = lambda at: (time.strftime("%Y-%m-%d", time.gmtime(at))
+                                       if at is not None else "")
+TEMPLATES.filters["moment"] = lambda at: (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
+                                          if at is not None else "never")
 
 
 def is_secret(name):
@@ -64,9 +70,10 @@ def health_of(view):
 class Page(Exception):
     """An early answer: a redirect, or a status with a page."""
 
-    def __init__(self, code, location=None, body=None):
+    def __init__(self, code, location=None, body=None, media_type=None):
         super().__init__(code)
         self.code, self.location, self.body = code, location, body
+        self.media_type = media_type
 
 
 class Dashboard(Resource):
@@ -80,7 +87,8 @@ class Dashboard(Resource):
         self.ttl = ttl
         self.secret = secrets.token_bytes(32)
         for name, handler in (("login", self.login), ("logout", self.logout),
-                              ("services", self.services)):
+                              ("services", self.services), ("servers", self.servers),
+                              ("invoices", self.invoices), ("admin", self.admin)):
             self.putChild(name.encode(), _PageResource(self, handler))
 
     # -- sessions and forms
@@ -276,6 +284,104 @@ class Dashboard(Resource):
         return code, self.render(request, "new_service.html", **page)
 
     @defer.inlineCallbacks
+    def servers(self, request, path):
+        """``/servers``: the computers the person may see (all for admins and operators), a
+        form to register one; ``/servers/<reference>``: its partitions and supplies."""
+        user = self.require_user(request)
+        if request.method == b"POST":
+            self.check_csrf(request)
+            if path == ["new"]:
+                title = _field(request, "title").strip()
+                view = yield self.calls.call("computer.create", user,
+                                             **({"title": title} if title else {}))
+                raise Page(303, location="/servers/" + quote(view.reference, safe=""))
+            if len(path) == 2 and path[1] == "supply":
+                url, state = _field(request, "url").strip(), _field(request, "state")
+                yield self.calls.call("supply.supply", user, url=url, computer=path[0],
+                                      state=state or "available")
+                raise Page(303, location="/servers/" + quote(path[0], safe=""))
+            raise errors.NotFound("no such page")
+        if not path:
+            computers = yield self.calls.call("computer.list", user)
+            return 200, self.render(request, "servers.html", computers=computers)
+        if len(path) != 1:
+            raise errors.NotFound("no such page")
+        computer = yield self.calls.call("computer.get", user, reference=path[0])
+        supplies = yield self.calls.call("supply.list", user, computer=path[0])
+        releases = yield self.calls.call("catalogue.list_releases", user)
+        return 200, self.render(request, "server.html", computer=computer, supplies=supplies,
+                                releases=releases)
+
+    @defer.inlineCallbacks
+    def invoices(self, request, path):
+        """``/invoices``: the person's invoices and this month so far; ``/invoices/<number>``:
+        one; ``/invoices/<number>/pdf``: its PDF."""
+        user = self.require_user(request)
+        if not path:
+            invoices = yield self.calls.call("invoice.list", user)
+            try:
+                current = yield self.calls.call("consumption.current", user)
+            except errors.NotFound:
+                current = None  # no price list yet
+            return 200, self.render(request, "invoices.html", invoices=invoices,
+                                    current=current)
+        if len(path) == 2 and path[1] == "pdf":
+            document = yield self.calls.call("invoice.document", user, number=path[0],
+                                             format="pdf")
+            request.setHeader(b"Content-Disposition",
+                              b'attachment; filename="%s"' % document.filename.encode())
+            raise Page(200, body=document.content, media_type=document.media_type)
+        if len(path) != 1:
+            raise errors.NotFound("no such page")
+        invoice = yield self.calls.call("invoice.get", user, number=path[0])
+        return 200, self.render(request, "invoice.html", invoice=invoice)
+
+    @defer.inlineCallbacks
+    def admin(self, request, path):
+        """``/admin/people``: people, a form to create one, disabling and enabling;
+        ``/admin/catalogue``: releases, a form to add one (with its schema). The core decides
+        who may (admins; operators for the catalogue)."""
+        user = self.require_user(request)
+        if not path:
+            raise Page(303, location="/admin/people")
+        section, rest = path[0], path[1:]
+        if request.method == b"POST":
+            self.check_csrf(request)
+        if section == "people":
+            if request.method == b"POST" and not rest:
+                password = _field(request, "password")
+                roles = [r.decode() for r in request.args.get(b"roles", [])] or ["user"]
+                yield self.calls.call("person.create", user, login=_field(request, "login"),
+                                      full_name=_field(request, "full_name"),
+                                      email=_field(request, "email"), roles=roles,
+                                      **({"password": password} if password else {}))
+                raise Page(303, location="/admin/people")
+            if request.method == b"POST" and len(rest) == 2 and rest[1] in ("disable",
+                                                                             "enable"):
+                yield self.calls.call("person.update", user, login=rest[0],
+                                      disabled=rest[1] == "disable")
+                raise Page(303, location="/admin/people")
+            if rest:
+                raise errors.NotFound("no such page")
+            people = yield self.calls.call("person.list", user)
+            return 200, self.render(request, "admin_people.html", people=people,
+                                    roles=ROLES)
+        if section == "catalogue" and not rest:
+            added = None
+            if request.method == b"POST":
+                schema = _field(request, "schema").strip()
+                arguments = {name: _field(request, name).strip()
+                             for name in ("url", "product", "version", "product_title")}
+                arguments = {k: v for k, v in arguments.items() if v}
+                if schema:
+                    arguments["schema"] = schema
+                added = yield self.calls.call("catalogue.add_release", user, **arguments)
+            products = yield self.calls.call("catalogue.list_products", user)
+            return 200, self.render(request, "admin_catalogue.html", products=products,
+                                    added=added)
+        raise errors.NotFound("no such page")
+
+    @defer.inlineCallbacks
     def act(self, request, user, title, action):
         """Start, stop or destroy a service (its root instance, hence its tree)."""
         self.check_csrf(request)
@@ -310,7 +416,7 @@ class _PageResource(Resource):
                             lambda failure: self._failed(request, failure))
         return NOT_DONE_YET
 
-    def _write(self, request, code, body, location=None):
+    def _write(self, request, code, body, location=None, media_type=None):
         if request._disconnected or request.finished:
             return
         request.setResponseCode(code)
@@ -320,14 +426,16 @@ class _PageResource(Resource):
         if location:
             request.setHeader(b"Location", location.encode("utf-8"))
         if body is not None:
-            request.setHeader(b"Content-Type", b"text/html; charset=utf-8")
+            request.setHeader(b"Content-Type", (media_type or "text/html; charset=utf-8")
+                              .encode())
             request.write(body)
         request.finish()
 
     def _failed(self, request, failure):
         error = failure.value
         if isinstance(error, Page):
-            return self._write(request, error.code, error.body, error.location)
+            return self._write(request, error.code, error.body, error.location,
+                               error.media_type)
         render = self.dashboard.render
         if isinstance(error, errors.NotFound):
             return self._write(request, 404, render(request, "error.html", title="Not found",

@@ -2,6 +2,7 @@
 
 import os
 import re
+import time
 from urllib.parse import quote
 
 import requests
@@ -209,3 +210,122 @@ class AddServiceTests(DashboardCase):
         forged = yield self.post(browser, "/services/new", dict(base, step="request",
                                                                 csrf="forged", title="x"))
         self.assertEqual(forged.status_code, 403)
+
+
+class ServersAndInvoicesTests(DashboardCase):
+    """/servers and /invoices."""
+
+    @defer.inlineCallbacks
+    def test_servers_a_person_registers_and_supplies_and_sees_only_theirs(self):
+        browser = self.browser()
+        yield self.login(browser, "bob", "bob-secret")
+        page = yield self.get(browser, "/servers")
+        self.assertIn('id="no-server"', page.text)  # COMP-0 is the admin's
+        made = yield self.post(browser, "/servers/new", {"csrf": self.csrf(page),
+                                                         "title": "bob's box"})
+        self.assertEqual(made.status_code, 303)
+        reference = made.headers["Location"].rsplit("/", 1)[1]
+        server = yield self.get(browser, "/servers/" + reference)
+        self.assertIn("bob&#39;s box", server.text)
+        supplied = yield self.post(browser, "/servers/%s/supply" % reference,
+                                   {"csrf": self.csrf(server), "url": SR})
+        self.assertEqual(supplied.status_code, 303)
+        server = yield self.get(browser, "/servers/" + reference)
+        self.assertIn("<td>%s</td><td>available</td>" % SR, server.text)
+        self.assertIn("not yet", server.text)
+        other = yield self.get(browser, "/servers/COMP-0")
+        self.assertIn(other.status_code, (403, 404))
+        refused = yield self.post(browser, "/servers/COMP-0/supply",
+                                  {"csrf": self.csrf(server), "url": SR})
+        self.assertIn(refused.status_code, (403, 404))
+        admin = self.browser()
+        yield self.login(admin, "admin", self.running.credentials[1])
+        everything = yield self.get(admin, "/servers")
+        self.assertIn('data-reference="COMP-0"', everything.text)
+        self.assertIn('data-reference="%s"' % reference, everything.text)
+
+    @defer.inlineCallbacks
+    def test_invoices_their_lines_and_pdf(self):
+        from unittest import mock
+
+        from slap_core.billing import period_of
+
+        master = self.running.master
+        past = 1577836800.0
+        with mock.patch("slap_core.pricing.now", return_value=past):
+            master.call("pricing.set", ADMIN, currency="EUR", vat_rate="20", effective_from=past,
+                        subscriptions=[{"monthly": "40.00"}])
+        month = period_of(time.time())
+        with mock.patch("slap_core.invoices.now", return_value=month.end):
+            (number,) = master.call("invoice.generate", ADMIN, period=month.name).issued
+        browser = self.browser()
+        yield self.login(browser, "alice", "alice-secret")
+        listing = yield self.get(browser, "/invoices")
+        self.assertIn('data-number="%s"' % number, listing.text)
+        self.assertIn('id="current"', listing.text)
+        invoice = yield self.get(browser, "/invoices/" + number)
+        self.assertIn("<tr><td>alice-web (%s)" % SR, invoice.text)
+        self.assertRegex(invoice.text, r'id="total">[0-9]+\.[0-9]{2} EUR')
+        pdf = yield self.get(browser, "/invoices/%s/pdf" % number)
+        self.assertEqual((pdf.status_code, pdf.headers["Content-Type"]),
+                         (200, "application/pdf"))
+        self.assertTrue(pdf.content.startswith(b"%PDF"))
+        bob = self.browser()
+        yield self.login(bob, "bob", "bob-secret")
+        hidden = yield self.get(bob, "/invoices/" + number)
+        self.assertEqual(hidden.status_code, 404)
+        self.assertNotIn(number, (yield self.get(bob, "/invoices")).text)
+
+
+class AdminPagesTests(DashboardCase):
+    """/admin/people and /admin/catalogue: for admins; the core refuses everyone else."""
+
+    @defer.inlineCallbacks
+    def test_people_created_disabled_enabled(self):
+        admin = self.browser()
+        yield self.login(admin, "admin", self.running.credentials[1])
+        page = yield self.get(admin, "/admin/people")
+        self.assertIn('data-login="alice"', page.text)
+        made = yield self.post(admin, "/admin/people", {
+            "csrf": self.csrf(page), "login": "carol", "full_name": "Carol",
+            "email": "carol@example.org", "password": "carol-secret",
+            "roles": ["user", "accountant"]})
+        self.assertEqual(made.status_code, 303)
+        carol = self.running.master.call("person.get", ADMIN, login="carol")
+        self.assertEqual((carol.full_name, sorted(carol.roles)), ("Carol", ["accountant",
+                                                                            "user"]))
+        yield self.post(admin, "/admin/people/carol/disable", {"csrf": self.csrf(page)})
+        refused = yield self.login(self.browser(), "carol", "carol-secret")
+        self.assertEqual(refused.status_code, 401)
+        yield self.post(admin, "/admin/people/carol/enable", {"csrf": self.csrf(page)})
+        welcome = yield self.login(self.browser(), "carol", "carol-secret")
+        self.assertEqual(welcome.status_code, 303)
+        duplicate = yield self.post(admin, "/admin/people", {"csrf": self.csrf(page),
+                                                             "login": "carol"})
+        self.assertEqual(duplicate.status_code, 409)
+
+    @defer.inlineCallbacks
+    def test_a_release_added_with_its_schema_and_users_kept_out(self):
+        admin = self.browser()
+        yield self.login(admin, "admin", self.running.credentials[1])
+        page = yield self.get(admin, "/admin/catalogue")
+        added = yield self.post(admin, "/admin/catalogue", {
+            "csrf": self.csrf(page), "url": MEMCACHED, "product": "memcached",
+            "version": "1.0"})
+        self.assertEqual(added.status_code, 200)
+        self.assertIn("with its parameter schema", added.text)
+        plain = yield self.post(admin, "/admin/catalogue", {
+            "csrf": self.csrf(page), "url": SR, "product": "plain"})
+        self.assertIn("without a parameter schema: cannot read", plain.text)
+        alice = self.browser()
+        yield self.login(alice, "alice", "alice-secret")
+        people = yield self.get(alice, "/admin/people")
+        self.assertEqual(people.status_code, 403)
+        self.assertNotIn('data-login="bob"', people.text)
+        services = yield self.get(alice, "/services")
+        self.assertNotIn('href="/admin/people"', services.text)
+        forged = yield self.post(alice, "/admin/people", {"csrf": self.csrf(services),
+                                                          "login": "mallory"})
+        self.assertEqual(forged.status_code, 403)
+        self.assertNotIn("mallory", {p.login for p in
+                                     self.running.master.call("person.list", ADMIN)})

@@ -104,6 +104,12 @@ class DashboardInChromiumTests(unittest.TestCase):
             wait.until(ready.alert_is_present())
             browser.switch_to.alert.accept()
             wait.until(ready.text_to_be_present_in_element((By.ID, "state"), "stopped"))
+            browser.find_element(By.LINK_TEXT, "Servers").click()
+            wait.until(ready.presence_of_element_located((By.ID, "register")))
+            self.shot(browser, "servers")
+            browser.find_element(By.LINK_TEXT, "Invoices").click()
+            wait.until(ready.presence_of_element_located((By.ID, "no-invoice")))
+            self.shot(browser, "invoices")
             # a keyboard is enough: the logout button takes the focus and Enter
             logout = browser.find_element(By.XPATH, "//header//button[.='Log out']")
             logout.send_keys("\n")
