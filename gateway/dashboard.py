@@ -79,9 +79,10 @@ class Page(Exception):
 class Dashboard(Resource):
     """The pages' resource tree: one child per top-level page."""
 
-    def __init__(self, calls, passwords, sessions=None, ttl=SESSION_TTL):
+    def __init__(self, calls, passwords, sessions=None, ttl=SESSION_TTL, sso=False):
         super().__init__()
         self.calls = calls
+        self.sso = sso  # the login page offers the SSO login (/auth/login)
         self.passwords = passwords
         self.sessions = sessions or Sessions(ttl)
         self.ttl = ttl
@@ -151,7 +152,7 @@ class Dashboard(Resource):
             if user is None or not getattr(user, "login", None):
                 log.info("dashboard login refused for {login}", login=login[:60])
                 return 401, self.render(request, "login.html", next=target, login=login,
-                                        message="Wrong login or password.")
+                                        message="Wrong login or password.", sso=self.sso)
             session = self.sessions.open(user)
             self.cookie(request, SESSION_COOKIE, session.encode(), self.ttl)
             log.info("dashboard login of {login}", login=user.login)
@@ -160,7 +161,8 @@ class Dashboard(Resource):
             token = secrets.token_urlsafe(24).encode()
             self.cookie(request, CSRF_COOKIE, token, 3600)
             request.received_cookies[CSRF_COOKIE] = token
-        return 200, self.render(request, "login.html", next=target, login="", message=None)
+        return 200, self.render(request, "login.html", next=target, login="", message=None,
+                                sso=self.sso)
 
     def logout(self, request, path):
         """POST: end the session and go to the login page."""
@@ -355,6 +357,10 @@ class Dashboard(Resource):
                                       full_name=_field(request, "full_name"),
                                       email=_field(request, "email"), roles=roles,
                                       **({"password": password} if password else {}))
+                raise Page(303, location="/admin/people")
+            if request.method == b"POST" and len(rest) == 2 and rest[1] == "roles":
+                roles = [r.decode() for r in request.args.get(b"roles", [])]
+                yield self.calls.call("person.update", user, login=rest[0], roles=roles)
                 raise Page(303, location="/admin/people")
             if request.method == b"POST" and len(rest) == 2 and rest[1] in ("disable",
                                                                              "enable"):

@@ -107,7 +107,7 @@ def build_site(calls, slap_callers=None, ldap=None, oidc=None):
                "SOAP 1.1 document/literal; WSDL at /soap?wsdl (HTTP Basic or client certificate)")
     root.mount("api", ApiResource(calls, authenticator),
                "REST/JSON; OpenAPI 3.1 at /api/openapi.json (HTTP Basic, bearer token or certificate)")
-    root.dashboard = Dashboard(calls, passwords, sessions)
+    root.dashboard = Dashboard(calls, passwords, sessions, sso=sessions is not None)
     for name, page in root.dashboard.children.items():
         root.putChild(name, page)
     root.mount("syncml", SyncMLResource(calls, authenticator, VERSION),

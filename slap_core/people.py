@@ -86,16 +86,20 @@ def _contact(**fields):
 @operation("person.update", writes=True, callers="admin (anyone), a user (themselves)",
            returns=PersonView, raises=(errors.NotFound, errors.Invalid))
 def update_person(session, principal, *, login, full_name=None, email=None, phone=None,
-                  organisation=None, disabled=None):
+                  organisation=None, disabled=None, roles=None):
     """Change a person's contact card: name, email, phone, organisation (left out: kept); an
-    admin also disables or enables them."""
+    admin also disables or enables them and changes their roles."""
     user = require_user(principal)
     if not (user.is_admin or user.login == login):
         raise errors.Forbidden("only an admin may change another person")
-    if disabled is not None and not user.is_admin:
-        raise errors.Forbidden("only an admin disables or enables a person")
+    if (disabled is not None or roles is not None) and not user.is_admin:
+        raise errors.Forbidden("only an admin disables, enables or changes roles")
     if disabled and user.login == login:
         raise errors.Invalid("an admin may not disable themselves")
+    if roles is not None:
+        roles = _check_roles(roles)
+        if user.login == login and "admin" not in roles:
+            raise errors.Invalid("an admin may not take their own admin role away")
     changes = _contact(full_name=full_name, email=email, phone=phone, organisation=organisation)
     if user.login == login:
         person = person_for(session, user)
@@ -107,6 +111,8 @@ def update_person(session, principal, *, login, full_name=None, email=None, phon
         setattr(person, name, value)
     if disabled is not None:
         person.disabled = bool(disabled)
+    if roles is not None:
+        person.roles = roles
     session.flush()
     return person_view(person)
 

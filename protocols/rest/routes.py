@@ -366,7 +366,7 @@ ROUTES = (
           tag="people"),
     Route("PATCH", "/people/{login}", "updatePerson",
           "Change a person's contact card: name, email, phone, organisation (yourself, or "
-          "anyone for admins, who also disable or enable a person)",
+          "anyone for admins, who also disable or enable a person and change their roles)",
           one_call("person.update"), {200: ok("Person", "the person")}, body="PersonUpdate",
           tag="people"),
     Route("PUT", "/people/{login}/password", "setPassword",

@@ -146,3 +146,15 @@ class AccountantReadsPeopleTests(MasterTestCase):
             self.call("person.update", self.alice, login="alice", disabled=True)
         with self.assertRaises(errors.Invalid):
             self.call("person.update", self.admin, login="admin", disabled=True)
+
+    def test_an_admin_changes_roles_but_not_their_own_admin_role(self):
+        self.call("person.create", self.admin, login="admin", roles=["admin"])
+        self.call("person.create", self.admin, login="carol")
+        view = self.call("person.update", self.admin, login="carol", roles=["accountant"])
+        self.assertEqual(view.roles, ("accountant",))
+        with self.assertRaises(errors.Invalid):
+            self.call("person.update", self.admin, login="carol", roles=["wizard"])
+        with self.assertRaises(errors.Invalid):
+            self.call("person.update", self.admin, login="admin", roles=["user"])
+        with self.assertRaises(errors.Forbidden):
+            self.call("person.update", self.alice, login="alice", roles=["admin"])

@@ -143,3 +143,40 @@ class CatalogueSchemaTests(MasterTestCase):
             self.call("catalogue.release_schema", self.alice, url=url)
         with self.assertRaisesRegex(errors.Invalid, "the schema given cannot be used"):
             self.call("catalogue.add_release", self.admin, url=url, schema="{}")
+
+
+class HttpFetchTests(unittest.TestCase):
+    """A release served over HTTP: its schema is read from next to it, bounded."""
+
+    def serve(self, directory):
+        import functools
+        import http.server
+        import threading
+
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=directory)
+        handler.log_message = lambda *args: None
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join)
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        return "http://127.0.0.1:%d/" % server.server_address[1]
+
+    def test_the_demo_release_over_http(self):
+        base = self.serve(os.path.dirname(MEMCACHED))
+        schema = release_schemas.load(base + "software.cfg")
+        self.assertEqual(sorted(schema["types"][0]["request"]["properties"]),
+                         ["memory-mb", "tcp-port"])
+        with self.assertRaisesRegex(release_schemas.SchemaUnavailable, "cannot read http.*not found"):
+            release_schemas.load(base + "elsewhere/software.cfg")
+
+    def test_a_file_too_large_is_refused(self):
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        with open(os.path.join(directory, "software.cfg.json"), "w") as handle:
+            handle.write('{"software-type": {}, "padding": "%s"}'
+                         % ("x" * release_schemas.MAX_FILE))
+        base = self.serve(directory)
+        with self.assertRaisesRegex(release_schemas.SchemaUnavailable, "larger than"):
+            release_schemas.load(base + "software.cfg")

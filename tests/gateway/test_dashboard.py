@@ -303,6 +303,11 @@ class AdminPagesTests(DashboardCase):
         duplicate = yield self.post(admin, "/admin/people", {"csrf": self.csrf(page),
                                                              "login": "carol"})
         self.assertEqual(duplicate.status_code, 409)
+        changed = yield self.post(admin, "/admin/people/carol/roles",
+                                  {"csrf": self.csrf(page), "roles": ["operator", "user"]})
+        self.assertEqual(changed.status_code, 303)
+        self.assertEqual(sorted(self.running.master.call("person.get", ADMIN, login="carol")
+                                .roles), ["operator", "user"])
 
     @defer.inlineCallbacks
     def test_a_release_added_with_its_schema_and_users_kept_out(self):

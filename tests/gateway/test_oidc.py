@@ -353,6 +353,16 @@ class WebLoginTests(SsoTestCase):
         self.assertEqual(me.status_code, 401)
 
     @defer.inlineCallbacks
+    def test_the_dashboard_offers_sso_and_shares_its_session(self):
+        browser = self.browser()
+        form = yield threads.deferToThread(browser.get, self.base + "login?next=/services")
+        self.assertIn('href="/auth/login?next=/services" id="sso"', form.text)
+        page = yield threads.deferToThread(browser.get,
+                                           self.base + "auth/login?next=/services")
+        self.assertEqual((page.status_code, page.url), (200, self.base + "services"))
+        self.assertIn("<span>alice</span>", page.text)
+
+    @defer.inlineCallbacks
     def test_another_person_logs_in_with_a_login_hint(self):
         browser = self.browser()
         yield threads.deferToThread(browser.get, self.base + "auth/login?login_hint=carol")
