@@ -182,11 +182,14 @@ class Dashboard(Resource):
         user = self.require_user(request)
         if not path:
             trees = yield self.calls.call("tree.list", user)
+            releases = yield self.calls.call("catalogue.list_releases", user)
+            products = {release.url: release for release in releases}
             rows = []
             for tree in trees:
                 root = (yield self.calls.call("instance.get", user, reference=tree.root)) \
                     if tree.root else None
-                rows.append((tree, root, health_of(root) if root else "destroyed"))
+                rows.append((tree, root, health_of(root) if root else "destroyed",
+                             products.get(root.software_release) if root else None))
             return 200, self.render(request, "services.html", rows=rows)
         if path == ["new"]:
             return (yield self.new_service(request, user))

@@ -186,6 +186,8 @@ class AddServiceTests(DashboardCase):
                 if v.title == "cache"][0]
         self.assertEqual((view.software_release, view.parameters),
                          (MEMCACHED, {"tcp-port": "11311"}))
+        listing = yield self.get(browser, "/services")
+        self.assertIn("memcached 1.0<br>", listing.text)
 
     @defer.inlineCallbacks
     def test_without_a_schema_a_json_editor_and_a_node(self):
