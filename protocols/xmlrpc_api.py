@@ -100,13 +100,21 @@ class XmlRpcResource(twisted_xmlrpc.XMLRPC):
         body = request.content.read(MAX_BODY + 1)
         request.content.seek(0)
         problem = None
+        code = INVALID_REQUEST
         if len(body) > MAX_BODY:
             problem = "request body larger than %d bytes" % MAX_BODY
         elif b"<!DOCTYPE" in body or b"<!ENTITY" in body:
             problem = "DTDs and entity declarations are not accepted"
+        else:
+            # twisted.web answers an undecodable call with its own fault 8002 and the Python
+            # exception's text ("list index out of range"): decode first, answer in our words.
+            try:
+                xmlrpc.client.loads(body, use_datetime=False)
+            except Exception:  # expat, ValueError, IndexError, TypeError...: all the client's
+                code, problem = PARSE_ERROR, "the body is not a well-formed XML-RPC call"
         if problem is not None:
             request.setHeader(b"content-type", b"text/xml; charset=utf-8")
-            return xmlrpc.client.dumps(xmlrpc.client.Fault(INVALID_REQUEST, problem),
+            return xmlrpc.client.dumps(xmlrpc.client.Fault(code, problem),
                                        methodresponse=True).encode("utf-8")
         return super().render_POST(request)
 
@@ -115,9 +123,14 @@ class XmlRpcResource(twisted_xmlrpc.XMLRPC):
         return sorted(self.operations)
 
     def lookupProcedure(self, procedurePath):
-        """Operations by their dotted name; ``system.*`` by the sub-handler."""
+        """Operations by their dotted name; ``system.*`` by the sub-handler, its arguments
+        checked first (twisted's introspection would raise a TypeError on any other)."""
         if procedurePath.startswith("system."):
-            return super().lookupProcedure(procedurePath)
+            try:
+                return _checked(procedurePath, super().lookupProcedure(procedurePath))
+            except twisted_xmlrpc.NoSuchFunction:
+                raise twisted_xmlrpc.NoSuchFunction(
+                    NO_SUCH_METHOD, "no method %r" % (procedurePath,)) from None
         op = self.operations.get(procedurePath)
         if op is None:
             raise twisted_xmlrpc.NoSuchFunction(NO_SUCH_METHOD,
@@ -146,6 +159,32 @@ class XmlRpcResource(twisted_xmlrpc.XMLRPC):
         if value is None and not self.allowNone:
             return True
         return to_wire(value, self.allowNone)
+
+
+# What each system method takes: its parameters' types, in order.
+SYSTEM_PARAMS = {"system.listMethods": (), "system.methodHelp": (str,),
+                 "system.methodSignature": (str,), "system.multicall": (list,)}
+
+
+def _checked(name, procedure):
+    """``procedure`` (a system method) refusing with INVALID_PARAMS what it does not take."""
+    expected = SYSTEM_PARAMS.get(name)
+    if expected is None:
+        return procedure
+
+    def checked(*params):
+        given = params[1:] if getattr(procedure, "withRequest", False) else params
+        if len(given) != len(expected) or not all(
+                isinstance(value, kind) for value, kind in zip(given, expected)):
+            raise xmlrpc.client.Fault(INVALID_PARAMS, "%s takes %s" % (
+                name, ", ".join("a " + {str: "string", list: "array"}[k] for k in expected)
+                or "no parameter"))
+        return procedure(*params)
+
+    for attribute in ("withRequest", "help", "signature"):
+        if hasattr(procedure, attribute):
+            setattr(checked, attribute, getattr(procedure, attribute))
+    return checked
 
 
 class SystemHandler(twisted_xmlrpc.XMLRPCIntrospection):

@@ -202,9 +202,10 @@ class XmlRpcTests(unittest.TestCase):
             (BILLION_LAUGHS.encode(), -32600, "DTDs and entity declarations"),
             (EXTERNAL_ENTITY.encode(), -32600, "DTDs and entity declarations"),
             (b"x" * (5 * 1024 * 1024), -32600, "larger than"),
-            (b"<methodCall>", 8002, "deserialize"),
+            (b"<methodCall>", -32700, "not a well-formed XML-RPC call"),
             (b"<methodCall><methodName>person.me</methodName><params><param><value>"
-             b"<int>notanumber</int></value></param></params></methodCall>", 8002, "deserialize"),
+             b"<int>notanumber</int></value></param></params></methodCall>", -32700,
+             "not a well-formed XML-RPC call"),
         )
         for body, code, fragment in cases:
             status, text = yield self.post_raw(body)
