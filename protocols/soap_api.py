@@ -328,6 +328,26 @@ FAULT_TEMPLATE = (
 )
 
 
+UTF8_LABELS = ("utf-8", "utf8", "us-ascii", "ascii")
+
+
+def _text_problem(content_type, body):
+    """Why ``body`` is not text this adaptor reads (UTF-8, as WS-I Basic Profile allows), or
+    None."""
+    charset = "utf-8"
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.strip().partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    if charset not in UTF8_LABELS:
+        return "SOAP requests are UTF-8 here, not %s" % charset[:40]
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return "the body is not UTF-8 text (byte %d)" % error.start
+    return None
+
+
 class SoapApplication:
     """The WSGI callable mounted at ``/soap``.
 
@@ -360,6 +380,9 @@ class SoapApplication:
                               "DTDs and entity declarations are not accepted")
         if not environ.get("CONTENT_TYPE"):
             return self.fault(start_response, "invalid", "a SOAP 1.1 request needs a Content-Type")
+        problem = _text_problem(environ["CONTENT_TYPE"], body)
+        if problem is not None:  # spyne would raise UnicodeDecodeError on it: a bare 500
+            return self.fault(start_response, "invalid", problem)
         try:
             principal = self.authenticator.principal_blocking(
                 environ.get("HTTP_AUTHORIZATION"), environ.get(CERTIFICATE_KEY))
