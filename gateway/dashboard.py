@@ -108,7 +108,10 @@ class Dashboard(Resource):
     def check_csrf(self, request):
         """403 unless the form's token is the session's."""
         given = _field(request, "csrf")
-        if not given or not hmac.compare_digest(given, self.csrf_for(request)):
+        # As bytes: compare_digest refuses str with non-ASCII characters (a forged token may
+        # hold any).
+        if not given or not hmac.compare_digest(given.encode("utf-8"),
+                                                self.csrf_for(request).encode("utf-8")):
             raise Page(403, body=self.render(request, "error.html", title="Forbidden",
                                              message="This form has expired or did not come "
                                                      "from this site: go back, reload the page "

@@ -182,7 +182,8 @@ class WebLogin(Resource):
         state = _argument(request, "state")
         cookie = (request.getCookie(LOGIN_COOKIE) or b"").decode("latin-1")
         details = self.sessions.finish_login(state) if state else None
-        if details is None or not secrets.compare_digest(cookie, state):
+        if details is None or not secrets.compare_digest(cookie.encode("utf-8"),
+                                                         state.encode("utf-8")):
             raise errors.Invalid("unknown or expired login attempt: start again at /auth/login")
         self._cookie(request, LOGIN_COOKIE, b"", b"/auth", 0)
         if _argument(request, "error"):

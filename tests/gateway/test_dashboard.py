@@ -101,6 +101,8 @@ class DashboardTests(DashboardCase):
         self.assertNotIn(">hunter2<", page.text)
         forged = yield self.post(browser, "/services/alice-web/stop", {"csrf": "forged"})
         self.assertEqual(forged.status_code, 403)
+        accented = yield self.post(browser, "/services/alice-web/stop", {"csrf": "forgé"})
+        self.assertEqual(accented.status_code, 403)
         missing = yield self.post(browser, "/services/alice-web/stop", {})
         self.assertEqual(missing.status_code, 403)
         view = self.running.master.call("instance.list", User("alice"))[0]
