@@ -29,7 +29,7 @@ APT_PACKAGES := postgresql slapd ldap-utils memcached curl libpango-1.0-0 libpan
 RUN_PACKAGES := memcached libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run stop test check install system-packages upstream node trial bench clean
+.PHONY: run stop test check install system-packages upstream node trial bench fuzz clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV) || { apt-get update && apt-get install -y --no-install-recommends python3-venv && $(PYTHON) -m venv $(VENV); }
@@ -118,6 +118,11 @@ trial: install system-packages upstream node
 # requests that allocate, slapgate's node agent against upstream `slapos node` deploying memcached);
 # writes docs/performance.md. Subsets and sizes with BENCH_ARGS, e.g. BENCH_ARGS="--parts poll,read
 # --duration 5", "--postgres-nodes 0" or "--parts node --node-partitions 50" (python -m bench.run -h).
+# Hostile bodies against every face of a fresh master, counted (bench/fuzz.py; issue 16).
+FUZZ_ARGS ?= --bodies 2000
+fuzz: install
+	$(PY) -m bench.fuzz $(FUZZ_ARGS)
+
 bench: install system-packages upstream node
 	@command -v wrk >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk; }
 	@$(VENV)/bin/py-spy --version >/dev/null 2>&1 || $(PY) -m pip install --quiet py-spy

@@ -6,50 +6,13 @@ stray byte-order mark or deep nesting, under other charsets. Trial fails a test 
 master logs.
 """
 
-import random
 import re
 
 from twisted.internet import defer
 from twisted.trial import unittest
 
+from bench.hostile import hostile_envelopes
 from tests.fixtures import http_client, start_test_master
-
-CHILDREN = ["login", "password", "title", "software_release", "url", "computer", "reference",
-            "state", "period", "number", "limit", "parameters", "sla", "roles", "document",
-            "configuration", "amount", "shared", "device", "store", "mapping", "schema"]
-VALUES = ["x", "", "99999999999999999999", "-1", "nan", "1e999", "true", "maybe", "COMP-0",
-          "2026-11", "<item><key>a</key><value>b</value></item>", "<item><key/></item>",
-          "\u00e9", "<![CDATA[<x>]]>", "<a><b><c/></b></a>", "&amp;", "2026-13-45T99:00:00"]
-HEADERS = ["", "<x:Security xmlns:x='urn:x' soapenv:mustUnderstand='1'/>", "<junk/>"]
-
-
-def hostile_envelopes(seed, count, operations, namespace):
-    """``count`` (operation, content type, body) triples."""
-    rng = random.Random(seed)
-    for _ in range(count):
-        operation = rng.choice(operations + ["noSuchOperation"])
-        children = "".join("<tns:%s>%s</tns:%s>" % (name, rng.choice(VALUES), name)
-                           for name in rng.sample(CHILDREN, rng.randrange(5)))
-        envelope = (
-            '<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/'
-            'soap/envelope/" xmlns:tns="%s"><soapenv:Header>%s</soapenv:Header><soapenv:Body>'
-            '<tns:%s>%s</tns:%s></soapenv:Body></soapenv:Envelope>'
-            % (namespace if rng.random() < 0.85 else "urn:wrong", rng.choice(HEADERS),
-               operation, children, operation)).encode("utf-8")
-        mutation = rng.random()
-        if mutation < 0.1:
-            envelope = envelope[:rng.randrange(len(envelope))]
-        elif mutation < 0.25:
-            at = rng.randrange(len(envelope))
-            envelope = envelope[:at] + bytes([rng.randrange(128, 256)]) + envelope[at + 1:]
-        elif mutation < 0.28:
-            envelope = envelope.replace(b"<soapenv:Body>", b"<soapenv:Body>" + b"<a>" * 3000, 1)
-        elif mutation < 0.32:
-            envelope = b"\xff\xfe" + envelope
-        content_type = rng.choice(["text/xml; charset=utf-8"] * 6
-                                  + ["text/xml", "text/xml; charset=latin-1"])
-        yield operation, content_type, envelope
-
 
 class HostileSoapTests(unittest.TestCase):
     """Generated hostile envelopes on /soap, as the admin."""

@@ -6,64 +6,15 @@ wrong parameter counts and types, then truncated, bit-flipped or deeply nested. 
 test on any error the master logs, so a traceback is a failure too.
 """
 
-import random
 import re
 
 from twisted.internet import defer
 from twisted.trial import unittest
 
+from bench.hostile import hostile_bodies
 from tests.fixtures import http_client, start_test_master
 
-VALUES = ["<int>1</int>", "<int>99999999999999999999</int>", "<i4>-x</i4>",
-          "<double>nan</double>", "<double>1e999</double>", "<boolean>2</boolean>",
-          "<string>\u00e9</string>", "<nil/>", "<dateTime.iso8601>garbage</dateTime.iso8601>",
-          "<dateTime.iso8601>20261207T00:00:00</dateTime.iso8601>", "<base64>!!!</base64>",
-          "<base64>AAAA</base64>", "<array><data></data></array>", "<array></array>",
-          "<struct></struct>", "<struct><member><name></name></member></struct>",
-          "<struct><member><value><int>1</int></value></member></struct>", "plain", "",
-          "<i8>123</i8>", "<unknown>1</unknown>"]
-NAMES = ["url", "computer", "reference", "title", "software_release", "state", "parameters",
-         "sla", "login", "period", "number", "configuration", "connection", "document",
-         "device", "store", "mapping", "limit", "amount", "schema"]
-METHODS = ["instance.request", "computer.create", "person.create", "catalogue.add_release",
-           "usage.report", "computer.format", "sync.record", "invoice.generate", "pricing.set",
-           "system.multicall", "system.methodHelp", "system.methodSignature",
-           "system.listMethods", "system.nothing", "nosuch.method", "person.update",
-           "supply.supply", "instance.list", "tree.get"]
 OUR_CODES = {-32700, -32600, -32601, -32602, 400, 401, 403, 404, 408, 409, 429, 503}
-
-
-def hostile_bodies(seed, count):
-    """``count`` generated bodies (bytes)."""
-    rng = random.Random(seed)
-
-    def value(depth=0):
-        if depth < 4 and rng.random() < 0.15:
-            return "<array><data>%s</data></array>" % "".join(
-                "<value>%s</value>" % value(depth + 1) for _ in range(rng.randrange(3)))
-        if depth < 4 and rng.random() < 0.2:
-            return "<struct>%s</struct>" % "".join(
-                "<member><name>%s</name><value>%s</value></member>"
-                % (rng.choice(NAMES), value(depth + 1)) for _ in range(rng.randrange(4)))
-        return rng.choice(VALUES)
-
-    for _ in range(count):
-        params = "".join("<param><value>%s</value></param>" % value()
-                         for _ in range(rng.choice([0, 1, 1, 1, 2])))
-        data = ("<?xml version='1.0'?><methodCall><methodName>%s</methodName><params>%s"
-                "</params></methodCall>" % (rng.choice(METHODS), params)).encode("utf-8")
-        mutation = rng.random()
-        if mutation < 0.1:
-            data = data[:rng.randrange(len(data))]
-        elif mutation < 0.2:
-            at = rng.randrange(len(data))
-            data = data[:at] + bytes([rng.randrange(256)]) + data[at + 1:]
-        elif mutation < 0.23:
-            data = b"<a>" * 5000 + b"x" + b"</a>" * 5000
-        elif mutation < 0.26:
-            data = data.replace(b"<params>",
-                                b"<params><param><value>" + b"<array><data><value>" * 300, 1)
-        yield data
 
 
 class HostileXmlRpcTests(unittest.TestCase):
