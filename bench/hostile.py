@@ -9,6 +9,17 @@ import random
 import re
 import urllib.parse
 
+
+def cut_or_flip(rng, data, mutation, flipped_below=0.2, lowest_byte=0):
+    """``data`` truncated (``mutation`` below 0.1) or with one byte replaced by one from
+    ``lowest_byte`` up (below ``flipped_below``), else None: the mutations every face gets."""
+    if mutation < 0.1:
+        return data[:rng.randrange(len(data))]
+    if mutation < flipped_below:
+        at = rng.randrange(len(data))
+        return data[:at] + bytes([rng.randrange(lowest_byte, 256)]) + data[at + 1:]
+    return None
+
 XMLRPC_VALUES = ["<int>1</int>", "<int>99999999999999999999</int>", "<i4>-x</i4>",
           "<double>nan</double>", "<double>1e999</double>", "<boolean>2</boolean>",
           "<string>\u00e9</string>", "<nil/>", "<dateTime.iso8601>garbage</dateTime.iso8601>",
@@ -45,11 +56,9 @@ def hostile_bodies(seed, count):
         data = ("<?xml version='1.0'?><methodCall><methodName>%s</methodName><params>%s"
                 "</params></methodCall>" % (rng.choice(XMLRPC_METHODS), params)).encode("utf-8")
         mutation = rng.random()
-        if mutation < 0.1:
-            data = data[:rng.randrange(len(data))]
-        elif mutation < 0.2:
-            at = rng.randrange(len(data))
-            data = data[:at] + bytes([rng.randrange(256)]) + data[at + 1:]
+        mutated = cut_or_flip(rng, data, mutation)
+        if mutated is not None:
+            data = mutated
         elif mutation < 0.23:
             data = b"<a>" * 5000 + b"x" + b"</a>" * 5000
         elif mutation < 0.26:
@@ -81,11 +90,9 @@ def hostile_envelopes(seed, count, operations, namespace):
             % (namespace if rng.random() < 0.85 else "urn:wrong", rng.choice(SOAP_HEADERS),
                operation, children, operation)).encode("utf-8")
         mutation = rng.random()
-        if mutation < 0.1:
-            envelope = envelope[:rng.randrange(len(envelope))]
-        elif mutation < 0.25:
-            at = rng.randrange(len(envelope))
-            envelope = envelope[:at] + bytes([rng.randrange(128, 256)]) + envelope[at + 1:]
+        mutated = cut_or_flip(rng, envelope, mutation, flipped_below=0.25, lowest_byte=128)
+        if mutated is not None:
+            envelope = mutated
         elif mutation < 0.28:
             envelope = envelope.replace(b"<soapenv:Body>", b"<soapenv:Body>" + b"<a>" * 3000, 1)
         elif mutation < 0.32:
@@ -190,13 +197,8 @@ def syncml_messages(seed, count, credentials):
         data = ("<SyncML xmlns='SYNCML:SYNCML1.2'>%s<SyncBody>%s%s</SyncBody></SyncML>"
                 % (header, "".join(command(n) for n in range(1, rng.randrange(1, 5))),
                    rng.choice(["<Final/>", ""]))).encode("utf-8")
-        mutation = rng.random()
-        if mutation < 0.1:
-            data = data[:rng.randrange(len(data))]
-        elif mutation < 0.2:
-            at = rng.randrange(len(data))
-            data = data[:at] + bytes([rng.randrange(256)]) + data[at + 1:]
-        yield data
+        mutated = cut_or_flip(rng, data, rng.random())
+        yield data if mutated is None else mutated
 
 
 def requests(face, seed, count, master, auth):

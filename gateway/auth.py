@@ -124,6 +124,19 @@ class LocalPasswordAuthenticator(BasicAuthenticator):
                                password=password).addCallback(_user)
 
 
+def password_check(authenticator):
+    """``authenticate(login, password)``: the principal a login and password stand for through
+    ``authenticator``'s HTTP Basic chain (local users, the directory, API tokens), blocking;
+    raises a SlapError when they stand for no one. For what takes a login and a password in
+    its own form (the dashboard's login page, SyncML's Cred)."""
+
+    def authenticate(login, password):
+        header = b"Basic " + base64.b64encode(("%s:%s" % (login, password)).encode("utf-8"))
+        return authenticator.principal_blocking(header)
+
+    return authenticate
+
+
 def _user(person):
     return User(person.login, roles=set(person.roles) or {"user"})
 

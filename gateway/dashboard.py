@@ -79,11 +79,11 @@ class Page(Exception):
 class Dashboard(Resource):
     """The pages' resource tree: one child per top-level page."""
 
-    def __init__(self, calls, passwords, sessions=None, ttl=SESSION_TTL, sso=False):
+    def __init__(self, calls, authenticate, sessions=None, ttl=SESSION_TTL, sso=False):
         super().__init__()
         self.calls = calls
         self.sso = sso  # the login page offers the SSO login (/auth/login)
-        self.passwords = passwords
+        self.authenticate = authenticate  # gateway.auth.password_check
         self.sessions = sessions or Sessions(ttl)
         self.ttl = ttl
         self.secret = secrets.token_bytes(32)
@@ -107,7 +107,7 @@ class Dashboard(Resource):
 
     def check_csrf(self, request):
         """403 unless the form's token is the session's."""
-        given = _field(request, "csrf")
+        given = _argument(request, "csrf")
         # As bytes: compare_digest refuses str with non-ASCII characters (a forged token may
         # hold any).
         if not given or not hmac.compare_digest(given.encode("utf-8"),
@@ -144,12 +144,11 @@ class Dashboard(Resource):
         target = local_path(_argument(request, "next") or "/services")
         if request.method == b"POST":
             self.check_csrf(request)
-            login, password = _field(request, "login"), _field(request, "password")
+            login, password = _argument(request, "login"), _argument(request, "password")
             user = None
             if login and password:
-                header = b"Basic " + base64.b64encode(("%s:%s" % (login, password)).encode())
                 try:
-                    user = yield self.calls.run(self.passwords.principal_blocking, header)
+                    user = yield self.calls.run(self.authenticate, login, password)
                 except errors.SlapError:
                     user = None
             if user is None or not getattr(user, "login", None):
@@ -185,12 +184,14 @@ class Dashboard(Resource):
         user = self.require_user(request)
         if not path:
             trees = yield self.calls.call("tree.list", user)
+            # One listing for every tree's root, rather than one call per tree.
+            views = {view.reference: view
+                     for view in (yield self.calls.call("instance.list", user))}
             releases = yield self.calls.call("catalogue.list_releases", user)
             products = {release.url: release for release in releases}
             rows = []
             for tree in trees:
-                root = (yield self.calls.call("instance.get", user, reference=tree.root)) \
-                    if tree.root else None
+                root = views.get(tree.root)
                 rows.append((tree, root, health_of(root) if root else "destroyed",
                              products.get(root.software_release) if root else None))
             return 200, self.render(request, "services.html", rows=rows)
@@ -204,10 +205,11 @@ class Dashboard(Resource):
             raise Page(303, location="/services/" + quote(title, safe=""))
         if len(path) != 1:
             raise errors.NotFound("no such page")
-        tree = yield self.calls.call("tree.get", user, title=title)
-        instances = []
-        for reference in tree.instances:
-            instances.append((yield self.calls.call("instance.get", user, reference=reference)))
+        tree = yield self.calls.call("tree.get", user, title=title)  # another's: NotFound
+        # An admin's listing by title may hold other people's trees of that title too.
+        views = {view.reference: view
+                 for view in (yield self.calls.call("instance.list", user, tree=title))}
+        instances = [views[reference] for reference in tree.instances if reference in views]
         root = next((i for i in instances if i.reference == tree.root), None)
         waiting = any(health_of(i) == "pending" for i in instances)
         return 200, self.render(request, "service.html", tree=tree, root=root,
@@ -299,12 +301,12 @@ class Dashboard(Resource):
         if request.method == b"POST":
             self.check_csrf(request)
             if path == ["new"]:
-                title = _field(request, "title").strip()
+                title = _argument(request, "title").strip()
                 view = yield self.calls.call("computer.create", user,
                                              **({"title": title} if title else {}))
                 raise Page(303, location="/servers/" + quote(view.reference, safe=""))
             if len(path) == 2 and path[1] == "supply":
-                url, state = _field(request, "url").strip(), _field(request, "state")
+                url, state = _argument(request, "url").strip(), _argument(request, "state")
                 yield self.calls.call("supply.supply", user, url=url, computer=path[0],
                                       state=state or "available")
                 raise Page(303, location="/servers/" + quote(path[0], safe=""))
@@ -357,11 +359,11 @@ class Dashboard(Resource):
             self.check_csrf(request)
         if section == "people":
             if request.method == b"POST" and not rest:
-                password = _field(request, "password")
+                password = _argument(request, "password")
                 roles = [r.decode() for r in request.args.get(b"roles", [])] or ["user"]
-                yield self.calls.call("person.create", user, login=_field(request, "login"),
-                                      full_name=_field(request, "full_name"),
-                                      email=_field(request, "email"), roles=roles,
+                yield self.calls.call("person.create", user, login=_argument(request, "login"),
+                                      full_name=_argument(request, "full_name"),
+                                      email=_argument(request, "email"), roles=roles,
                                       **({"password": password} if password else {}))
                 raise Page(303, location="/admin/people")
             if request.method == b"POST" and len(rest) == 2 and rest[1] == "roles":
@@ -381,8 +383,8 @@ class Dashboard(Resource):
         if section == "catalogue" and not rest:
             added = None
             if request.method == b"POST":
-                schema = _field(request, "schema").strip()
-                arguments = {name: _field(request, name).strip()
+                schema = _argument(request, "schema").strip()
+                arguments = {name: _argument(request, name).strip()
                              for name in ("url", "product", "version", "product_title")}
                 arguments = {k: v for k, v in arguments.items() if v}
                 if schema:
@@ -463,10 +465,6 @@ class _PageResource(Resource):
 
 
 def _argument(request, name):
+    """A query or (url-encoded POST) form field, or "" (twisted.web puts both in args)."""
     values = request.args.get(name.encode())
     return values[0].decode("utf-8", "replace") if values else ""
-
-
-def _field(request, name):
-    """A form field of a POST (url-encoded), or ""."""
-    return _argument(request, name)

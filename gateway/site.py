@@ -9,7 +9,8 @@ from twisted.web.server import Site
 
 from gateway.health import HealthResource
 from gateway.version import VERSION
-from gateway.auth import LocalPasswordAuthenticator, RequestAuthenticator, peer_certificate
+from gateway.auth import LocalPasswordAuthenticator, RequestAuthenticator, password_check, \
+    peer_certificate
 from gateway.ca_resource import CaResource
 from gateway.dashboard import Dashboard
 from gateway.content_type import memoize_content_type_parsing
@@ -107,10 +108,11 @@ def build_site(calls, slap_callers=None, ldap=None, oidc=None):
                "SOAP 1.1 document/literal; WSDL at /soap?wsdl (HTTP Basic or client certificate)")
     root.mount("api", ApiResource(calls, authenticator),
                "REST/JSON; OpenAPI 3.1 at /api/openapi.json (HTTP Basic, bearer token or certificate)")
-    root.dashboard = Dashboard(calls, passwords, sessions, sso=sessions is not None)
+    check_password = password_check(passwords)  # the dashboard's form and SyncML's Cred
+    root.dashboard = Dashboard(calls, check_password, sessions, sso=sessions is not None)
     for name, page in root.dashboard.children.items():
         root.putChild(name, page)
-    root.mount("syncml", SyncMLResource(calls, authenticator, VERSION),
+    root.mount("syncml", SyncMLResource(calls, check_password, VERSION),
                "SyncML 1.2 (XML): contacts kept in step with devices and ERPs (Basic in Cred)")
     site = GatewaySite(root)
     site.protocol = Channel

@@ -23,19 +23,11 @@ MAX_ANCHOR = 64
 MAX_DIGEST = 128
 
 
-def _name(value, what, limit):
-    if not isinstance(value, str) or not 1 <= len(value) <= limit or any(
+def _text(value, what, limit, shortest=1):
+    if not isinstance(value, str) or not shortest <= len(value) <= limit or any(
             ord(c) < 32 or ord(c) == 127 for c in value):
-        raise errors.Invalid("%s is a text of 1 to %d characters without control characters"
-                             % (what, limit))
-    return value
-
-
-def _anchor(value, what):
-    if not isinstance(value, str) or len(value) > MAX_ANCHOR or any(
-            ord(c) < 32 or ord(c) == 127 for c in value):
-        raise errors.Invalid("%s is a text of at most %d characters without control "
-                             "characters" % (what, MAX_ANCHOR))
+        raise errors.Invalid("%s is a text of %s %d characters without control characters"
+                             % (what, "1 to" if shortest else "at most", limit))
     return value
 
 
@@ -72,8 +64,7 @@ def _row(session, owner, device, store):
 def get_partnership(session, principal, *, device, store):
     """What one of your SyncML devices last agreed about a store (empty anchors: never)."""
     user = require_user(principal)
-    device = _name(device, "a device id", MAX_ID)
-    store = _name(store, "a store name", 64)
+    device, store = _text(device, "a device id", MAX_ID), _text(store, "a store name", 64)
     return _view(device, store, _row(session, person_id(session, user), device, store))
 
 
@@ -84,10 +75,9 @@ def record_partnership(session, principal, *, device, store, client_anchor, serv
     """Remember what a SyncML session of one of your devices ended with (anchors, map,
     digests), replacing what the last one did."""
     user = require_user(principal)
-    device = _name(device, "a device id", MAX_ID)
-    store = _name(store, "a store name", 64)
-    values = dict(client_anchor=_anchor(client_anchor, "the device's anchor"),
-                  server_anchor=_anchor(server_anchor, "the master's anchor"),
+    device, store = _text(device, "a device id", MAX_ID), _text(store, "a store name", 64)
+    values = dict(client_anchor=_text(client_anchor, "the device's anchor", MAX_ANCHOR, 0),
+                  server_anchor=_text(server_anchor, "the master's anchor", MAX_ANCHOR, 0),
                   mapping=_pairs(mapping, "the item map", MAX_ID),
                   digests=_pairs(digests, "the item digests", MAX_DIGEST), synced_at=now())
     owner = person_for(session, user).id

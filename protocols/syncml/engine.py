@@ -76,6 +76,8 @@ class StoreSync:
         self.server_last = partnership.server_anchor
         self.server_next = new_anchor()
         self.mapping = dict(partnership.mapping)
+        # Its reverse, kept beside it: each of a device's items is looked up by its own id.
+        self.luids = {luid: guid for guid, luid in self.mapping.items()}
         self.digests = dict(partnership.digests)
         if mode in STARTS_OVER:
             self.start_over()
@@ -84,17 +86,25 @@ class StoreSync:
 
     def start_over(self):
         """Forget what was agreed: every item is compared by content again (a slow sync)."""
-        self.mapping, self.digests = {}, {}
+        self.mapping, self.luids, self.digests = {}, {}, {}
 
     def slow(self):
         """The device asked for a slow sync (508 on our Alert)."""
         self.mode = SLOW_FOR.get(self.mode, self.mode)
         self.start_over()
 
-    @property
-    def luids(self):
-        """{device id: master id}."""
-        return {luid: guid for guid, luid in self.mapping.items()}
+    def bind(self, guid, luid):
+        """The device names the master's item ``guid`` ``luid``."""
+        self.unbind(guid)
+        self.mapping[guid] = luid
+        self.luids[luid] = guid
+
+    def unbind(self, guid):
+        """The device no longer holds ``guid``; its id for it, or None."""
+        luid = self.mapping.pop(guid, None)
+        if luid is not None and self.luids.get(luid) == guid:
+            del self.luids[luid]
+        return luid
 
     def items(self):
         """The store's items, read once per session."""
@@ -118,7 +128,7 @@ class StoreSync:
         if kind == "Delete":
             if guid is None:
                 return 211
-            del self.mapping[guid]  # its digest stays: the item is not sent back unchanged
+            self.unbind(guid)  # its digest stays: the item is not sent back unchanged
             try:
                 self.store.delete(guid)
             except ItemRefused as refusal:
@@ -144,12 +154,12 @@ class StoreSync:
         # A store whose items carry what the master owns (an instance's status, its connection
         # parameters) sends the item back as the master now has it; others do not echo.
         self.digests[guid] = "" if self.store.echo else digest(written)
-        self.mapping[guid] = luid
+        self.bind(guid, luid)
         return code
 
     def map(self, luid, guid):
         """The device named its item ``luid`` for the master's ``guid``."""
-        self.mapping[guid] = luid
+        self.bind(guid, luid)
 
     def changes(self):
         """The master's changes since the last session: [(command, guid, luid, text)]."""
@@ -166,7 +176,7 @@ class StoreSync:
             self.digests[guid] = now
         for guid in [g for g in self.digests if g not in items]:
             del self.digests[guid]
-            luid = self.mapping.pop(guid, None)
+            luid = self.unbind(guid)
             if luid:
                 out.append(("Delete", guid, luid, None))
         return out

@@ -2,7 +2,7 @@
 
 import hashlib
 
-from slap_core import errors
+from protocols.statuses import status_of
 
 
 class ItemRefused(Exception):
@@ -13,14 +13,15 @@ class ItemRefused(Exception):
         self.code = code
 
 
-# slap_core errors as SyncML status codes.
-STATUS_OF = {errors.Forbidden: 403, errors.Unauthenticated: 401, errors.NotFound: 404,
-             errors.Invalid: 400, errors.Conflict: 409, errors.Unavailable: 503}
+# The statuses of protocols.statuses that SyncML has too, with the same meaning; any other
+# error (NotReady's 408 is SyncML's "request timeout", 429 is not SyncML) is a 500.
+SYNCML_STATUSES = {400, 401, 403, 404, 409, 503}
 
 
 def refused(error):
     """The ItemRefused of a slap_core error."""
-    return ItemRefused(STATUS_OF.get(type(error), 500), str(error))
+    code = status_of(error)
+    return ItemRefused(code if code in SYNCML_STATUSES else 500, str(error))
 
 
 def digest(text):

@@ -7,7 +7,6 @@ that cannot be read as SyncML (400), one too large (413), another method (405). 
 SyncML session can go wrong on is a Status inside an HTTP 200 answer.
 """
 
-import base64
 import logging
 
 from twisted.internet.threads import deferToThreadPool
@@ -20,17 +19,6 @@ from slap_core.principals import Anonymous, User
 log = logging.getLogger(__name__)
 XML_TYPE = b"application/vnd.syncml+xml"
 WBXML_TYPE = b"application/vnd.syncml+wbxml"
-
-
-def password_check(authenticator):
-    """``authenticate(login, password)`` for the engine from the gateway's Basic chain (local
-    users, the directory, API tokens); blocking, as the engine runs in a thread."""
-
-    def authenticate(login, password):
-        header = b"Basic " + base64.b64encode(("%s:%s" % (login, password)).encode("utf-8"))
-        return authenticator.principal_blocking(header)
-
-    return authenticate
 
 
 def md5_check(calls):
@@ -46,14 +34,15 @@ def md5_check(calls):
 
 
 class SyncMLResource(resource.Resource):
-    """The SyncML server: one engine (its sessions live in this process)."""
+    """The SyncML server: one engine (its sessions live in this process). ``authenticate``
+    is the gateway's blocking password check (:func:`gateway.auth.password_check`)."""
 
     isLeaf = True
 
-    def __init__(self, calls, authenticator, version=""):
+    def __init__(self, calls, authenticate, version=""):
         super().__init__()
         self.calls = calls
-        self.engine = Engine(calls.master, password_check(authenticator), version=version,
+        self.engine = Engine(calls.master, authenticate, version=version,
                              authenticate_md5=md5_check(calls))
 
     def render_GET(self, request):

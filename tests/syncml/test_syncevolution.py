@@ -34,11 +34,8 @@ def fields(text):
     return wanted
 
 
-@pytest.mark.syncevolution
-class SyncEvolutionContactsTests(unittest.TestCase):
-    """Slow, two-way, incremental and refresh syncs of the contacts store."""
-
-    timeout = 240
+class SyncEvolutionCase(unittest.TestCase):
+    """A master in this process and SyncEvolution clients of it."""
 
     def setUp(self):
         missing = available()
@@ -51,6 +48,13 @@ class SyncEvolutionContactsTests(unittest.TestCase):
     def client(self, name="device", user=None, password=None, **settings):
         return SyncEvolution(os.path.abspath(self.mktemp()) + "-" + name, self.url, user or self.login,
                              password or self.password, **settings)
+
+
+@pytest.mark.syncevolution
+class SyncEvolutionContactsTests(SyncEvolutionCase):
+    """Slow, two-way, incremental and refresh syncs of the contacts store."""
+
+    timeout = 240
 
     def people(self):
         return {p.login: p for p in self.running.master.call("person.list", ADMIN)}
@@ -203,18 +207,10 @@ class SyncEvolutionContactsTests(unittest.TestCase):
 
 
 @pytest.mark.syncevolution
-class ManyCardsTests(unittest.TestCase):
+class ManyCardsTests(SyncEvolutionCase):
     """1,000 cards through 10 kB messages, both ways."""
 
     timeout = 600
-
-    def setUp(self):
-        missing = available()
-        if missing:
-            self.fail(missing)
-        self.running = start_test_master(self)
-        self.url = self.running.urls()[0].rstrip("/") + "/syncml"
-        self.login, self.password = self.running.credentials
 
     @defer.inlineCallbacks
     def test_a_thousand_cards_in_small_messages(self):
@@ -230,16 +226,14 @@ class ManyCardsTests(unittest.TestCase):
             return reply
 
         engine.handle = measured
-        up = SyncEvolution(os.path.abspath(self.mktemp()), self.url, self.login, self.password,
-                           max_msg_size=10000)
+        up = self.client("up", max_msg_size=10000)
         yield up.configure()
         for number in range(1000):
             up.write("card%04d.vcf" % number, card(number))
         code, output = yield up.sync("slow")
         self.assertEqual(code, 0, output[-3000:])
         self.assertEqual(len(self.running.master.call("person.list", ADMIN)), 1001)
-        down = SyncEvolution(os.path.abspath(self.mktemp()), self.url, self.login,
-                             self.password, max_msg_size=10000)
+        down = self.client("down", max_msg_size=10000)
         code, output = yield down.sync("refresh-from-remote")
         self.assertEqual(code, 0, output[-3000:])
         cards = down.cards()
