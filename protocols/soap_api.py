@@ -32,6 +32,7 @@ from twisted.logger import Logger
 import spyne.const
 from spyne import Application, ServiceBase, rpc
 from spyne.error import Fault
+from spyne.model.binary import ByteArray
 from spyne.model.primitive import Boolean, Double, Long, Unicode
 from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
@@ -39,9 +40,9 @@ from spyne.server.wsgi import WsgiApplication
 import schemas
 from protocols import soap_types as types
 from slap_core import errors
-from slap_core.declarations import (ADDRESS_PAIRS, CREDENTIAL, DECIMAL, DOCUMENT, FLAG, INTEGER,
-                                    NOTHING, NUMBER, PARAMETERS, STRUCTURE, STRUCTURES, TEXT,
-                                    TEXTS)
+from slap_core.declarations import (ADDRESS_PAIRS, ATTACHMENT, CREDENTIAL, DECIMAL, DOCUMENT,
+                                    FLAG, INTEGER, NOTHING, NUMBER, PARAMETERS, STRUCTURE,
+                                    STRUCTURES, TEXT, TEXTS)
 from slap_core.master import load_all
 
 # spyne runs a full gc.collect() when a method context closes, at most once per MIN_GC_INTERVAL
@@ -144,6 +145,8 @@ def soap_argument(op, declared):
         return Argument(name, model, convert, empty)
     if kind is TEXTS:
         return Argument(name, repeated(), list, empty)
+    if kind is ATTACHMENT:  # xs:base64Binary, which spyne hands over as a list of chunks
+        return Argument(name, optional(ByteArray), b"".join, empty)
     if kind is STRUCTURES:
         model, convert = STRUCTURE_ARGUMENTS[name]
         return Argument(name, model.customize(min_occurs=1 if declared.required else 0,

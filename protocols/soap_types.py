@@ -257,6 +257,13 @@ TUPLE_ITEMS[("ReleaseSchemaView", "types")] = (SoftwareTypeSchema,
                                                lambda t: encode(SoftwareTypeSchema, t))
 ReleaseSchema = view_model(views.ReleaseSchemaView, "ReleaseSchema")
 InvoiceDocument = view_model(views.InvoiceDocumentView, "InvoiceDocument")
+TicketMessage = view_model(views.TicketMessageView, "TicketMessage")
+TUPLE_ITEMS[("TicketView", "messages")] = (TicketMessage,
+                                          lambda message: encode(TicketMessage, message))
+Ticket = view_model(views.TicketView, "Ticket")
+TicketSummary = view_model(views.TicketSummaryView, "TicketSummary")
+TicketSummaryList = list_model(TicketSummary, "TicketSummaryList")
+TicketAttachment = view_model(views.TicketAttachmentView, "TicketAttachment")
 
 
 class SubscriptionPriceInput(ComplexModel):

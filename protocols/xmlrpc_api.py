@@ -149,7 +149,8 @@ class XmlRpcResource(twisted_xmlrpc.XMLRPC):
         if len(params) > 1 or (params and not isinstance(params[0], dict)):
             return defer.fail(xmlrpc.client.Fault(
                 INVALID_PARAMS, "%s takes one struct of named arguments" % name))
-        arguments = dict(params[0]) if params else {}
+        arguments = {key: value.data if isinstance(value, xmlrpc.client.Binary) else value
+                     for key, value in (params[0] if params else {}).items()}
         result = self.authenticator.principal(request)
         result.addCallback(lambda principal: self.calls.call(name, principal, **arguments))
         result.addCallbacks(self._wire, lambda failure: defer.fail(fault_for(failure.value)))

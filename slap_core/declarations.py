@@ -61,6 +61,9 @@ DECIMAL = Kind("a decimal number written as a string ('42.00')", "string",
                lambda value: isinstance(value, str))
 STRUCTURES = Kind("a list of structures", "array", lambda value: isinstance(
     value, (list, tuple)) and all(isinstance(item, dict) for item in value))
+# An attachment's bytes; text-only wires (JSON, SOAP strings) give them as base64 text.
+ATTACHMENT = Kind("bytes, or their base64 text", "base64",
+                  lambda value: isinstance(value, (str, bytes)))
 NOTHING = Kind("nothing", "boolean", lambda value: value is None)
 ADDRESS_PAIRS = Kind("a list of (network interface, address) pairs", "array", _strings)
 
@@ -189,7 +192,7 @@ GLOSSARY = {
     "instance.reference": _g(TEXT, "an instance's reference (SOFTINST-...)"),
     "token.reference": _g(TEXT, "a token's reference (16 hexadecimal digits)"),
     "references": _g(TEXTS, "computers' references"),
-    "roles": _g(TEXTS, "roles among admin, operator and user"),
+    "roles": _g(TEXTS, "roles among admin, operator, accountant, support and user"),
     "serial": _g(TEXT, "a certificate's serial number, in hexadecimal"),
     "shared": _g(FLAG, "a shared instance, hosted by a regular one (default false)"),
     "sla": _g(PARAMETERS, "where the instance may run (computer_guid, network_guid, ...); left "
@@ -219,6 +222,20 @@ GLOSSARY = {
     "server_anchor": _g(TEXT, "the master's anchor (its Next) of the session that ended"),
     "mapping": _g(PARAMETERS, "the device's item id (LUID) for each of the master's (GUID)"),
     "digests": _g(PARAMETERS, "each item's digest as last exchanged, by the master's id"),
+    "ticket.kind": _g(TEXT, "information or complaint (the default: information); support "
+                            "and admins also monitoring and acknowledgement"),
+    "ticket.login": _g(TEXT, "the person whose tickets (default: yourself; support and admins: "
+                             "anyone's, and they open tickets for anyone)"),
+    "ticket.reference": _g(TEXT, "a ticket's reference (TICKET-...)"),
+    "ticket.title": _g(TEXT, "what the ticket is about, in a line"),
+    "ticket.message": _g(INTEGER, "a message's number in its ticket (1: the first)"),
+    "assignee": _g(TEXT, "the support person (or admin) to assign the ticket to (left out: "
+                         "nobody)"),
+    "text": _g(TEXT, "a message's text"),
+    "attachment": _g(ATTACHMENT, "a file attached to the message (its bytes)"),
+    "attachment_name": _g(TEXT, "the attached file's name (default: attachment)"),
+    "attachment_type": _g(TEXT, "the attached file's media type (default: "
+                                "application/octet-stream)"),
 }
 
 

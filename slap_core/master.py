@@ -19,6 +19,7 @@ from slap_core import (  # noqa: F401  (the operation modules: imported for thei
     supplies,
     sync_partners,
     sync_secrets,
+    tickets,
     tokens,
     usage,
 )

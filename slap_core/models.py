@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -558,3 +559,50 @@ class SyncPartnership(Base):
     mapping: Mapped[dict] = mapped_column(JSON)
     digests: Mapped[dict] = mapped_column(JSON)
     synced_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class Ticket(Base):
+    """A support request of a person (the requester), about one of their instance trees, a
+    computer they may see, or neither: its ``kind``, title, whether it is ``open`` or
+    ``closed``, whose ``turn`` it is (``operator`` or ``customer``, following the messages) and
+    the support person it is assigned to, if any."""
+
+    __tablename__ = "ticket"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(32), unique=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(255))
+    tree_id: Mapped[int | None] = mapped_column(ForeignKey("instance_tree.id"), index=True)
+    computer_id: Mapped[int | None] = mapped_column(ForeignKey("computer.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    turn: Mapped[str] = mapped_column(String(16), default="operator")
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+    closed_at: Mapped[float | None] = mapped_column(Float)
+
+    requester: Mapped[Person] = relationship(foreign_keys=[requester_id])
+    assignee: Mapped["Person | None"] = relationship(foreign_keys=[assignee_id])
+    tree: Mapped["InstanceTree | None"] = relationship()
+    computer: Mapped["Computer | None"] = relationship()
+
+
+class TicketMessage(Base):
+    """One message of a ticket's thread: its author, when, the text and an optional
+    attachment (name, media type, bytes)."""
+
+    __tablename__ = "ticket_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    posted_at: Mapped[float] = mapped_column(Float, default=now)
+    text: Mapped[str] = mapped_column(Text)
+    attachment_name: Mapped[str | None] = mapped_column(String(255))
+    attachment_type: Mapped[str | None] = mapped_column(String(255))
+    attachment_size: Mapped[int] = mapped_column(Integer, default=0)
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    author: Mapped[Person] = relationship()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from slap_core import errors
 
-ROLES = ("admin", "operator", "accountant", "user")
+ROLES = ("admin", "operator", "accountant", "support", "user")
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class User:
 
     ``admin`` may do everything; ``operator`` manages the fleet (catalogue, computers, supplies)
     without seeing other people's instances; ``accountant`` reads everyone's accounts (subscriptions,
-    consumption); ``user`` owns instance trees and their own computers.
+    consumption); ``support`` sees and answers everyone's tickets; ``user`` owns instance trees and their own computers.
     """
 
     login: str
@@ -45,6 +45,11 @@ class User:
     def reads_accounts(self):
         """True for roles that read everyone's subscriptions, consumption and invoices."""
         return bool(self.roles & {"admin", "accountant"})
+
+    @property
+    def handles_support(self):
+        """True for roles that see, answer and close everyone's support tickets."""
+        return bool(self.roles & {"admin", "support"})
 
     @property
     def manages_fleet(self):

@@ -525,3 +525,75 @@ class ReleaseSchemaView:
     description: str
     serialisation: str
     types: tuple
+
+
+@dataclass(frozen=True)
+class TicketMessageView:
+    """One message of a ticket's thread: its ``number`` (1 is the first), author, when it was
+    posted, its text and, when it has one, its attachment's name, media type and size in bytes
+    (``ticket.attachment`` reads the bytes)."""
+
+    number: int
+    author: str
+    posted_at: float
+    text: str
+    attachment_name: str | None = None
+    attachment_type: str | None = None
+    attachment_size: int = 0
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A support ticket with its thread: ``reference`` (TICKET-...), ``kind`` (information,
+    complaint, monitoring or acknowledgement), title, ``state`` (open or closed), whose ``turn``
+    it is (operator or customer), the requester, the support person it is assigned to, its
+    subject (an instance ``tree`` of the requester, with its ``instance`` root, or a
+    ``computer``, or neither) and its messages, oldest first."""
+
+    reference: str
+    kind: str
+    title: str
+    state: str
+    turn: str
+    requester: str
+    assignee: str | None
+    tree: str | None
+    instance: str | None
+    computer: str | None
+    created_at: float
+    updated_at: float
+    closed_at: float | None
+    messages: tuple
+
+
+@dataclass(frozen=True)
+class TicketSummaryView:
+    """A ticket as listed: the fields of :class:`TicketView` without the thread, and how many
+    messages it holds."""
+
+    reference: str
+    kind: str
+    title: str
+    state: str
+    turn: str
+    requester: str
+    assignee: str | None
+    tree: str | None
+    instance: str | None
+    computer: str | None
+    created_at: float
+    updated_at: float
+    closed_at: float | None
+    message_count: int
+
+
+@dataclass(frozen=True)
+class TicketAttachmentView:
+    """The attachment of message ``message`` of ticket ``ticket``: its media type, the name to
+    save it under, and its bytes."""
+
+    ticket: str
+    message: int
+    media_type: str
+    filename: str
+    content: bytes

@@ -123,6 +123,9 @@ def build_scenario():
     master.call("billing.set_seller", ADMIN, legal_name="Hosting SAS", country="FR")
     master.call("billing.set_profile", ALICE, country="FR")
     master.call("sync.set_secret", ALICE, secret="alice-syncml")
+    scenario.values["ticket"] = master.call(
+        "ticket.create", ALICE, title="root is slow", text="It answers in seconds.", tree="root",
+        attachment=b"a log", attachment_name="root.log").reference
     # alice's invoice for this month, issued as if the month had ended
     month = period_of(time.time())
     with mock.patch("slap_core.invoices.now", return_value=month.end):

@@ -22,7 +22,7 @@ from lxml import etree
 from spyne.model.complex import ComplexModelBase
 
 from protocols import soap_types
-from protocols.rest.routes import ROUTES
+from protocols.rest.routes import PATH_ALIASES, ROUTES
 from protocols.soap_api import NS, OPERATIONS
 from tests.authorization_scenario import PASSWORDS
 
@@ -183,10 +183,9 @@ def _path_value(name, operation, arguments):
     """Take the value of path parameter ``name`` out of ``arguments`` (None when absent)."""
     if name in arguments:
         return arguments.pop(name)
-    if name == "computer" and operation.startswith("computer.") and "reference" in arguments:
-        return arguments.pop("reference")
-    if name == "token" and operation.startswith("token.") and "reference" in arguments:
-        return arguments.pop("reference")
+    alias = PATH_ALIASES.get(operation.split(".", 1)[0], {}).get(name)
+    if alias is not None and alias in arguments:
+        return arguments.pop(alias)
     if name == "computer" and len(arguments.get("references", ())) == 1:
         return arguments.pop("references")[0]
     return None
@@ -196,7 +195,7 @@ class Rest:
     """``/api/``: the routes of ``ROUTES`` naming the operation whose parameters fit.
 
     Path parameters come from the arguments of the same name (``{computer}`` is also a computer
-    operation's ``reference``, ``{token}`` a token operation's); what is left goes to the query of a GET or DELETE (only as the
+    operation's ``reference``, ``{token}`` a token operation's: PATH_ALIASES); what is left goes to the query of a GET or DELETE (only as the
     route's filters) or to the JSON body (unwrapped when it is one object the body schema is).
     """
 

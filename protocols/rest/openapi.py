@@ -16,6 +16,7 @@ from slap_core import views
 from slap_core.countries import COUNTRIES
 from slap_core.principals import ROLES
 from slap_core.sla import ALLOCATION_SCOPES, CATEGORY_KEYS
+from slap_core.tickets import KINDS, MEDIA_TYPE
 
 VERSION = "1.0.0"
 MAX_LIMIT = 1000
@@ -122,6 +123,9 @@ PATH_PARAMETERS = {
     "number": (KEY, "an invoice's number (2026-000001)"),
     "device": (string(255, minLength=1, pattern=r"^[^\x00-\x1f\x7f]+$"),
                "a SyncML device's id, percent-encoded as one path segment"),
+    "ticket": (KEY, "a support ticket's reference (TICKET-...)"),
+    "message": (string(10, pattern=r"^[1-9][0-9]{0,8}$"),
+                "a message's number in its ticket (1: the first)"),
     "store": (string(64, minLength=1, pattern=r"^[^\x00-\x1f\x7f]+$"),
               "a SyncML store's name (contacts, instances...)"),
 }
@@ -145,7 +149,12 @@ VIEW_NAMES = {
     views.SyncPartnershipView: "SyncPartnership",
     views.ReleaseSchemaView: "ReleaseSchema", views.SoftwareTypeSchemaView: "SoftwareTypeSchema",
     views.SellerView: "Seller", views.InvoiceDocumentView: "InvoiceDocument",
+    views.TicketView: "Ticket", views.TicketSummaryView: "TicketSummary",
+    views.TicketMessageView: "TicketMessage", views.TicketAttachmentView: "TicketAttachment",
 }
+TICKET_KIND = {"type": "string", "enum": list(KINDS)}
+TICKET_STATE = {"type": "string", "enum": ["open", "closed"]}
+TICKET_TURN = {"type": "string", "enum": ["operator", "customer"]}
 CERTIFICATE_KIND = {"type": "string", "enum": ["computer", "partition", "user"]}
 # What a field's Python type does not say: the items of a tuple or a dict, an enum, a description.
 FIELD_SCHEMAS = {
@@ -188,6 +197,14 @@ FIELD_SCHEMAS = {
     ("InvoiceDocumentView", "content"): {"type": "string", "contentEncoding": "base64"},
     ("InvoiceView", "kind"): {"type": "string", "enum": ["invoice", "credit_note"]},
     ("InvoiceSummaryView", "kind"): {"type": "string", "enum": ["invoice", "credit_note"]},
+    ("TicketView", "messages"): array(ref("TicketMessage")),
+    ("TicketView", "kind"): TICKET_KIND,
+    ("TicketSummaryView", "kind"): TICKET_KIND,
+    ("TicketView", "state"): TICKET_STATE,
+    ("TicketSummaryView", "state"): TICKET_STATE,
+    ("TicketView", "turn"): TICKET_TURN,
+    ("TicketSummaryView", "turn"): TICKET_TURN,
+    ("TicketAttachmentView", "content"): {"type": "string", "contentEncoding": "base64"},
     ("TokenView", "secret"): nullable({"type": "string", "description": "the whole token "
                                        "(sgt_...); only when created"}),
 }
@@ -333,6 +350,21 @@ ARGUMENT_SCHEMAS = {
     "nonce": string(256),
     "response": string(256),
     ("instance.request", "title"): TITLE,
+    ("ticket.create", "title"): TITLE,
+    ("ticket.create", "kind"): TICKET_KIND,
+    ("ticket.create", "tree"): nullable(TITLE),
+    ("ticket.create", "computer"): nullable(COMPUTER_REFERENCE),
+    ("ticket.create", "login"): nullable(LOGIN),
+    "text": nonblank(64 * 1024),
+    ("ticket.close", "text"): nullable(nonblank(64 * 1024)),
+    ("ticket.reopen", "text"): nullable(nonblank(64 * 1024)),
+    "assignee": nullable(LOGIN),
+    "attachment": nullable(string(
+        3 * 1024 * 1024, pattern=r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+        contentEncoding="base64", description="the file's bytes, base64")),
+    "attachment_name": nullable(string(255, pattern=r"^[^\x00-\x1f\x7f/\\]*[^%s/\\]"
+                                                    r"[^\x00-\x1f\x7f/\\]*$" % SPACE)),
+    "attachment_type": nullable(string(255, pattern=MEDIA_TYPE)),
     ("supply.supply", "state"): {"type": "string", "enum": ["available", "destroyed"]},
     ("supply.report", "state"): {"type": "string",
                                  "enum": ["building", "available", "error", "destroyed"]},
@@ -346,6 +378,12 @@ BODY_RULES = {
         for kind, needed in (("computer", ["computer"]),
                              ("partition", ["computer", "partition"]))]},
 }
+# An attachment's name or type says something only of an attachment that is given.
+ATTACHED = {"allOf": [
+    {"if": {"properties": {name: {"type": "string"}}, "required": [name]},
+     "then": {"properties": {"attachment": {"type": "string"}}, "required": ["attachment"]}}
+    for name in ("attachment_name", "attachment_type")]}
+BODY_RULES["ticket.create"] = BODY_RULES["ticket.post"] = ATTACHED
 # Bodies that are one argument itself rather than an object of arguments.
 UNWRAPPED = {"computer.format": "configuration"}
 

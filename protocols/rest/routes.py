@@ -17,7 +17,8 @@ from slap_core.principals import ROLES
 
 OPERATIONS = load_all()
 # Path parameters that name an operation's ``reference`` in its namespace.
-PATH_ALIASES = {"computer": {"computer": "reference"}, "token": {"token": "reference"}}
+PATH_ALIASES = {"computer": {"computer": "reference"}, "token": {"token": "reference"},
+                "ticket": {"ticket": "reference"}}
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,8 @@ PERIOD = {"type": "string", "pattern": r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1
 FILTER_SCHEMAS = {"period": PERIOD, "format": {"type": "string", "enum": ["pdf", "html"]}}
 # The media types of a document answer (ok(DOCUMENTS, ...)): bytes, not JSON.
 DOCUMENTS = ("application/pdf", "text/html")
+# A file as it was attached: any media type.
+ANY_FILE = ("*/*",)
 
 
 def string_filter(name, what):
@@ -221,6 +224,19 @@ def created(schema, description):
 
 
 NO_CONTENT = {204: (None, "done", ())}
+
+
+# Tickets ---------------------------------------------------------------------------------------
+
+
+@calls("ticket.attachment")
+async def ticket_attachment(ctx):
+    """The file attached to one message of a ticket, as it was attached."""
+    result = await ctx.call("ticket.attachment", reference=ctx.params["ticket"],
+                            message=int(ctx.params["message"]))
+    return Reply(200, result.content, {
+        "Content-Disposition": "attachment; filename*=UTF-8''%s" % quote(result.filename),
+        "X-Content-Type-Options": "nosniff"}, media_type=result.media_type)
 
 
 # Computers -------------------------------------------------------------------------------------
@@ -719,6 +735,43 @@ ROUTES = (
           one_call("token.authenticate"),
           {200: ok("TokenIdentity", "the person it stands for")},
           body="TokenCheck", secured=False, tag="tokens"),
+
+    Route("GET", "/tickets", "listTickets",
+          "Support tickets, most recently active first: yours, or anyone's for support and "
+          "admins (open ones unless include_closed)",
+          one_call("ticket.list"),
+          {200: ok("TicketSummaryPage", "a page of tickets", etag=True)},
+          listing="TicketSummary", filters=declared_filters("ticket.list"), tag="support"),
+    Route("POST", "/tickets", "createTicket",
+          "Open a support ticket about one of your instance trees, a computer or nothing in "
+          "particular, with its first message",
+          one_call("ticket.create", 201, ("tickets", "reference")),
+          {201: created("Ticket", "the ticket")}, body="TicketCreate", tag="support"),
+    Route("GET", "/tickets/{ticket}", "getTicket",
+          "One ticket with its thread of messages (another person's is not found)",
+          one_call("ticket.get"), {200: ok("Ticket", "the ticket", etag=True)}, tag="support"),
+    Route("POST", "/tickets/{ticket}/messages", "postTicketMessage",
+          "Add a message to a ticket: the requester's makes it the operator's turn, anyone "
+          "else's the customer's",
+          one_call("ticket.post"), {200: ok("Ticket", "the ticket with the message")},
+          body="TicketMessageCreate", tag="support"),
+    Route("GET", "/tickets/{ticket}/messages/{message}/attachment", "getTicketAttachment",
+          "The file attached to one message of a ticket",
+          ticket_attachment, {200: ok(ANY_FILE, "the file, as it was attached", etag=True)},
+          tag="support"),
+    Route("PUT", "/tickets/{ticket}/assignee", "assignTicket",
+          "Assign a ticket to a support person or an admin, or (assignee left out) to nobody "
+          "(support and admins)",
+          one_call("ticket.assign"), {200: ok("Ticket", "the ticket")},
+          body="TicketAssignment", tag="support"),
+    Route("POST", "/tickets/{ticket}/closing", "closeTicket",
+          "Close a ticket, with a last message when text is given",
+          one_call("ticket.close"), {200: ok("Ticket", "the closed ticket")},
+          body="TicketNote", tag="support"),
+    Route("POST", "/tickets/{ticket}/reopening", "reopenTicket",
+          "Reopen a closed ticket, with a message when text is given",
+          one_call("ticket.reopen"), {200: ok("Ticket", "the reopened ticket")},
+          body="TicketNote", tag="support"),
     Route("GET", "/computers/{computer}/revision", "getComputerRevision",
           "The computer's revision: it moves with every change its node's poll shows",
           computer_revision,

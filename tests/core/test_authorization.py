@@ -47,6 +47,14 @@ CASES = {
         md5_b64(b"alice:alice-syncml"), b"Nonce")), set(PRINCIPALS)),
     "sync.record": (dict(device="phone-1", store="contacts", client_anchor="1",
                          server_anchor="2"), USERS),
+    "ticket.create": (dict(title="help", text="please"), USERS),
+    "ticket.list": ({}, USERS),
+    "ticket.get": (dict(reference="<ticket>"), {"alice", "admin"}),
+    "ticket.post": (dict(reference="<ticket>", text="more"), {"alice", "admin"}),
+    "ticket.assign": (dict(reference="<ticket>", assignee="admin"), {"admin"}),
+    "ticket.close": (dict(reference="<ticket>"), {"alice", "admin"}),
+    "ticket.reopen": (dict(reference="<ticket>"), {"alice", "admin"}),
+    "ticket.attachment": (dict(reference="<ticket>", message=1), {"alice", "admin"}),
     "person.get": (dict(login="alice"), {"alice", "admin"}),
     "person.update": (dict(login="alice", full_name="Alice A."), {"alice", "admin"}),
     "person.check_password": (dict(login="alice", password="alice-secret"), set(PRINCIPALS)),
@@ -130,7 +138,8 @@ OPEN_TO_ANYONE = {"person.check_password", "certificate.authenticate", "certific
 
 REFUSALS = (errors.Forbidden, errors.NotFound)
 # Arguments standing for what build_template made.
-PLACEHOLDERS = ("<root>", "<certificate>", "<token>", "<token_secret>", "<invoice>")
+PLACEHOLDERS = ("<root>", "<certificate>", "<token>", "<token_secret>", "<invoice>",
+                "<ticket>")
 
 
 def resolve(arguments, scenario):
