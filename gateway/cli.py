@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from gateway import accounting_cli
+from gateway import accounting_cli, support_cli
 from gateway import config as master_config
 from gateway.version import VERSION
 from node_twisted import cli as node_cli
@@ -148,6 +148,7 @@ def _parser():
     revoke.add_argument("reference", help="the token's reference, as listed")
 
     accounting_cli.add_parsers(groups)
+    support_cli.add_parsers(groups)
 
     database = groups.add_parser("db", help="the schema").add_subparsers(dest="action",
                                                                         required=True)
@@ -186,7 +187,8 @@ def _admin_call(args):
     # Only certificate commands open (and on first use create) the CA in the state directory.
     needs_ca = args.group == "cert" or getattr(args, "action", None) == "cert" \
         or getattr(args, "cert_dir", None)
-    master = Master(settings.database, authority=open_authority(settings) if needs_ca else None)
+    master = Master(settings.database, authority=open_authority(settings) if needs_ca else None,
+                    ticket_attachment_limit=settings.ticket_attachment_limit)
     try:
         if args.group == "db":
             if args.action == "upgrade":
@@ -265,6 +267,8 @@ def _admin_call(args):
                                state=args.state)
         if args.group in ("pricing", "invoice", "billing"):
             return accounting_cli.call(master, me, args)
+        if args.group == "ticket":
+            return support_cli.call(master, me, args)
         raise AssertionError("unhandled admin command %r" % (action,))
     finally:
         master.close()

@@ -6,6 +6,7 @@ from ipaddress import ip_address
 
 from gateway.settings import ConfigError  # raised by load(); importable from here
 from slap_core.poll_limit import DEFAULT_PER_MINUTE
+from slap_core.tickets import DEFAULT_ATTACHMENT_LIMIT, MAX_ATTACHMENT_LIMIT
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 
@@ -30,6 +31,8 @@ class MasterConfig:
     ``max_polls_per_minute``: how often each computer may poll its own information (SLAP
     ``getFullComputerInformation``, REST ``GET /computers/{c}/information``...) before it is
     answered 429 with ``Retry-After`` (0: no limit).
+    ``ticket_attachment_limit``: the largest file a support ticket's message may carry, in bytes
+    (at most 3,000,000: its base64 text must fit a 4 MiB request body).
     ``ldap``: :class:`gateway.ldap_auth.LdapSettings` from an ``[ldap]`` section (logins are
     then checked against that directory instead of local users); ``oidc``:
     :class:`gateway.oidc.OidcSettings` from an ``[oidc]`` section (the provider's bearer tokens
@@ -49,6 +52,7 @@ class MasterConfig:
     certificate_days: int = 365
     crl_refresh_interval: float = 10.0
     max_polls_per_minute: int = DEFAULT_PER_MINUTE
+    ticket_attachment_limit: int = DEFAULT_ATTACHMENT_LIMIT
     ldap: object = None
     oidc: object = None
 
@@ -117,6 +121,11 @@ def load(path=None, **overrides):
             except ValueError:
                 raise ConfigError("max_polls_per_minute is a number (0: no limit)") from None
             try:
+                config.ticket_attachment_limit = section.getint(
+                    "ticket_attachment_limit", config.ticket_attachment_limit)
+            except ValueError:
+                raise ConfigError("ticket_attachment_limit is a number of bytes") from None
+            try:
                 config.thread_pool_size = section.getint("thread_pool_size",
                                                          config.thread_pool_size)
             except ValueError:
@@ -142,6 +151,9 @@ def load(path=None, **overrides):
         raise ConfigError("crl_refresh_interval is a positive number of seconds")
     if config.max_polls_per_minute < 0:
         raise ConfigError("max_polls_per_minute is 0 (no limit) or more")
+    if not 0 <= config.ticket_attachment_limit <= MAX_ATTACHMENT_LIMIT:
+        raise ConfigError("ticket_attachment_limit is 0 (no attachments) to %d bytes"
+                          % MAX_ATTACHMENT_LIMIT)
     if config.thread_pool_size < 1:
         raise ConfigError("thread_pool_size is at least 1")
     if config.insecure_loopback:

@@ -134,7 +134,8 @@ def start_master(reactor, config):
         Path(database).expanduser().absolute().parent.mkdir(parents=True, exist_ok=True)
     authority = open_authority(config)
     master = Master(database, authority=authority,
-                    poll_limit=PollLimit(config.max_polls_per_minute))
+                    poll_limit=PollLimit(config.max_polls_per_minute),
+                    ticket_attachment_limit=config.ticket_attachment_limit)
     master.upgrade()
     credentials = ensure_admin(master, config.state_dir, config.admin_login)
     reactor.suggestThreadPoolSize(config.thread_pool_size)

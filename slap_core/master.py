@@ -45,15 +45,18 @@ class Master:
     certificates the ``certificate.*`` operations issue; without one they answer Conflict.
     Listeners (:meth:`add_listener`) hear the name of every write operation that committed.
     ``poll_limit`` (a :class:`slap_core.poll_limit.PollLimit`; the default one when None) holds
-    the polled operations to a rate per computer.
+    the polled operations to a rate per computer. ``ticket_attachment_limit``: the largest file
+    a ticket's message may carry, in bytes (None: the core's default).
     """
 
-    def __init__(self, storage, authority=None, poll_limit=None):
+    def __init__(self, storage, authority=None, poll_limit=None, ticket_attachment_limit=None):
         self.storage = storage if isinstance(storage, Storage) else Storage(storage)
         self.operations = load_all()
         self.authority = authority
         self.poll_limit = poll_limit if poll_limit is not None else PollLimit()
         self.storage.session_info["authority"] = authority
+        if ticket_attachment_limit is not None:
+            self.storage.session_info[tickets.ATTACHMENT_LIMIT] = ticket_attachment_limit
         self.listeners = []
 
     def add_listener(self, listener):

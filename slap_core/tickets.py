@@ -29,6 +29,8 @@ MAX_TITLE = 255
 MAX_TEXT = 64 * 1024
 # Upstream takes about 3 MB; 2 MiB keeps a base64 attachment within every face's body limit.
 DEFAULT_ATTACHMENT_LIMIT = 2 * 1024 * 1024
+# A master's largest: its base64 text must fit a 4 MiB request body.
+MAX_ATTACHMENT_LIMIT = 3000000
 ATTACHMENT_LIMIT = "ticket_attachment_limit"  # the key of a master's own limit in session.info
 MAX_LIST = 10000
 # type/subtype as RFC 6838 names them, without parameters.

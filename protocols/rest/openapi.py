@@ -16,7 +16,7 @@ from slap_core import views
 from slap_core.countries import COUNTRIES
 from slap_core.principals import ROLES
 from slap_core.sla import ALLOCATION_SCOPES, CATEGORY_KEYS
-from slap_core.tickets import KINDS, MEDIA_TYPE
+from slap_core.tickets import KINDS, MAX_ATTACHMENT_LIMIT, MEDIA_TYPE
 
 VERSION = "1.0.0"
 MAX_LIMIT = 1000
@@ -360,7 +360,7 @@ ARGUMENT_SCHEMAS = {
     ("ticket.reopen", "text"): nullable(nonblank(64 * 1024)),
     "assignee": nullable(LOGIN),
     "attachment": nullable(string(
-        3 * 1024 * 1024, pattern=r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+        4 * MAX_ATTACHMENT_LIMIT // 3, pattern=r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
         contentEncoding="base64", description="the file's bytes, base64")),
     "attachment_name": nullable(string(255, pattern=r"^[^\x00-\x1f\x7f/\\]*[^%s/\\]"
                                                     r"[^\x00-\x1f\x7f/\\]*$" % SPACE)),
