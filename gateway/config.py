@@ -31,6 +31,10 @@ class MasterConfig:
     ``max_polls_per_minute``: how often each computer may poll its own information (SLAP
     ``getFullComputerInformation``, REST ``GET /computers/{c}/information``...) before it is
     answered 429 with ``Retry-After`` (0: no limit).
+    ``monitor_interval``: seconds between two monitoring passes (0: none), which open a
+    monitoring ticket for a tree whose instance stays in error ``monitor_error_delay`` seconds
+    and a computer silent ``monitor_silence_delay`` seconds (0: never), and close tickets
+    waiting ``ticket_idle_close`` seconds for their customer (0: never).
     ``ticket_attachment_limit``: the largest file a support ticket's message may carry, in bytes
     (at most 3,000,000: its base64 text must fit a 4 MiB request body).
     ``ldap``: :class:`gateway.ldap_auth.LdapSettings` from an ``[ldap]`` section (logins are
@@ -53,6 +57,10 @@ class MasterConfig:
     crl_refresh_interval: float = 10.0
     max_polls_per_minute: int = DEFAULT_PER_MINUTE
     ticket_attachment_limit: int = DEFAULT_ATTACHMENT_LIMIT
+    monitor_interval: float = 300.0
+    monitor_error_delay: float = 3600.0
+    monitor_silence_delay: float = 3600.0
+    ticket_idle_close: float = 30 * 86400.0
     ldap: object = None
     oidc: object = None
 
@@ -110,7 +118,8 @@ def load(path=None, **overrides):
                                                               config.allocation_interval)
             except ValueError:
                 raise ConfigError("allocation_interval is a number of seconds") from None
-            for name in ("invoice_interval", "invoice_delay"):
+            for name in ("invoice_interval", "invoice_delay", "monitor_interval",
+                         "monitor_error_delay", "monitor_silence_delay", "ticket_idle_close"):
                 try:
                     setattr(config, name, section.getfloat(name, getattr(config, name)))
                 except ValueError:
@@ -147,6 +156,10 @@ def load(path=None, **overrides):
         raise ConfigError("certificate_days is at least 1")
     if config.invoice_interval < 0 or config.invoice_delay < 0:
         raise ConfigError("invoice_interval and invoice_delay are seconds, not negative")
+    for name in ("monitor_interval", "monitor_error_delay", "monitor_silence_delay",
+                 "ticket_idle_close"):
+        if not 0 <= getattr(config, name) <= 3650 * 86400:
+            raise ConfigError("%s is seconds, from 0 (never) to 10 years" % name)
     if config.crl_refresh_interval <= 0:
         raise ConfigError("crl_refresh_interval is a positive number of seconds")
     if config.max_polls_per_minute < 0:

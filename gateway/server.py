@@ -12,6 +12,7 @@ from gateway.config import parse_listen
 from gateway.core_calls import CoreCalls
 from gateway.invoicing import InvoiceLoop
 from gateway.site import build_site
+from gateway.ticket_loop import MonitorLoop
 from gateway.tls_revocation import RevocationList
 from gateway.version import VERSION
 from protocols.slap import LoopbackCallers
@@ -79,6 +80,7 @@ class RunningMaster:
         # (RevocationList, its LoopingCall) when serving TLS
         self.revocations = revocations
         self.invoicing = None  # the InvoiceLoop, when the master invoices by itself
+        self.monitoring = None  # the MonitorLoop, when the master runs monitoring passes
 
     def urls(self):
         """The base URL of every listening port (``https://`` for the TLS ones)."""
@@ -101,6 +103,8 @@ class RunningMaster:
             self.allocation.stop()
         if self.invoicing is not None:
             self.invoicing.stop()
+        if self.monitoring is not None:
+            self.monitoring.stop()
         if self.revocations is not None:
             revocation_list, refresh = self.revocations
             if refresh.running:
@@ -174,6 +178,11 @@ def start_master(reactor, config):
         running.invoicing = InvoiceLoop(calls, local_admin(config.admin_login),
                                         config.invoice_delay, reactor)
         running.invoicing.start(config.invoice_interval)
+    if config.monitor_interval > 0:
+        running.monitoring = MonitorLoop(
+            calls, local_admin(config.admin_login), reactor, config.ticket_idle_close,
+            config.monitor_error_delay, config.monitor_silence_delay)
+        running.monitoring.start(config.monitor_interval)
     for url in running.urls():
         log.info("slapgate {version} master listening on {url}", version=VERSION, url=url)
     return running

@@ -264,6 +264,9 @@ Ticket = view_model(views.TicketView, "Ticket")
 TicketSummary = view_model(views.TicketSummaryView, "TicketSummary")
 TicketSummaryList = list_model(TicketSummary, "TicketSummaryList")
 TicketAttachment = view_model(views.TicketAttachmentView, "TicketAttachment")
+TUPLE_ITEMS[("MonitoringRunView", "opened")] = (Unicode, str)
+TUPLE_ITEMS[("MonitoringRunView", "closed")] = (Unicode, str)
+MonitoringRun = view_model(views.MonitoringRunView, "MonitoringRun")
 
 
 class SubscriptionPriceInput(ComplexModel):

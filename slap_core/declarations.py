@@ -232,6 +232,12 @@ GLOSSARY = {
     "assignee": _g(TEXT, "the support person (or admin) to assign the ticket to (left out: "
                          "nobody)"),
     "text": _g(TEXT, "a message's text"),
+    "idle_after": _g(NUMBER, "seconds a ticket may wait for its customer before the master "
+                             "closes it (0 or left out: never)"),
+    "error_after": _g(NUMBER, "seconds an instance may stay in error before its tree gets a "
+                              "monitoring ticket (0 or left out: never)"),
+    "silent_after": _g(NUMBER, "seconds a computer may go without calling the master before "
+                               "its owner gets a monitoring ticket (0 or left out: never)"),
     "attachment": _g(ATTACHMENT, "a file attached to the message (its bytes)"),
     "attachment_name": _g(TEXT, "the attached file's name (default: attachment)"),
     "attachment_type": _g(TEXT, "the attached file's media type (default: "

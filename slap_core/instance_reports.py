@@ -52,6 +52,12 @@ def set_news(instance, text):
     """Record an instance's latest status ("news"): ``#access ...``, ``#error ...``."""
     instance.status_text = text[-MAX_STATUS:]
     instance.status_at = now()
+    # A bang asks for the instance to be processed again: it says nothing of its health.
+    if text.startswith("#error"):
+        if instance.error_since is None:
+            instance.error_since = instance.status_at
+    elif not text.startswith("#access bang"):
+        instance.error_since = None
 
 
 @operation("instance.report_started", writes=True, callers=NODE_CALLERS,

@@ -19,12 +19,15 @@ from slap_core import (  # noqa: F401  (the operation modules: imported for thei
     supplies,
     sync_partners,
     sync_secrets,
+    ticket_monitoring,
     tickets,
     tokens,
     usage,
 )
+from slap_core.contacts import CONTACTS, ContactBook
 from slap_core.operations import REGISTRY
 from slap_core.poll_limit import PollLimit
+from slap_core.principals import ComputerAgent, PartitionAgent
 from slap_core.storage import Storage, TransientConflict
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,8 @@ class Master:
         self.authority = authority
         self.poll_limit = poll_limit if poll_limit is not None else PollLimit()
         self.storage.session_info["authority"] = authority
+        self.contacts = ContactBook()
+        self.storage.session_info[CONTACTS] = self.contacts
         if ticket_attachment_limit is not None:
             self.storage.session_info[tickets.ATTACHMENT_LIMIT] = ticket_attachment_limit
         self.listeners = []
@@ -83,6 +88,10 @@ class Master:
             if _is_signature_error(error, op.function):
                 raise errors.Invalid("bad arguments for %s: %s" % (name, error)) from None
             raise
+        if op.polled:  # answered: the caller may poll that computer, it is its node
+            self.contacts.note(arguments.get("reference"))
+        elif isinstance(principal, (ComputerAgent, PartitionAgent)):
+            self.contacts.note(principal.computer)
         if op.writes:
             for listener in self.listeners:
                 try:

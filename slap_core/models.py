@@ -69,6 +69,8 @@ class Computer(Base):
     configuration: Mapped[dict] = mapped_column(JSON, default=dict)
     status_text: Mapped[str | None] = mapped_column(Text)
     status_at: Mapped[float | None] = mapped_column(Float)
+    # The last time the node called the master (polls included), as the monitoring last wrote it.
+    contacted_at: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     # Bumped in the transaction of every change to what this computer's poll shows
     # (slap_core/revisions.py); the poll cache and the node's watch compare it.
@@ -236,6 +238,8 @@ class SoftwareInstance(Base):
     timestamp: Mapped[int] = mapped_column(BigInteger, default=0)
     status_text: Mapped[str | None] = mapped_column(Text)
     status_at: Mapped[float | None] = mapped_column(Float)
+    # Since when the node has reported the instance in error (None: not in error).
+    error_since: Mapped[float | None] = mapped_column(Float)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[float] = mapped_column(Float, default=now)
     # True while the instance waits for a partition (or a host, if shared): the master's
@@ -582,6 +586,8 @@ class Ticket(Base):
     created_at: Mapped[float] = mapped_column(Float, default=now)
     updated_at: Mapped[float] = mapped_column(Float, default=now)
     closed_at: Mapped[float | None] = mapped_column(Float)
+    # Opened by the master's monitoring, which closes it itself once the subject is well again.
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False)
 
     requester: Mapped[Person] = relationship(foreign_keys=[requester_id])
     assignee: Mapped["Person | None"] = relationship(foreign_keys=[assignee_id])
@@ -597,7 +603,8 @@ class TicketMessage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
-    author_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    # None: the master itself wrote it (a monitoring ticket, an idle ticket closed).
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     posted_at: Mapped[float] = mapped_column(Float, default=now)
     text: Mapped[str] = mapped_column(Text)
     attachment_name: Mapped[str | None] = mapped_column(String(255))
@@ -605,4 +612,4 @@ class TicketMessage(Base):
     attachment_size: Mapped[int] = mapped_column(Integer, default=0)
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
 
-    author: Mapped[Person] = relationship()
+    author: Mapped["Person | None"] = relationship()

@@ -85,7 +85,8 @@ def _attachment(session, content, name, media_type):
 
 
 def _message_view(number, message):
-    return TicketMessageView(number=number, author=message.author.login,
+    return TicketMessageView(number=number,
+                             author=message.author.login if message.author is not None else None,
                              posted_at=message.posted_at, text=message.text,
                              attachment_name=message.attachment_name,
                              attachment_type=message.attachment_type,
@@ -125,14 +126,15 @@ def _readable(session, principal, reference):
 
 
 def add_message(session, ticket, author, text, attachment=(None, None, None)):
-    """Append a message by ``author`` (a Person) to ``ticket``; the turn passes to the other
-    side. What the monitoring's own messages go through too."""
+    """Append a message by ``author`` (a Person; None: the master itself) to ``ticket``; the
+    turn passes to the other side."""
     name, media_type, content = attachment
+    author_id = author.id if author is not None else None
     session.add(TicketMessage(
-        ticket_id=ticket.id, author_id=author.id, posted_at=now(), text=text,
+        ticket_id=ticket.id, author_id=author_id, posted_at=now(), text=text,
         attachment_name=name, attachment_type=media_type,
         attachment_size=len(content) if content is not None else 0, attachment=content))
-    ticket.turn = "operator" if author.id == ticket.requester_id else "customer"
+    ticket.turn = "operator" if author_id == ticket.requester_id else "customer"
     ticket.updated_at = now()
 
 
@@ -161,8 +163,8 @@ def _subject(session, user, requester, tree, computer):
 
 def open_ticket(session, requester, author, *, kind, title, text, tree=None, computer=None,
                 attachment=(None, None, None)):
-    """Create a ticket of ``requester`` (a Person) whose first message ``author`` wrote; the
-    rules are the caller's to check. Returns the Ticket."""
+    """Create a ticket of ``requester`` (a Person) whose first message ``author`` (a Person;
+    None: the master) wrote; the rules are the caller's to check. Returns the Ticket."""
     ticket = Ticket(requester_id=requester.id, kind=kind, title=title,
                     tree_id=tree.id if tree is not None else None,
                     computer_id=computer.id if computer is not None else None,
@@ -286,7 +288,8 @@ def assign_ticket(session, principal, *, reference, assignee=None):
 
 
 def close(session, ticket, author, text=None):
-    """Close ``ticket``, with a last message by ``author`` (a Person) when ``text`` is given."""
+    """Close ``ticket``, with a last message by ``author`` (a Person; None: the master) when
+    ``text`` is given."""
     if text is not None:
         add_message(session, ticket, author, text)
     ticket.state, ticket.closed_at, ticket.updated_at = "closed", now(), now()

@@ -531,10 +531,11 @@ class ReleaseSchemaView:
 class TicketMessageView:
     """One message of a ticket's thread: its ``number`` (1 is the first), author, when it was
     posted, its text and, when it has one, its attachment's name, media type and size in bytes
-    (``ticket.attachment`` reads the bytes)."""
+    (``ticket.attachment`` reads the bytes). ``author`` None: the master wrote it (a monitoring
+    ticket, an idle ticket closed)."""
 
     number: int
-    author: str
+    author: str | None
     posted_at: float
     text: str
     attachment_name: str | None = None
@@ -597,3 +598,13 @@ class TicketAttachmentView:
     media_type: str
     filename: str
     content: bytes
+
+
+@dataclass(frozen=True)
+class MonitoringRunView:
+    """What a monitoring pass (``ticket.monitor``) did: the tickets it opened and closed, and
+    how many computers' last calls it wrote."""
+
+    opened: tuple
+    closed: tuple
+    contacts: int

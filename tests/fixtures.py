@@ -108,6 +108,7 @@ def start_test_master(testcase, **settings):
     directory = os.path.abspath(testcase.mktemp())
     settings.setdefault("listen", ["127.0.0.1:0"])
     settings.setdefault("invoice_interval", 0)  # tests drive gateway.invoicing themselves
+    settings.setdefault("monitor_interval", 0)  # and the monitoring passes
     settings.setdefault("database", os.path.join(directory, "m.sqlite"))
     settings.setdefault("state_dir", os.path.join(directory, "state"))
     running = start_master(reactor, load(None, **settings))

@@ -151,6 +151,7 @@ VIEW_NAMES = {
     views.SellerView: "Seller", views.InvoiceDocumentView: "InvoiceDocument",
     views.TicketView: "Ticket", views.TicketSummaryView: "TicketSummary",
     views.TicketMessageView: "TicketMessage", views.TicketAttachmentView: "TicketAttachment",
+    views.MonitoringRunView: "MonitoringRun",
 }
 TICKET_KIND = {"type": "string", "enum": list(KINDS)}
 TICKET_STATE = {"type": "string", "enum": ["open", "closed"]}
@@ -359,6 +360,9 @@ ARGUMENT_SCHEMAS = {
     ("ticket.close", "text"): nullable(nonblank(64 * 1024)),
     ("ticket.reopen", "text"): nullable(nonblank(64 * 1024)),
     "assignee": nullable(LOGIN),
+    "idle_after": nullable({"type": "number", "minimum": 0, "maximum": 3650 * 86400}),
+    "error_after": nullable({"type": "number", "minimum": 0, "maximum": 3650 * 86400}),
+    "silent_after": nullable({"type": "number", "minimum": 0, "maximum": 3650 * 86400}),
     "attachment": nullable(string(
         4 * MAX_ATTACHMENT_LIMIT // 3, pattern=r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
         contentEncoding="base64", description="the file's bytes, base64")),

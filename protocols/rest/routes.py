@@ -772,6 +772,12 @@ ROUTES = (
           "Reopen a closed ticket, with a message when text is given",
           one_call("ticket.reopen"), {200: ok("Ticket", "the reopened ticket")},
           body="TicketNote", tag="support"),
+    Route("POST", "/ticket-monitoring-runs", "monitorTickets",
+          "One monitoring pass (admins; the master runs it on a timer): open a monitoring "
+          "ticket for each tree in error and each silent computer, close those well again and "
+          "tickets idle on their customer's side",
+          one_call("ticket.monitor"), {200: ok("MonitoringRun", "what the pass did")},
+          body="MonitoringRunCreate", tag="support"),
     Route("GET", "/computers/{computer}/revision", "getComputerRevision",
           "The computer's revision: it moves with every change its node's poll shows",
           computer_revision,

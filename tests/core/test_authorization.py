@@ -55,6 +55,7 @@ CASES = {
     "ticket.close": (dict(reference="<ticket>"), {"alice", "admin"}),
     "ticket.reopen": (dict(reference="<ticket>"), {"alice", "admin"}),
     "ticket.attachment": (dict(reference="<ticket>", message=1), {"alice", "admin"}),
+    "ticket.monitor": (dict(idle_after=86400), {"admin"}),
     "person.get": (dict(login="alice"), {"alice", "admin"}),
     "person.update": (dict(login="alice", full_name="Alice A."), {"alice", "admin"}),
     "person.check_password": (dict(login="alice", password="alice-secret"), set(PRINCIPALS)),
