@@ -159,6 +159,13 @@ def principal_of(identity):
     return User(identity.login, roles=set(identity.roles) or {"user"})
 
 
+def _addressed(principal, request):
+    """An Anonymous principal with the request's client address (what sign-ups throttle on)."""
+    if isinstance(principal, Anonymous):
+        return Anonymous(address=getattr(request.getClientAddress(), "host", None))
+    return principal
+
+
 class RequestAuthenticator:
     """One principal per request: the client certificate's when one was sent, else Basic's.
 
@@ -176,7 +183,7 @@ class RequestAuthenticator:
 
         certificate = peer_certificate(request)
         if certificate is None:
-            return self.passwords.principal(request)
+            return self.passwords.principal(request).addCallback(_addressed, request)
         serial, common_name = identity_of(certificate)
         result = self.calls.call("certificate.authenticate", Anonymous(), serial=serial,
                                  common_name=common_name)

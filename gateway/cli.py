@@ -187,8 +187,11 @@ def _admin_call(args):
     # Only certificate commands open (and on first use create) the CA in the state directory.
     needs_ca = args.group == "cert" or getattr(args, "action", None) == "cert" \
         or getattr(args, "cert_dir", None)
+    from gateway.server import signup_settings
+
     master = Master(settings.database, authority=open_authority(settings) if needs_ca else None,
-                    ticket_attachment_limit=settings.ticket_attachment_limit)
+                    ticket_attachment_limit=settings.ticket_attachment_limit,
+                    signup=signup_settings(settings))
     try:
         if args.group == "db":
             if args.action == "upgrade":
@@ -267,7 +270,7 @@ def _admin_call(args):
                                state=args.state)
         if args.group in ("pricing", "invoice", "billing"):
             return accounting_cli.call(master, me, args)
-        if args.group == "ticket":
+        if args.group in ("ticket", "signup"):
             return support_cli.call(master, me, args)
         raise AssertionError("unhandled admin command %r" % (action,))
     finally:

@@ -41,6 +41,9 @@ class MasterConfig:
     then checked against that directory instead of local users); ``oidc``:
     :class:`gateway.oidc.OidcSettings` from an ``[oidc]`` section (the provider's bearer tokens
     are accepted, and browsers log in at ``/auth/login``).
+    ``signup``: :class:`gateway.mail.SignupSection` from a ``[signup]`` section (sign-up is
+    closed without one); ``smtp``: :class:`gateway.mail.SmtpSettings` from an ``[smtp]``
+    section (the master sends mail, and sign-ups confirm their address, only with one).
     """
 
     listen: list = field(default_factory=lambda: [DEFAULT_LISTEN])
@@ -63,6 +66,8 @@ class MasterConfig:
     ticket_idle_close: float = 30 * 86400.0
     ldap: object = None
     oidc: object = None
+    signup: object = None
+    smtp: object = None
 
 
 def parse_listen(value):
@@ -143,6 +148,14 @@ def load(path=None, **overrides):
             from gateway.ldap_auth import settings_from
 
             config.ldap = settings_from(parser["ldap"])
+        if parser.has_section("signup"):
+            from gateway.mail import signup_settings_from
+
+            config.signup = signup_settings_from(parser["signup"])
+        if parser.has_section("smtp"):
+            from gateway.mail import smtp_settings_from
+
+            config.smtp = smtp_settings_from(parser["smtp"])
         if parser.has_section("oidc"):
             from gateway.oidc import settings_from as oidc_settings_from
 

@@ -11,6 +11,7 @@ from gateway.ca import CertificateAuthority
 from gateway.config import parse_listen
 from gateway.core_calls import CoreCalls
 from gateway.invoicing import InvoiceLoop
+from gateway.mail import Mailer
 from gateway.site import build_site
 from gateway.ticket_loop import MonitorLoop
 from gateway.tls_revocation import RevocationList
@@ -20,6 +21,7 @@ from slap_core import errors
 from slap_core.master import Master
 from slap_core.poll_limit import PollLimit
 from slap_core.principals import User
+from slap_core.signups import SIGNUP, SignupSettings
 
 log = Logger()
 
@@ -81,6 +83,7 @@ class RunningMaster:
         self.revocations = revocations
         self.invoicing = None  # the InvoiceLoop, when the master invoices by itself
         self.monitoring = None  # the MonitorLoop, when the master runs monitoring passes
+        self.mailer = None  # the Mailer, when the master sends mail
 
     def urls(self):
         """The base URL of every listening port (``https://`` for the TLS ones)."""
@@ -105,6 +108,8 @@ class RunningMaster:
             self.invoicing.stop()
         if self.monitoring is not None:
             self.monitoring.stop()
+        if self.mailer is not None:
+            yield self.mailer.stop()
         if self.revocations is not None:
             revocation_list, refresh = self.revocations
             if refresh.running:
@@ -124,6 +129,17 @@ class RunningMaster:
 def open_authority(config):
     """The master's CA in ``<state_dir>/ca``, made on first use."""
     return CertificateAuthority.open(Path(config.state_dir) / "ca", days=config.certificate_days)
+
+
+def signup_settings(config, urls=()):
+    """The core's SignupSettings for ``config`` (its [signup] and [smtp] sections); the mailed
+    links point to ``public_url``, else to the first of ``urls``."""
+    section = config.signup
+    if section is None:
+        return None
+    return SignupSettings(mode=section.mode, mail=config.smtp is not None,
+                          public_url=section.public_url or (list(urls) or [""])[0],
+                          per_hour=section.per_hour)
 
 
 def start_master(reactor, config):
@@ -178,6 +194,11 @@ def start_master(reactor, config):
         running.invoicing = InvoiceLoop(calls, local_admin(config.admin_login),
                                         config.invoice_delay, reactor)
         running.invoicing.start(config.invoice_interval)
+    if config.signup is not None:
+        master.storage.session_info[SIGNUP] = signup_settings(config, running.urls())
+    if config.smtp is not None:
+        running.mailer = Mailer(calls, local_admin(config.admin_login), config.smtp, reactor)
+        running.mailer.start()
     if config.monitor_interval > 0:
         running.monitoring = MonitorLoop(
             calls, local_admin(config.admin_login), reactor, config.ticket_idle_close,

@@ -1,5 +1,5 @@
-"""``slapgate admin ticket ...``: support tickets from a shell, through the core operations as
-the ``--as`` login (an admin or a support person)."""
+"""``slapgate admin ticket ...`` and ``slapgate admin signup ...``: support tickets and sign-up
+requests from a shell, through the core operations as the ``--as`` login."""
 
 import mimetypes
 import os
@@ -8,7 +8,7 @@ from slap_core.tickets import KINDS
 
 
 def add_parsers(groups):
-    """Add the ``ticket`` group to ``slapgate admin``."""
+    """Add the ``ticket`` and ``signup`` groups to ``slapgate admin``."""
     ticket = groups.add_parser("ticket", help="support tickets").add_subparsers(
         dest="action", required=True)
     listing = ticket.add_parser("list", help="tickets, most recently active first")
@@ -41,6 +41,17 @@ def add_parsers(groups):
     attachment.add_argument("message", type=int, help="the message's number (1: the first)")
     attachment.add_argument("--out", default=".", help="directory to write it into")
 
+    signup = groups.add_parser("signup", help="sign-up requests").add_subparsers(
+        dest="action", required=True)
+    listing = signup.add_parser("list", help="sign-up requests, newest first")
+    listing.add_argument("--state", choices=("unconfirmed", "pending", "accepted", "rejected",
+                                             "expired"))
+    accept = signup.add_parser("accept", help="accept a pending sign-up: the person is created")
+    accept.add_argument("reference")
+    reject = signup.add_parser("reject", help="reject a sign-up")
+    reject.add_argument("reference")
+    reject.add_argument("--reason")
+
 
 def _attached(path):
     """The attachment arguments of a file given on the command line (none without one)."""
@@ -53,8 +64,14 @@ def _attached(path):
 
 
 def call(master, me, args):
-    """Run a ``ticket`` admin command; its result."""
+    """Run a ``ticket`` or ``signup`` admin command; its result."""
     action = args.action
+    if args.group == "signup":
+        if action == "list":
+            return master.call("signup.list", me, state=args.state)
+        if action == "accept":
+            return master.call("signup.accept", me, reference=args.reference)
+        return master.call("signup.reject", me, reference=args.reference, reason=args.reason)
     if action == "list":
         return master.call("ticket.list", me, login=args.user, include_closed=args.all)
     if action == "show":

@@ -44,6 +44,7 @@ from slap_core.declarations import (ADDRESS_PAIRS, ATTACHMENT, CREDENTIAL, DECIM
                                     FLAG, INTEGER, NOTHING, NUMBER, PARAMETERS, STRUCTURE,
                                     STRUCTURES, TEXT, TEXTS)
 from slap_core.master import load_all
+from slap_core.principals import Anonymous
 
 # spyne runs a full gc.collect() when a method context closes, at most once per MIN_GC_INTERVAL
 # (1 s), "to have file descriptors returned in a timely manner": in the master, which holds its
@@ -128,7 +129,8 @@ STRUCTURE_ARGUMENTS = {"configuration": (types.ComputerConfiguration,
 STRUCTURE_RESULTS = {"computer.status": (types.ComputerStatus, types.encode_status)}
 EMPTY_IS_TEXT = {("instance.report_error", "message"), ("person.set_password", "password"),
                  ("person.check_password", "password"), ("usage.report", "document"),
-                 ("sync.set_secret", "secret"), ("sync.check_md5", "nonce")}
+                 ("sync.set_secret", "secret"), ("sync.check_md5", "nonce"),
+                 ("signup.request", "password"), ("signup.confirm", "key")}
 SCALARS = {TEXT: Unicode, DOCUMENT: Unicode, CREDENTIAL: Unicode, DECIMAL: Unicode,
            INTEGER: Long, NUMBER: Double, FLAG: Boolean}
 
@@ -389,6 +391,8 @@ class SoapApplication:
         try:
             principal = self.authenticator.principal_blocking(
                 environ.get("HTTP_AUTHORIZATION"), environ.get(CERTIFICATE_KEY))
+            if isinstance(principal, Anonymous):
+                principal = Anonymous(address=environ.get("REMOTE_ADDR"))
         except errors.SlapError as error:
             return self.fault(start_response, error.code, error.message,
                               faultcode="Server" if isinstance(error, errors.Unavailable)

@@ -267,6 +267,10 @@ TicketAttachment = view_model(views.TicketAttachmentView, "TicketAttachment")
 TUPLE_ITEMS[("MonitoringRunView", "opened")] = (Unicode, str)
 TUPLE_ITEMS[("MonitoringRunView", "closed")] = (Unicode, str)
 MonitoringRun = view_model(views.MonitoringRunView, "MonitoringRun")
+Signup = view_model(views.SignupView, "Signup")
+SignupList = list_model(Signup, "SignupList")
+Mail = view_model(views.MailView, "Mail")
+MailList = list_model(Mail, "MailList")
 
 
 class SubscriptionPriceInput(ComplexModel):

@@ -232,6 +232,13 @@ GLOSSARY = {
     "assignee": _g(TEXT, "the support person (or admin) to assign the ticket to (left out: "
                          "nobody)"),
     "text": _g(TEXT, "a message's text"),
+    "key": _g(CREDENTIAL, "the key the sign-up mail carried"),
+    "signup.country": _g(TEXT, "your country, ISO 3166 (FR, DE...): your billing profile's"),
+    "signup.organisation": _g(TEXT, "your organisation, if any"),
+    "signup.password": _g(TEXT, "the password to log in with, 8 to 1024 characters"),
+    "signup.reference": _g(TEXT, "a sign-up's reference (SIGNUP-...)"),
+    "signup.state": _g(TEXT, "unconfirmed, pending, accepted, rejected or expired"),
+    "outbox.number": _g(INTEGER, "a queued mail's number"),
     "idle_after": _g(NUMBER, "seconds a ticket may wait for its customer before the master "
                              "closes it (0 or left out: never)"),
     "error_after": _g(NUMBER, "seconds an instance may stay in error before its tree gets a "

@@ -13,8 +13,10 @@ from slap_core import (  # noqa: F401  (the operation modules: imported for thei
     instances,
     invoice_documents,
     invoices,
+    outbox,
     people,
     pricing,
+    signups,
     subscriptions,
     supplies,
     sync_partners,
@@ -49,10 +51,12 @@ class Master:
     Listeners (:meth:`add_listener`) hear the name of every write operation that committed.
     ``poll_limit`` (a :class:`slap_core.poll_limit.PollLimit`; the default one when None) holds
     the polled operations to a rate per computer. ``ticket_attachment_limit``: the largest file
-    a ticket's message may carry, in bytes (None: the core's default).
+    a ticket's message may carry, in bytes (None: the core's default). ``signup``: how the master
+    takes sign-ups (a :class:`slap_core.signups.SignupSettings`; None: closed).
     """
 
-    def __init__(self, storage, authority=None, poll_limit=None, ticket_attachment_limit=None):
+    def __init__(self, storage, authority=None, poll_limit=None, ticket_attachment_limit=None,
+                 signup=None):
         self.storage = storage if isinstance(storage, Storage) else Storage(storage)
         self.operations = load_all()
         self.authority = authority
@@ -60,6 +64,8 @@ class Master:
         self.storage.session_info["authority"] = authority
         self.contacts = ContactBook()
         self.storage.session_info[CONTACTS] = self.contacts
+        if signup is not None:
+            self.storage.session_info[signups.SIGNUP] = signup
         if ticket_attachment_limit is not None:
             self.storage.session_info[tickets.ATTACHMENT_LIMIT] = ticket_attachment_limit
         self.listeners = []

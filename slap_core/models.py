@@ -613,3 +613,45 @@ class TicketMessage(Base):
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     author: Mapped["Person | None"] = relationship()
+
+
+class SignupRequest(Base):
+    """Someone asking for an account: the person to create (login, email, names, the
+    password's hash) and where the request stands: ``unconfirmed`` (the emailed key not used
+    yet), ``pending`` (waiting for an admin), ``accepted`` or ``rejected``."""
+
+    __tablename__ = "signup_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(32), unique=True)
+    login: Mapped[str] = mapped_column(String(255), index=True)
+    email: Mapped[str] = mapped_column(String(255), index=True)
+    full_name: Mapped[str] = mapped_column(String(255), default="")
+    organisation: Mapped[str] = mapped_column(String(255), default="")
+    country: Mapped[str | None] = mapped_column(String(2))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))
+    # SHA-256 of the key mailed to the address: the key itself is never stored.
+    key_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    requested_from: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now, index=True)
+    confirmed_at: Mapped[float | None] = mapped_column(Float)
+    decided_at: Mapped[float | None] = mapped_column(Float)
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class OutgoingMail(Base):
+    """A mail the master has to send (a sign-up's key, a welcome...), written in the transaction
+    that decided it; the gateway's mailer sends it and records each attempt."""
+
+    __tablename__ = "outgoing_mail"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    sent_at: Mapped[float | None] = mapped_column(Float, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -13,8 +13,10 @@ ROLES = ("admin", "operator", "accountant", "support", "user")
 
 @dataclass(frozen=True)
 class Anonymous:
-    """A caller nobody vouched for."""
+    """A caller nobody vouched for; ``address``: where it called from, when the gateway says
+    (what throttles sign-ups per address)."""
 
+    address: str | None = None
     kind = "anonymous"
 
 

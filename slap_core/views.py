@@ -608,3 +608,38 @@ class MonitoringRunView:
     opened: tuple
     closed: tuple
     contacts: int
+
+
+@dataclass(frozen=True)
+class SignupView:
+    """A sign-up request: ``reference`` (SIGNUP-...), the login, email, names and country asked
+    for, its ``state`` (unconfirmed, pending, accepted, rejected or expired: unconfirmed past
+    its week), when it was made, confirmed and decided, by whom and why."""
+
+    reference: str
+    login: str
+    email: str
+    full_name: str
+    organisation: str
+    country: str | None
+    state: str
+    created_at: float
+    confirmed_at: float | None
+    decided_at: float | None
+    decided_by: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class MailView:
+    """A mail of the master's outbox: its number, recipient, subject and text, when it was
+    queued and sent, how many attempts failed and the last one's error."""
+
+    number: int
+    recipient: str
+    subject: str
+    body: str
+    created_at: float
+    sent_at: float | None
+    attempts: int
+    last_error: str | None

@@ -24,6 +24,7 @@ from slap_core import passwords
 from slap_core.billing import period_of
 from slap_core.master import Master
 from slap_core.principals import Anonymous, ComputerAgent, PartitionAgent, User
+from slap_core.signups import SIGNUP, SignupSettings
 from tests.fixtures import SR, format_configuration
 
 ADMIN = User("admin", {"admin"})
@@ -123,6 +124,13 @@ def build_scenario():
     master.call("billing.set_seller", ADMIN, legal_name="Hosting SAS", country="FR")
     master.call("billing.set_profile", ALICE, country="FR")
     master.call("sync.set_secret", ALICE, secret="alice-syncml")
+    # one sign-up, unconfirmed, whose mail waits in the outbox (sign-up open for it only)
+    master.storage.session_info[SIGNUP] = SignupSettings(mode="approval", mail=True)
+    scenario.values["signup"] = master.call(
+        "signup.request", Anonymous(), login="newcomer-2", email="newcomer@example.org",
+        password="newcomer-secret").reference
+    del master.storage.session_info[SIGNUP]
+    (scenario.values["mail"],) = [m.number for m in master.call("outbox.pending", ADMIN)]
     scenario.values["ticket"] = master.call(
         "ticket.create", ALICE, title="root is slow", text="It answers in seconds.", tree="root",
         attachment=b"a log", attachment_name="root.log").reference

@@ -126,6 +126,8 @@ PATH_PARAMETERS = {
     "ticket": (KEY, "a support ticket's reference (TICKET-...)"),
     "message": (string(10, pattern=r"^[1-9][0-9]{0,8}$"),
                 "a message's number in its ticket (1: the first)"),
+    "signup": (KEY, "a sign-up's reference (SIGNUP-...)"),
+    "mail": (string(10, pattern=r"^[1-9][0-9]{0,8}$"), "a queued mail's number"),
     "store": (string(64, minLength=1, pattern=r"^[^\x00-\x1f\x7f]+$"),
               "a SyncML store's name (contacts, instances...)"),
 }
@@ -151,7 +153,8 @@ VIEW_NAMES = {
     views.SellerView: "Seller", views.InvoiceDocumentView: "InvoiceDocument",
     views.TicketView: "Ticket", views.TicketSummaryView: "TicketSummary",
     views.TicketMessageView: "TicketMessage", views.TicketAttachmentView: "TicketAttachment",
-    views.MonitoringRunView: "MonitoringRun",
+    views.MonitoringRunView: "MonitoringRun", views.SignupView: "Signup",
+    views.MailView: "Mail",
 }
 TICKET_KIND = {"type": "string", "enum": list(KINDS)}
 TICKET_STATE = {"type": "string", "enum": ["open", "closed"]}
@@ -206,6 +209,8 @@ FIELD_SCHEMAS = {
     ("TicketView", "turn"): TICKET_TURN,
     ("TicketSummaryView", "turn"): TICKET_TURN,
     ("TicketAttachmentView", "content"): {"type": "string", "contentEncoding": "base64"},
+    ("SignupView", "state"): {"type": "string", "enum": [
+        "unconfirmed", "pending", "accepted", "rejected", "expired"]},
     ("TokenView", "secret"): nullable({"type": "string", "description": "the whole token "
                                        "(sgt_...); only when created"}),
 }
@@ -309,7 +314,6 @@ ARGUMENT_SCHEMAS = {
     "software_type": nullable(SHORT),
     "parameters": nullable(PARAMETERS_IN),
     "sla": nullable(PARAMETERS_IN),
-    "state": nullable(STATE),
     "shared": BOOLEAN,
     "kind": CERTIFICATE_KIND,
     "computer": COMPUTER_REFERENCE,
@@ -360,6 +364,15 @@ ARGUMENT_SCHEMAS = {
     ("ticket.close", "text"): nullable(nonblank(64 * 1024)),
     ("ticket.reopen", "text"): nullable(nonblank(64 * 1024)),
     "assignee": nullable(LOGIN),
+    ("signup.request", "email"): string(255, minLength=3, pattern=(
+        r"^[^\x00-\x1f\x7f%s]([^\x00-\x1f\x7f]*[^\x00-\x1f\x7f%s])?$" % (SPACE, SPACE))),
+    ("signup.request", "password"): string(1024, minLength=8, pattern=r"^(?!sgt_)"),
+    ("signup.request", "full_name"): SHORT,
+    ("signup.request", "organisation"): SHORT,
+    ("signup.request", "country"): nullable({"type": "string", "enum": sorted(COUNTRIES)}),
+    "key": string(256, minLength=1),
+    ("signup.reject", "reason"): nullable(string(2000)),
+    "state": nullable(STATE),
     "idle_after": nullable({"type": "number", "minimum": 0, "maximum": 3650 * 86400}),
     "error_after": nullable({"type": "number", "minimum": 0, "maximum": 3650 * 86400}),
     "silent_after": nullable({"type": "number", "minimum": 0, "maximum": 3650 * 86400}),

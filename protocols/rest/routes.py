@@ -18,7 +18,8 @@ from slap_core.principals import ROLES
 OPERATIONS = load_all()
 # Path parameters that name an operation's ``reference`` in its namespace.
 PATH_ALIASES = {"computer": {"computer": "reference"}, "token": {"token": "reference"},
-                "ticket": {"ticket": "reference"}}
+                "ticket": {"ticket": "reference"}, "signup": {"signup": "reference"},
+                "outbox": {"mail": "number"}}
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,9 @@ def declared_filters(name):
     name), their meaning from the core's declaration."""
     schemas = {TEXT: NAME, FLAG: BOOLEAN, NUMBER: {"type": "number"}}
     return tuple(Filter(argument.name,
-                        FILTER_SCHEMAS.get(argument.name) or schemas[argument.kind], argument.doc)
+                        FILTER_SCHEMAS.get((name, argument.name))
+                        or FILTER_SCHEMAS.get(argument.name) or schemas[argument.kind],
+                        argument.doc)
                  for argument in OPERATIONS[name].declared
                  if not argument.required and argument.name not in PAGING_NAMES)
 
@@ -194,7 +197,9 @@ BOOLEAN = {"type": "boolean"}
 PERIOD = {"type": "string", "pattern": r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])$",
           "description": "a month from 1970, YYYY-MM"}
 # Query filters whose text has a form of its own.
-FILTER_SCHEMAS = {"period": PERIOD, "format": {"type": "string", "enum": ["pdf", "html"]}}
+FILTER_SCHEMAS = {"period": PERIOD, "format": {"type": "string", "enum": ["pdf", "html"]},
+                  ("signup.list", "state"): {"type": "string", "enum": [
+                      "unconfirmed", "pending", "accepted", "rejected", "expired"]}}
 # The media types of a document answer (ok(DOCUMENTS, ...)): bytes, not JSON.
 DOCUMENTS = ("application/pdf", "text/html")
 # A file as it was attached: any media type.
@@ -237,6 +242,13 @@ async def ticket_attachment(ctx):
     return Reply(200, result.content, {
         "Content-Disposition": "attachment; filename*=UTF-8''%s" % quote(result.filename),
         "X-Content-Type-Options": "nosniff"}, media_type=result.media_type)
+
+
+@calls("outbox.record_attempt")
+async def record_mail_attempt(ctx):
+    """Record that a queued mail was sent, or why sending it failed."""
+    return Reply(200, await ctx.call("outbox.record_attempt", number=int(ctx.params["mail"]),
+                                     **ctx.present("error_text")))
 
 
 # Computers -------------------------------------------------------------------------------------
@@ -772,6 +784,35 @@ ROUTES = (
           "Reopen a closed ticket, with a message when text is given",
           one_call("ticket.reopen"), {200: ok("Ticket", "the reopened ticket")},
           body="TicketNote", tag="support"),
+    Route("POST", "/signups", "requestSignup",
+          "Ask for an account (no credentials needed, when the master takes sign-ups); with "
+          "mail, a key goes to the address to confirm it",
+          one_call("signup.request", 201, ("signups", "reference")),
+          {201: created("Signup", "the request")}, body="SignupCreate", secured=False,
+          tag="support"),
+    Route("POST", "/signup-confirmations", "confirmSignup",
+          "Confirm a sign-up's address with the key mailed to it",
+          one_call("signup.confirm"), {200: ok("Signup", "the request, pending or accepted")},
+          body="SignupConfirmation", secured=False, tag="support"),
+    Route("GET", "/signups", "listSignups", "Sign-up requests, newest first (admins)",
+          one_call("signup.list"), {200: ok("SignupPage", "a page of requests", etag=True)},
+          listing="Signup", filters=declared_filters("signup.list"), tag="support"),
+    Route("POST", "/signups/{signup}/acceptance", "acceptSignup",
+          "Accept a pending sign-up: the person is created with the user role (admins)",
+          one_call("signup.accept"), {200: ok("Signup", "the accepted request")},
+          tag="support"),
+    Route("POST", "/signups/{signup}/rejection", "rejectSignup",
+          "Reject a sign-up, with a reason (admins)",
+          one_call("signup.reject"), {200: ok("Signup", "the rejected request")},
+          body="SignupRejection", tag="support"),
+    Route("GET", "/outbox", "listOutbox",
+          "The mails still to send, oldest first (admins; what the master's mailer reads)",
+          one_call("outbox.pending"), {200: ok("MailPage", "a page of mails", etag=True)},
+          listing="Mail", tag="support"),
+    Route("POST", "/outbox/{mail}/attempts", "recordMailAttempt",
+          "Record that a queued mail was sent, or (error_text) why sending it failed (admins)",
+          record_mail_attempt, {200: ok("Mail", "the mail")}, body="MailAttempt",
+          tag="support"),
     Route("POST", "/ticket-monitoring-runs", "monitorTickets",
           "One monitoring pass (admins; the master runs it on a timer): open a monitoring "
           "ticket for each tree in error and each silent computer, close those well again and "

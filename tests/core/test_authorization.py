@@ -56,6 +56,15 @@ CASES = {
     "ticket.reopen": (dict(reference="<ticket>"), {"alice", "admin"}),
     "ticket.attachment": (dict(reference="<ticket>", message=1), {"alice", "admin"}),
     "ticket.monitor": (dict(idle_after=86400), {"admin"}),
+    # the scenario's master takes no sign-up: refused to all, and the key is unknown
+    "signup.request": (dict(login="newbie", email="newbie@example.org",
+                            password="newbie-secret"), set()),
+    "signup.confirm": (dict(key="no-such-key"), set()),
+    "signup.list": ({}, {"admin"}),
+    "signup.accept": (dict(reference="<signup>"), {"admin"}),
+    "signup.reject": (dict(reference="<signup>", reason="no"), {"admin"}),
+    "outbox.pending": ({}, {"admin"}),
+    "outbox.record_attempt": (dict(number="<mail>"), {"admin"}),
     "person.get": (dict(login="alice"), {"alice", "admin"}),
     "person.update": (dict(login="alice", full_name="Alice A."), {"alice", "admin"}),
     "person.check_password": (dict(login="alice", password="alice-secret"), set(PRINCIPALS)),
@@ -135,12 +144,12 @@ CASES = {
 }
 # What the gateway calls before it knows who is calling.
 OPEN_TO_ANYONE = {"person.check_password", "certificate.authenticate", "certificate.revoked_list",
-                  "token.authenticate", "sync.check_md5"}
+                  "token.authenticate", "sync.check_md5", "signup.request", "signup.confirm"}
 
 REFUSALS = (errors.Forbidden, errors.NotFound)
 # Arguments standing for what build_template made.
 PLACEHOLDERS = ("<root>", "<certificate>", "<token>", "<token_secret>", "<invoice>",
-                "<ticket>")
+                "<ticket>", "<signup>", "<mail>")
 
 
 def resolve(arguments, scenario):

@@ -100,3 +100,38 @@ def cli_main_with_config(test, config, *arguments):
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = cli.main(["admin", "--config", config, "--db", test.database, *arguments])
     return code, out.getvalue(), err.getvalue()
+
+
+class SignupCommandTests(unittest.TestCase):
+    """``slapgate admin signup``: an admin decides the requests of an approval master."""
+
+    def test_list_accept_reject(self):
+        from slap_core.principals import Anonymous
+        from slap_core.signups import SignupSettings
+
+        database = os.path.abspath(self.mktemp()) + ".sqlite"
+        master = Master(database, signup=SignupSettings(mode="approval"))
+        master.upgrade()
+        self.addCleanup(master.close)
+        first, second = (master.call("signup.request", Anonymous(), login=login,
+                                     email=login + "@example.org", password="long-secret")
+                         for login in ("frank", "grace"))
+        config = os.path.abspath(self.mktemp()) + ".ini"
+        with open(config, "w") as handle:
+            handle.write("[signup]\nmode = approval\n")
+
+        def admin(*arguments):
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = cli.main(["admin", "--config", config, "--db", database, *arguments])
+            return code, json.loads(out.getvalue()) if out.getvalue() else None, err.getvalue()
+
+        code, listed, _ = admin("signup", "list", "--state", "pending")
+        self.assertEqual((code, [s["login"] for s in listed]), (0, ["grace", "frank"]))
+        self.assertEqual(admin("signup", "accept", first.reference)[1]["state"], "accepted")
+        code, rejected, _ = admin("signup", "reject", second.reference, "--reason", "spam")
+        self.assertEqual((rejected["state"], rejected["reason"]), ("rejected", "spam"))
+        self.assertEqual(master.call("person.get", User("admin", {"admin"}),
+                                     login="frank").roles, ("user",))
+        code, _, err = admin("signup", "accept", second.reference)
+        self.assertEqual((code, err.split(":")[1].strip()), (cli.EXIT_ERROR, "conflict"))

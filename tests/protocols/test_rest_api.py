@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import re
 from urllib.parse import quote, unquote, urlsplit
 
 from twisted.internet import defer, threads
@@ -149,6 +150,9 @@ class DocumentTests(RestTestCase):
     def test_every_operation_has_a_route_and_every_route_is_documented(self):
         reached = {name for route in ROUTES for name in route.operations}
         self.assertEqual(reached, set(load_all()))
+        for route in ROUTES:  # each path parameter is described (and validated)
+            for name in re.findall(r"\{(\w+)\}", route.path):
+                self.assertIn(name, openapi.PATH_PARAMETERS, route.path)
         document = openapi.document()
         documented = {(path, method.upper()) for path, methods in document["paths"].items()
                       for method in methods}
