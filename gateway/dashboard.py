@@ -1,4 +1,5 @@
-"""The dashboard: server-rendered pages for people, at ``/login``, ``/services``, ``/logout``.
+"""The dashboard: server-rendered pages for people, at ``/login``, ``/services``, ``/logout``,
+``/servers``, ``/invoices``, ``/tickets`` (support), ``/signup`` and ``/admin``.
 
 ``/services/new`` adds a service: a product, one of its releases (newest first), a form made
 from the release's parameter schema (``gateway.schema_form``; a JSON editor when it has none),
@@ -33,7 +34,8 @@ from twisted.web.server import NOT_DONE_YET
 from gateway import schema_form
 from gateway.web_login import SESSION_COOKIE, Sessions, local_path
 from slap_core import errors
-from slap_core.principals import ROLES
+from slap_core.principals import ROLES, Anonymous
+from slap_core.signups import SIGNUP, SignupSettings
 
 log = Logger()
 CSRF_COOKIE = b"slapgate_form"
@@ -54,6 +56,11 @@ TEMPLATES.filters["moment"] = lambda at: (time.strftime("%Y-%m-%d %H:%M UTC", ti
 def is_secret(name):
     """Whether a parameter's name says its value is secret."""
     return any(word in name.lower() for word in SECRET_WORDS)
+
+
+def signup_settings_of(master):
+    """The SignupSettings a master runs with (closed when it has none)."""
+    return master.storage.session_info.get(SIGNUP) or SignupSettings()
 
 
 def health_of(view):
@@ -89,7 +96,8 @@ class Dashboard(Resource):
         self.secret = secrets.token_bytes(32)
         for name, handler in (("login", self.login), ("logout", self.logout),
                               ("services", self.services), ("servers", self.servers),
-                              ("invoices", self.invoices), ("admin", self.admin)):
+                              ("invoices", self.invoices), ("admin", self.admin),
+                              ("signup", self.signup), ("tickets", self.tickets)):
             self.putChild(name.encode(), _PageResource(self, handler))
 
     # -- sessions and forms
@@ -136,6 +144,17 @@ class Dashboard(Resource):
         return TEMPLATES.get_template(template).render(
             user=user, csrf=self.csrf_for(request), is_secret=is_secret, **values).encode()
 
+    def form_cookie(self, request):
+        """Give an anonymous visitor the cookie their form's CSRF token derives from."""
+        if not request.getCookie(CSRF_COOKIE):
+            token = secrets.token_urlsafe(24).encode()
+            self.cookie(request, CSRF_COOKIE, token, 3600)
+            request.received_cookies[CSRF_COOKIE] = token
+
+    def signup_open(self):
+        """Whether this master takes sign-ups (the login page then offers it)."""
+        return signup_settings_of(self.calls.master).mode is not None
+
     # -- pages
 
     @defer.inlineCallbacks
@@ -154,17 +173,15 @@ class Dashboard(Resource):
             if user is None or not getattr(user, "login", None):
                 log.info("dashboard login refused for {login}", login=login[:60])
                 return 401, self.render(request, "login.html", next=target, login=login,
-                                        message="Wrong login or password.", sso=self.sso)
+                                        message="Wrong login or password.", sso=self.sso,
+                                        signup=self.signup_open())
             session = self.sessions.open(user)
             self.cookie(request, SESSION_COOKIE, session.encode(), self.ttl)
             log.info("dashboard login of {login}", login=user.login)
             raise Page(303, location=target)
-        if not request.getCookie(CSRF_COOKIE):
-            token = secrets.token_urlsafe(24).encode()
-            self.cookie(request, CSRF_COOKIE, token, 3600)
-            request.received_cookies[CSRF_COOKIE] = token
+        self.form_cookie(request)
         return 200, self.render(request, "login.html", next=target, login="", message=None,
-                                sso=self.sso)
+                                sso=self.sso, signup=self.signup_open())
 
     def logout(self, request, path):
         """POST: end the session and go to the login page."""
@@ -380,6 +397,19 @@ class Dashboard(Resource):
             people = yield self.calls.call("person.list", user)
             return 200, self.render(request, "admin_people.html", people=people,
                                     roles=ROLES)
+        if section == "signups" and not rest:
+            signups = yield self.calls.call("signup.list", user)
+            return 200, self.render(request, "admin_signups.html", signups=signups)
+        if section == "signups" and len(rest) == 2 and request.method == b"POST":
+            if rest[1] == "accept":
+                yield self.calls.call("signup.accept", user, reference=rest[0])
+            elif rest[1] == "reject":
+                reason = _argument(request, "reason").strip()
+                yield self.calls.call("signup.reject", user, reference=rest[0],
+                                      **({"reason": reason} if reason else {}))
+            else:
+                raise errors.NotFound("no such page")
+            raise Page(303, location="/admin/signups")
         if section == "catalogue" and not rest:
             added = None
             if request.method == b"POST":
@@ -394,6 +424,109 @@ class Dashboard(Resource):
             return 200, self.render(request, "admin_catalogue.html", products=products,
                                     added=added)
         raise errors.NotFound("no such page")
+
+    @defer.inlineCallbacks
+    def signup(self, request, path):
+        """``/signup``: the sign-up form (when the master takes sign-ups);
+        ``/signup/confirm?key=...``: the mailed link, confirmed with a button (a link a mail
+        scanner follows must not confirm anything)."""
+        visitor = Anonymous(address=getattr(request.getClientAddress(), "host", None))
+        if not self.signup_open():
+            raise errors.NotFound("this master takes no sign-up: ask its administrator")
+        if path == ["confirm"]:
+            key = _argument(request, "key")
+            if request.method != b"POST":
+                self.form_cookie(request)
+                return 200, self.render(request, "signup.html", step="confirm", key=key,
+                                        form={}, message=None)
+            self.check_csrf(request)
+            confirmed = yield self.calls.call("signup.confirm", visitor, key=key)
+            return 200, self.render(request, "signup.html", step="done", request_view=confirmed,
+                                    form={}, message=None)
+        if path:
+            raise errors.NotFound("no such page")
+        form = {name: _argument(request, name) for name in (
+            "login", "email", "full_name", "organisation")}
+        if request.method != b"POST":
+            self.form_cookie(request)
+            return 200, self.render(request, "signup.html", step="form", form=form,
+                                    message=None)
+        self.check_csrf(request)
+        message = None
+        if _argument(request, "password") != _argument(request, "password_again"):
+            message = "The two passwords differ."
+        else:
+            arguments = {k: v.strip() for k, v in form.items() if v.strip() or k in (
+                "login", "email")}
+            try:
+                view = yield self.calls.call("signup.request", visitor,
+                                             password=_argument(request, "password"),
+                                             **arguments)
+            except (errors.Invalid, errors.Conflict, errors.TooManyRequests) as refusal:
+                message = str(refusal)
+            else:
+                return 200, self.render(request, "signup.html", step="done",
+                                        request_view=view, form={}, message=None)
+        return 422, self.render(request, "signup.html", step="form", form=form,
+                                message=message)
+
+    @defer.inlineCallbacks
+    def tickets(self, request, path):
+        """``/tickets``: the person's tickets (support: everyone's); ``/tickets/new``: open one
+        (``?tree=`` or ``?computer=`` names its subject); ``/tickets/<reference>``: its thread,
+        a reply form, close or reopen; ``.../attachments/<n>``: a message's file."""
+        user = self.require_user(request)
+        if request.method == b"POST":
+            self.check_csrf(request)
+        if not path:
+            every = _argument(request, "all") == "1"
+            tickets = yield self.calls.call("ticket.list", user, include_closed=every)
+            return 200, self.render(request, "tickets.html", tickets=tickets, every=every)
+        if path == ["new"]:
+            return (yield self.new_ticket(request, user))
+        reference = path[0]
+        if len(path) == 3 and path[1] == "attachments" and path[2].isdigit():
+            document = yield self.calls.call("ticket.attachment", user, reference=reference,
+                                             message=int(path[2]))
+            request.setHeader(b"Content-Disposition", b"attachment; filename*=UTF-8''"
+                              + quote(document.filename, safe="").encode())
+            request.setHeader(b"X-Content-Type-Options", b"nosniff")
+            raise Page(200, body=document.content, media_type="application/octet-stream")
+        if len(path) == 2 and request.method == b"POST":
+            text = _argument(request, "text").strip()
+            if path[1] == "reply":
+                yield self.calls.call("ticket.post", user, reference=reference,
+                                      text=_argument(request, "text"))
+            elif path[1] in ("close", "reopen"):
+                yield self.calls.call("ticket." + path[1], user, reference=reference,
+                                      **({"text": text} if text else {}))
+            else:
+                raise errors.NotFound("no such page")
+            raise Page(303, location="/tickets/" + quote(reference, safe=""))
+        if len(path) != 1:
+            raise errors.NotFound("no such page")
+        ticket = yield self.calls.call("ticket.get", user, reference=reference)
+        return 200, self.render(request, "ticket.html", ticket=ticket)
+
+    @defer.inlineCallbacks
+    def new_ticket(self, request, user):
+        """``/tickets/new``: a title, a kind, the first message, about a service or a server."""
+        form = {name: _argument(request, name).strip() for name in (
+            "title", "kind", "tree", "computer")}
+        form["text"] = _argument(request, "text")
+        message = None
+        if request.method == b"POST":
+            arguments = {k: v for k, v in form.items() if v}
+            try:
+                ticket = yield self.calls.call("ticket.create", user, **{
+                    "title": "", "text": "", **arguments})
+            except (errors.Invalid, errors.NotFound) as refusal:
+                message = str(refusal)
+            else:
+                raise Page(303, location="/tickets/" + quote(ticket.reference, safe=""))
+        trees = yield self.calls.call("tree.list", user)
+        return (422 if message else 200), self.render(
+            request, "new_ticket.html", form=form, trees=trees, message=message)
 
     @defer.inlineCallbacks
     def act(self, request, user, title, action):

@@ -21,7 +21,8 @@ from slap_core.signups import MODES
 log = Logger()
 
 # The operations whose commit may have queued a mail.
-MAILING = ("signup.request", "signup.confirm", "signup.accept", "signup.reject")
+MAILING = ("signup.request", "signup.confirm", "signup.accept", "signup.reject",
+           "ticket.create", "ticket.post", "ticket.close", "ticket.reopen", "ticket.monitor")
 
 
 @dataclass(frozen=True)

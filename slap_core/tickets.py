@@ -19,6 +19,7 @@ from slap_core.access import check_computer_read, get_computer, person_for, pers
 from slap_core.clock import now
 from slap_core.models import InstanceTree, Person, Ticket, TicketMessage
 from slap_core.operations import operation
+from slap_core.outbox import queue
 from slap_core.views import (TicketAttachmentView, TicketMessageView, TicketSummaryView,
                              TicketView)
 
@@ -136,6 +137,28 @@ def add_message(session, ticket, author, text, attachment=(None, None, None)):
         attachment_size=len(content) if content is not None else 0, attachment=content))
     ticket.turn = "operator" if author_id == ticket.requester_id else "customer"
     ticket.updated_at = now()
+    _notify(session, ticket, author, text)
+
+
+def _notify(session, ticket, author, text):
+    """Mail the other side (the requester, or the assignee of a ticket whose requester wrote)
+    when the master sends mail."""
+    from slap_core.signups import settings
+
+    config = settings(session)
+    if not config.mail:
+        return
+    session.flush()
+    session.refresh(ticket)
+    recipient = ticket.requester if author is None or author.id != ticket.requester_id \
+        else ticket.assignee
+    if recipient is None or not recipient.email or (author is not None
+                                                     and recipient.id == author.id):
+        return
+    queue(session, recipient.email, "[%s] %s" % (ticket.reference, ticket.title),
+          "%s wrote on %s:\n\n%s\n\nThe whole thread: %s\n" % (
+              author.login if author is not None else "The master", ticket.reference, text,
+              config.public_url.rstrip("/") + "/tickets/" + ticket.reference))
 
 
 def _subject(session, user, requester, tree, computer):

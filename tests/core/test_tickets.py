@@ -160,3 +160,28 @@ class TicketTests(MasterTestCase):
                           reference=ticket.reference, assignee="sam")
         self.assertIsNone(self.call("ticket.assign", self.sam,
                                     reference=ticket.reference).assignee)
+
+
+class TicketMailTests(MasterTestCase):
+    """With mail, each message is mailed to the other side."""
+
+    def test_the_other_side_is_mailed(self):
+        from slap_core.signups import SIGNUP, SignupSettings
+
+        self.master.storage.session_info[SIGNUP] = SignupSettings(
+            mail=True, public_url="https://cloud.example.org")
+        self.call("person.create", self.admin, login="alice", email="alice@example.org")
+        self.call("person.create", self.admin, login="sam", email="sam@example.org",
+                  roles=["support"])
+        sam = User("sam", {"support"})
+        ticket = self.call("ticket.create", self.alice, title="slow", text="Why?")
+        self.assertEqual(self.call("outbox.pending", self.admin), [])  # nobody assigned yet
+        self.call("ticket.assign", sam, reference=ticket.reference, assignee="sam")
+        self.call("ticket.post", sam, reference=ticket.reference, text="Which page?")
+        self.call("ticket.post", self.alice, reference=ticket.reference, text="The home page.")
+        mails = self.call("outbox.pending", self.admin)
+        self.assertEqual([(m.recipient, m.subject) for m in mails],
+                         [("alice@example.org", "[%s] slow" % ticket.reference),
+                          ("sam@example.org", "[%s] slow" % ticket.reference)])
+        self.assertIn("sam wrote on %s:\n\nWhich page?" % ticket.reference, mails[0].body)
+        self.assertIn("https://cloud.example.org/tickets/" + ticket.reference, mails[0].body)

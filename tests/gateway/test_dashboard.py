@@ -21,7 +21,7 @@ class DashboardCase(unittest.TestCase):
     """A running master whose pages are read with requests (a cookie-keeping browser)."""
 
     def setUp(self):
-        self.running = start_test_master(self)
+        self.running = self.start_master()
         self.base = self.running.urls()[0].rstrip("/")
         master = self.running.master
         for login in ("alice", "bob"):
@@ -33,6 +33,10 @@ class DashboardCase(unittest.TestCase):
         master.call("supply.supply", ADMIN, url=SR, computer="COMP-0")
         master.call("instance.request", User("alice"), title="alice-web", software_release=SR,
                     parameters={"db-password": "hunter2", "size": "s"})
+
+    def start_master(self):
+        """The master the pages are read from."""
+        return start_test_master(self)
 
     def browser(self):
         session = requests.Session()
