@@ -27,6 +27,7 @@ from protocols.syncml.contacts import ContactsStore
 from protocols.syncml.items import ItemRefused, digest
 from protocols.syncml.instances import InstancesStore
 from protocols.syncml.server_items import CatalogueStore, InvoicesStore
+from protocols.syncml.tickets import TicketsStore
 from protocols.syncml.message import (DEVINF, DEVINF_TYPE, MAX_MESSAGE, E, Reply, anchor, child, children,
                                       loc, local, meta, text)
 from slap_core import errors
@@ -43,7 +44,7 @@ SLOW_FOR = {TWO_WAY: SLOW, ONE_WAY_FROM_CLIENT: REFRESH_FROM_CLIENT,
 SERVER_SENDS = {TWO_WAY, SLOW, ONE_WAY_FROM_SERVER, REFRESH_FROM_SERVER}
 STARTS_OVER = {SLOW, REFRESH_FROM_CLIENT, REFRESH_FROM_SERVER}
 STORES = {store.name: store for store in (ContactsStore, InstancesStore, CatalogueStore,
-                                          InvoicesStore)}
+                                          InvoicesStore, TicketsStore)}
 # The digest of an item the device deleted and the master is still winding up (an instance
 # being destroyed): not sent again while it lasts.
 DELETED = "-"
@@ -128,11 +129,11 @@ class StoreSync:
         if kind == "Delete":
             if guid is None:
                 return 211
-            self.unbind(guid)  # its digest stays: the item is not sent back unchanged
             try:
                 self.store.delete(guid)
-            except ItemRefused as refusal:
+            except ItemRefused as refusal:  # still the device's: it stays mapped
                 return refusal.code
+            self.unbind(guid)  # its digest stays: the item is not sent back unchanged
             self.digests[guid] = DELETED  # gone for the device while the master winds it up
             return 200
         card = self.store.read(data)  # the device's item as the store reads it

@@ -387,3 +387,66 @@ class ServerOnlyStoreTests(EngineTestCase):
         answer = client.send(sync(store="invoices", local="./invoices"))
         self.assertEqual(answer.items(), [])
         self.assertTrue(answer.final)
+
+
+TICKET = """<ticket xmlns="urn:slapgate:syncml:ticket:1"><title>{title}</title>
+<kind>complaint</kind>{state}{messages}</ticket>"""
+
+
+class TicketsStoreTests(EngineTestCase):
+    """The tickets store: an ERP's CRM opens tickets, posts and closes; answers flow back."""
+
+    def ticket(self, *texts, title="shop is slow", state="", numbered=()):
+        messages = "".join('<message number="%d" author="x">%s</message>' % (n, t)
+                           for n, t in numbered)
+        messages += "".join("<message>%s</message>" % text for text in texts)
+        return TICKET.format(title=title, state=state and "<state>%s</state>" % state,
+                             messages=messages)
+
+    def test_the_crm_opens_posts_and_closes_and_support_answers_flow_back(self):
+        store = dict(store="tickets", local="./cases")
+        client = self.device()
+        client.send(alert(201, next_="c1", **store))
+        answer = client.send(sync(change("Add", "case-1", self.ticket("Pages take 10 s."),
+                                         content_type="application/vnd.slapgate.ticket+xml"),
+                                  **store))
+        self.assertEqual(answer.statuses("Add")[0][2], 201)
+        (ticket,) = self.call("ticket.list", self.alice)
+        self.assertEqual((ticket.title, ticket.kind, ticket.message_count),
+                         ("shop is slow", "complaint", 1))
+        (item,) = answer.items()
+        self.assertEqual(item[:3], ("Replace", ticket.reference, "case-1"))
+        self.assertIn('<message number="1" author="alice"', item[3])
+        client.send(map_items([], **store))
+        self.call("ticket.post", self.admin, reference=ticket.reference, text="Which page?")
+
+        second = self.device(session="2")
+        second.send(alert(200, last="c1", next_="c2", **store))
+        answer = second.send(sync(**store))
+        (item,) = answer.items()
+        self.assertIn('author="admin"', item[3])
+        self.assertIn("Which page?", item[3])
+        second.send(map_items([], **store))
+
+        third = self.device(session="3")
+        third.send(alert(200, last="c2", next_="c3", **store))
+        answer = third.send(sync(change("Replace", "case-1", self.ticket(
+            "The home page.", state="closed", numbered=((1, "Pages take 10 s."),
+                                                        (2, "Which page?")))), **store))
+        self.assertEqual(answer.statuses("Replace")[0][2], 200)
+        view = self.call("ticket.get", self.alice, reference=ticket.reference)
+        self.assertEqual(([m.text for m in view.messages], view.state),
+                         (["Pages take 10 s.", "Which page?", "The home page."], "closed"))
+        answer = third.send(sync(change("Delete", "case-1"), **store))
+        self.assertEqual(answer.statuses("Delete")[0][2], 405)
+
+    def test_a_bad_item_opens_nothing(self):
+        store = dict(store="tickets", local="./cases")
+        client = self.device()
+        client.send(alert(201, **store))
+        bad = [self.ticket(), self.ticket("x", title=""), "<ticket xmlns='urn:other'/>",
+               self.ticket("x", state="exploded")]
+        answer = client.send(sync(*[change("Add", "b%d" % n, text) for n, text in
+                                    enumerate(bad)], **store))
+        self.assertEqual([s[2] for s in answer.statuses("Add")], [415] * 4)
+        self.assertEqual(self.call("ticket.list", self.alice), [])
