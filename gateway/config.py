@@ -4,6 +4,7 @@ import configparser
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 
+from gateway.guard import DEFAULT_MAX_BODY
 from gateway.settings import ConfigError  # raised by load(); importable from here
 from slap_core.poll_limit import DEFAULT_PER_MINUTE
 from slap_core.tickets import DEFAULT_ATTACHMENT_LIMIT, MAX_ATTACHMENT_LIMIT
@@ -35,6 +36,8 @@ class MasterConfig:
     monitoring ticket for a tree whose instance stays in error ``monitor_error_delay`` seconds
     and a computer silent ``monitor_silence_delay`` seconds (0: never), and close tickets
     waiting ``ticket_idle_close`` seconds for their customer (0: never).
+    ``max_body``: the largest request body any face takes, in bytes (no more is ever kept in
+    memory; SyncML's messages are smaller still).
     ``ticket_attachment_limit``: the largest file a support ticket's message may carry, in bytes
     (at most 3,000,000: its base64 text must fit a 4 MiB request body).
     ``ldap``: :class:`gateway.ldap_auth.LdapSettings` from an ``[ldap]`` section (logins are
@@ -60,6 +63,7 @@ class MasterConfig:
     crl_refresh_interval: float = 10.0
     max_polls_per_minute: int = DEFAULT_PER_MINUTE
     ticket_attachment_limit: int = DEFAULT_ATTACHMENT_LIMIT
+    max_body: int = DEFAULT_MAX_BODY
     monitor_interval: float = 300.0
     monitor_error_delay: float = 3600.0
     monitor_silence_delay: float = 3600.0
@@ -135,6 +139,10 @@ def load(path=None, **overrides):
             except ValueError:
                 raise ConfigError("max_polls_per_minute is a number (0: no limit)") from None
             try:
+                config.max_body = section.getint("max_body", config.max_body)
+            except ValueError:
+                raise ConfigError("max_body is a number of bytes") from None
+            try:
                 config.ticket_attachment_limit = section.getint(
                     "ticket_attachment_limit", config.ticket_attachment_limit)
             except ValueError:
@@ -177,6 +185,8 @@ def load(path=None, **overrides):
         raise ConfigError("crl_refresh_interval is a positive number of seconds")
     if config.max_polls_per_minute < 0:
         raise ConfigError("max_polls_per_minute is 0 (no limit) or more")
+    if not 64 * 1024 <= config.max_body <= 1024 ** 3:
+        raise ConfigError("max_body is 65536 to 1073741824 bytes")
     if not 0 <= config.ticket_attachment_limit <= MAX_ATTACHMENT_LIMIT:
         raise ConfigError("ticket_attachment_limit is 0 (no attachments) to %d bytes"
                           % MAX_ATTACHMENT_LIMIT)

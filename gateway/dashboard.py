@@ -151,6 +151,14 @@ class Dashboard(Resource):
             self.cookie(request, CSRF_COOKIE, token, 3600)
             request.received_cookies[CSRF_COOKIE] = token
 
+    def refusal(self, request, status, code, message):
+        """What the guard refuses (a form too large, not a form), as a page."""
+        request.setResponseCode(status)
+        request.setHeader(b"Content-Type", b"text/html; charset=utf-8")
+        request.setHeader(b"Cache-Control", b"no-store")
+        return self.render(request, "error.html", title="Refused",
+                           message="This form was refused: %s." % message)
+
     def signup_open(self):
         """Whether this master takes sign-ups (the login page then offers it)."""
         return signup_settings_of(self.calls.master).mode is not None

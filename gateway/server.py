@@ -162,7 +162,8 @@ def start_master(reactor, config):
     slap_callers = LoopbackCallers(local_admin(config.admin_login)) \
         if config.insecure_loopback else None
     calls = CoreCalls(master, reactor)
-    site = build_site(calls, slap_callers, ldap=config.ldap, oidc=config.oidc)
+    site = build_site(calls, slap_callers, ldap=config.ldap, oidc=config.oidc,
+                      max_body=config.max_body)
     ports = []
     for address in config.listen:
         host, port = parse_listen(address)

@@ -23,7 +23,6 @@ from twisted.web import xmlrpc as twisted_xmlrpc
 from protocols.statuses import STATUS, status_of
 from slap_core.declarations import NOTHING
 
-MAX_BODY = 4 * 1024 * 1024
 INT_MIN, INT_MAX = -2**31, 2**31 - 1
 PARSE_ERROR, INVALID_REQUEST, NO_SUCH_METHOD, INVALID_PARAMS, INTERNAL_ERROR = (
     -32700, -32600, -32601, -32602, -32603)
@@ -94,28 +93,20 @@ class XmlRpcResource(twisted_xmlrpc.XMLRPC):
                                                                allow_none=True)
 
     def render_POST(self, request):
-        """Refuse oversized or DTD-carrying bodies with a fault before parsing."""
+        """Answer an undecodable call with our own fault (the guard bounded the body)."""
         if self.with_nil is not None and request.postpath == [b"nil"]:
             return self.with_nil.render_POST(request)
-        body = request.content.read(MAX_BODY + 1)
+        body = request.content.read()
         request.content.seek(0)
-        problem = None
-        code = INVALID_REQUEST
-        if len(body) > MAX_BODY:
-            problem = "request body larger than %d bytes" % MAX_BODY
-        elif b"<!DOCTYPE" in body or b"<!ENTITY" in body:
-            problem = "DTDs and entity declarations are not accepted"
-        else:
-            # twisted.web answers an undecodable call with its own fault 8002 and the Python
-            # exception's text ("list index out of range"): decode first, answer in our words.
-            try:
-                xmlrpc.client.loads(body, use_datetime=False)
-            except Exception:  # expat, ValueError, IndexError, TypeError...: all the client's
-                code, problem = PARSE_ERROR, "the body is not a well-formed XML-RPC call"
-        if problem is not None:
+        # twisted.web answers an undecodable call with its own fault 8002 and the Python
+        # exception's text ("list index out of range"): decode first, answer in our words.
+        try:
+            xmlrpc.client.loads(body, use_datetime=False)
+        except Exception:  # expat, ValueError, IndexError, TypeError...: all the client's
             request.setHeader(b"content-type", b"text/xml; charset=utf-8")
-            return xmlrpc.client.dumps(xmlrpc.client.Fault(code, problem),
-                                       methodresponse=True).encode("utf-8")
+            return xmlrpc.client.dumps(xmlrpc.client.Fault(
+                PARSE_ERROR, "the body is not a well-formed XML-RPC call"),
+                methodresponse=True).encode("utf-8")
         return super().render_POST(request)
 
     def listProcedures(self):
@@ -227,3 +218,10 @@ class SystemHandler(twisted_xmlrpc.XMLRPCIntrospection):
             except xmlrpc.client.Fault as fault:
                 answers.append({"faultCode": fault.faultCode, "faultString": fault.faultString})
         return answers
+
+
+def refusal(request, status, code, message):
+    """What the guard refuses, as an XML-RPC fault (invalid request) in an HTTP 200."""
+    request.setHeader(b"content-type", b"text/xml; charset=utf-8")
+    return xmlrpc.client.dumps(xmlrpc.client.Fault(INVALID_REQUEST, message),
+                               methodresponse=True).encode("utf-8")

@@ -443,7 +443,7 @@ ERRORS = {
     404: "no such resource, or not yours to see",
     405: "the path does not take this method (Allow lists those it takes)",
     409: "contradicts the current state",
-    413: "the body is larger than 4 MiB",
+    413: "the body is larger than the master's max_body (4 MiB unless configured)",
     414: "the request line is longer than 16 KiB",
     415: "the body is not application/json",
     422: "a parameter or the body does not match this document, or a value the core refuses",

@@ -25,7 +25,6 @@ from protocols.statuses import retry_after, status_of
 from slap_core import errors
 
 JSON = b"application/json"
-MAX_BODY = 1024 * 1024
 DOCUMENT = "slapos_json_api.json"
 ENTRIES = {}
 
@@ -394,9 +393,7 @@ class JsonEntryResource(Resource):
         if request.method != b"POST":
             request.setHeader(b"Allow", b"POST")
             return self.error(request, 405, "use POST")
-        body = request.content.read(MAX_BODY + 1) if request.content is not None else b""
-        if len(body) > MAX_BODY:
-            return self.error(request, 413, "request body larger than %d bytes" % MAX_BODY)
+        body = request.content.read() if request.content is not None else b""
         try:
             document = json.loads(body.decode("utf-8")) if body.strip() else None
         except (UnicodeDecodeError, ValueError) as error:

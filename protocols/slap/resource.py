@@ -23,7 +23,6 @@ from slap_core import errors
 
 XML = b"text/xml; charset=utf-8"
 TEXT = b"text/plain; charset=utf-8"
-MAX_BODY = 8 * 1024 * 1024
 ENDPOINTS = {}
 
 
@@ -436,10 +435,6 @@ class EndpointResource(Resource):
             request.setHeader(b"Allow", self.method)
             request.setHeader(b"Content-Type", TEXT)
             return b"use %s" % self.method
-        if _body_size(request) > MAX_BODY:
-            request.setResponseCode(413)
-            request.setHeader(b"Content-Type", TEXT)
-            return b"request body too large"
         result = self.callers.for_request(request)
         result.addCallback(lambda callers: defer.maybeDeferred(
             self.handler, Call(request, self.calls, callers, self.watcher)))
@@ -479,17 +474,6 @@ class EndpointResource(Resource):
             request.finish()
 
 
-def _body_size(request):
-    content = request.content
-    if content is None:
-        return 0
-    position = content.tell()
-    content.seek(0, 2)
-    size = content.tell()
-    content.seek(position)
-    return size
-
-
 class SlapResource(Resource):
     """``/slap/``: the master URL given to upstream SlapOS tools."""
 
@@ -515,3 +499,14 @@ class SlapResource(Resource):
         """The bare master URL answers with the list of calls served."""
         request.setHeader(b"Content-Type", TEXT)
         return ("\n".join(sorted(ENDPOINTS) + sorted(json_api.ENTRIES)) + "\n").encode()
+
+
+def refusal(request, status, code, message):
+    """What the guard refuses, as SLAP answers errors: a status and a line of text (a JSON
+    error document for an entry of the JSON API)."""
+    entry = request.postpath[0].decode("ascii", "replace") if request.postpath else ""
+    if entry in json_api.ENTRIES:
+        return json_api.JsonEntryResource.error(request, status, message)
+    request.setResponseCode(status)
+    request.setHeader(b"Content-Type", TEXT)
+    return message.encode("utf-8")

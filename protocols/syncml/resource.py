@@ -53,16 +53,7 @@ class SyncMLResource(resource.Resource):
 
     def render_POST(self, request):
         """Answer one SyncML message."""
-        content_type = (request.getHeader(b"content-type") or b"").lower()
-        body = request.content.read(messages.MAX_MESSAGE + 1)
-        if WBXML_TYPE in content_type:
-            return _plain(request, 415, b"this master speaks SyncML in its XML encoding only "
-                                        b"(application/vnd.syncml+xml): turn WBXML off")
-        if XML_TYPE not in content_type:
-            return _plain(request, 400, b"a SyncML message is sent as application/vnd.syncml+xml")
-        if len(body) > messages.MAX_MESSAGE:
-            return _plain(request, 413, b"a SyncML message is at most %d bytes"
-                          % messages.MAX_MESSAGE)
+        body = request.content.read()  # the guard bounded it, checked its type and DTD
         try:
             parsed = messages.parse(body)
         except messages.Unreadable as error:
@@ -95,3 +86,15 @@ def _plain(request, code, text):
     request.setResponseCode(code)
     request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
     return text + b"\n"
+
+
+def refusal(request, status, code, message):
+    """What the guard refuses, as a line of text (WBXML named: a device to reconfigure)."""
+    if status == 415 and WBXML_TYPE in (request.getHeader(b"content-type") or b"").lower():
+        return _plain(request, 415, b"this master speaks SyncML in its XML encoding only "
+                                    b"(application/vnd.syncml+xml): turn WBXML off")
+    if status == 415:
+        message = "a SyncML message is sent as application/vnd.syncml+xml"
+    elif status == 413:
+        message = "a SyncML message is at most %d bytes" % messages.MAX_MESSAGE
+    return _plain(request, status, message.encode("utf-8"))

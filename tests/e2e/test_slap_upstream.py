@@ -98,7 +98,7 @@ class UpstreamLibraryTests(unittest.TestCase):
         self.assertEqual(seen["pending_request"], "no error")
         self.assertEqual(seen["pending_id"], "ResourceNotReady")
         self.assertEqual(seen["bad_usage"], "HTTPError")
-        usage = yield running.site.resource.children[b"slap"].calls.call(
+        usage = yield running.site.resource.children[b"slap"].resource.calls.call(
             "usage.list", local_admin(), computer="COMP-0")
         self.assertEqual([(u.partition, u.quantity) for u in usage], [("slappart0", 1.5)])
 

@@ -142,7 +142,7 @@ class SlapAdaptorTests(SlapMaster, unittest.TestCase):
         code, _ = yield self.post("requestComputerPartition", self.request_fields("child"),
                                   header)
         self.assertEqual(code, 200)
-        calls = self.running.site.resource.children[b"slap"].calls
+        calls = self.running.site.resource.children[b"slap"].resource.calls
         from gateway.server import local_admin
 
         child, = [i for i in (yield calls.call("instance.list", local_admin()))

@@ -234,8 +234,8 @@ class JsonApiTests(unittest.TestCase):
         code, document = yield self.post("slapos.get.v0.software_instance", raw=b"[]")
         self.assertEqual(code, 400)
         code, document = yield self.post("slapos.get.v0.software_instance",
-                                         raw=b" " * (1024 * 1024 + 10))
-        self.assertEqual(code, 413)
+                                         raw=b" " * (4 * 1024 * 1024 + 10))
+        self.assertEqual((code, document["status"]), (413, 413))  # the guard, in JSON
 
     @defer.inlineCallbacks
     def test_not_found_is_403_and_get_is_405(self):

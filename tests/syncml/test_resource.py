@@ -55,7 +55,7 @@ class SyncMLResourceTests(unittest.TestCase):
                   b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><SyncML>&b;</SyncML>')
         cases = [
             (good, "application/vnd.syncml+wbxml", 415),
-            (good, "text/plain", 400),
+            (good, "text/plain", 415),
             (xxe, XML, 400),
             (laughs, XML, 400),
             (b"<SyncML><SyncHdr>", XML, 400),

@@ -214,7 +214,7 @@ class ManyCardsTests(SyncEvolutionCase):
 
     @defer.inlineCallbacks
     def test_a_thousand_cards_in_small_messages(self):
-        engine = self.running.site.resource.children[b"syncml"].engine
+        engine = self.running.site.resource.children[b"syncml"].resource.engine
         engine.max_msg_size = 10000  # what the master takes: the device splits its package
         sizes = []
         handle = engine.handle
