@@ -68,11 +68,13 @@ class SupportInChromiumTests(unittest.TestCase):
     def ticket(self):
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support import expected_conditions as ready
+        from selenium.common.exceptions import StaleElementReferenceException
         from selenium.webdriver.support.ui import Select, WebDriverWait
 
         browser = chromium()
         try:
-            wait = WebDriverWait(browser, 20)
+            wait = WebDriverWait(browser, 20,
+                                 ignored_exceptions=(StaleElementReferenceException,))
             browser.get(self.base + "/login")
             wait.until(ready.presence_of_element_located((By.ID, "login"))).send_keys("carol")
             browser.find_element(By.ID, "password").send_keys("carol-secret")
@@ -85,6 +87,7 @@ class SupportInChromiumTests(unittest.TestCase):
             browser.find_element(By.ID, "title").send_keys("shop answers 502")
             browser.find_element(By.ID, "text").send_keys("Since 10:00, every page.")
             browser.find_element(By.ID, "open").click()
+            wait.until(ready.url_contains("/tickets/TICKET-"))
             wait.until(ready.presence_of_element_located((By.ID, "thread")))
             reference = browser.current_url.rsplit("/", 1)[1]
             # support answers (from its own CRM, over the core)
@@ -100,8 +103,10 @@ class SupportInChromiumTests(unittest.TestCase):
             wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#thread > li")) == 3)
             self.shot(browser, "ticket")
             browser.find_element(By.ID, "close").click()
-            closed = wait.until(ready.presence_of_element_located((By.ID, "state")))
-            return reference, turn, authors, closed.get_attribute("data-state")
+            # The old page's #state may still be found (then goes stale): wait for the new one.
+            wait.until(lambda b: b.find_element(By.ID, "state").get_attribute(
+                "data-state") == "closed")
+            return reference, turn, authors, "closed"
         finally:
             browser.quit()
 
