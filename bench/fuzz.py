@@ -28,7 +28,7 @@ import urllib.parse
 from bench import hostile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FACES = ("xmlrpc", "soap", "slap", "syncml", "dashboard")
+FACES = ("xmlrpc", "soap", "slap", "syncml", "dashboard", "rest")
 EXCEPTION_TEXT = re.compile(rb"Traceback|\b\w+(Error|Exception): ")
 
 
@@ -65,7 +65,9 @@ class Master:
         """(status, answer) of one request (``body`` None: a GET)."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
-            connection.request("GET" if body is None else "POST", path, body, headers)
+            headers = dict(headers)
+            method = headers.pop("X-Method", "GET" if body is None else "POST")
+            connection.request(method, path, body, headers)
             response = connection.getresponse()
             return response.status, response.read()
         finally:

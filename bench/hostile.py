@@ -5,6 +5,7 @@ Each generator is deterministic for a seed, so a failure names a body that can b
 """
 
 import base64
+import json
 import random
 import re
 import urllib.parse
@@ -230,16 +231,28 @@ def requests(face, seed, count, master, auth):
             yield "/syncml", body, {"Content-Type": "application/vnd.syncml+xml"}
     elif face == "dashboard":
         yield from dashboard_requests(seed, count, master)
+    elif face == "rest":
+        _, document = master.post("/api/openapi.json", None, {})
+        for method, path, body, content_type in rest_requests(seed, count, json.loads(document)):
+            headers = {"Authorization": auth, "X-Method": method}
+            if content_type:
+                headers["Content-Type"] = content_type
+            yield path, body, headers
     else:
         raise ValueError("no face %r" % face)
 
 
-DASHBOARD_PATHS = ["/login", "/logout", "/services", "/services/new", "/services/x",
+DASHBOARD_PATHS = ["/signup", "/signup/confirm", "/tickets", "/tickets/new", "/tickets/TICKET-1",
+                   "/tickets/TICKET-1/reply", "/tickets/TICKET-1/close",
+                   "/tickets/TICKET-1/attachments/1", "/admin/signups",
+                   "/admin/signups/SIGNUP-1/accept",
+                   "/login", "/logout", "/services", "/services/new", "/services/x",
                    "/services/x/stop", "/services/x/explode", "/services/%00", "/servers",
                    "/servers/new", "/servers/COMP-9", "/servers/COMP-9/supply", "/invoices",
                    "/invoices/2026-000001", "/invoices/x/pdf", "/admin", "/admin/people",
                    "/admin/people/x/roles", "/admin/people/x/disable", "/admin/catalogue", "/"]
 DASHBOARD_FIELDS = ["csrf", "login", "password", "title", "url", "state", "product", "release",
+                    "text", "kind", "tree", "email", "password_again", "key", "all", "reason",
                     "type", "step", "raw", "computer", "roles", "schema", "p:tcp-port", "next"]
 DASHBOARD_VALUES = ["", "x", "\u00e9", "a" * 3000, "review", "request", "{", "[]",
                     '{"a": {"b": 1}}', "http://sr/x.cfg", "//evil", "COMP-0", "admin", "wizard"]
@@ -265,3 +278,57 @@ def dashboard_requests(seed, count, master):
             yield path, body.encode(), headers
         else:
             yield path + "?" + body, None, headers
+
+
+REST_VALUES = [None, True, 0, -1, 99999999999999999999, 1e308, "", "x", "\u00e9" * 300,
+               "a" * 70000, "\x00", "COMP-0", "SOFTINST-1", "TICKET-1", "2026-13", "-1.5",
+               [], ["x"], {}, {"a": {"b": [1, {"c": None}]}}, "http://sr/x.cfg", "../../etc"]
+REST_PATH_VALUES = ["x", "COMP-0", "SOFTINST-1", "TICKET-1", "SIGNUP-1", "1", "0", "-1",
+                    "%00", "%2e%2e", "a" * 2000, "%C3%A9", "%FF", "1e9"]
+REST_TYPES = ["application/json", "application/json; charset=latin-1", "text/plain",
+              "application/xml", None, "multipart/form-data; boundary=x"]
+
+
+def _schema_of(document, schema):
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def rest_requests(seed, count, document):
+    """(method, path, body or None, content type) of requests to every route of the OpenAPI
+    ``document``: odd path values and queries, bodies from each route's schema with members
+    dropped, retyped, unknown or duplicated, odd JSON, wrong media types, cut or flipped."""
+    rng = random.Random(seed)
+    routes = [(method.upper(), path, spec) for path, methods in document["paths"].items()
+              for method, spec in methods.items()]
+    for _ in range(count):
+        method, template, spec = rng.choice(routes)
+        path = "/api" + re.sub(r"\{\w+\}", lambda _: rng.choice(REST_PATH_VALUES), template)
+        if rng.random() < 0.5:
+            names = [p["name"] for p in spec.get("parameters", ()) if p["in"] == "query"]
+            query = {name: rng.choice(["", "x", "true", "-1", "99999999999", "%00", "a" * 500])
+                     for name in rng.sample(names + ["stray"], min(len(names) + 1,
+                                                                     rng.randrange(4)))}
+            path += "?" + urllib.parse.urlencode(query)
+        body, content_type = None, None
+        if method in ("POST", "PUT", "PATCH"):
+            schema = spec.get("requestBody", {}).get("content", {}).get(
+                "application/json", {}).get("schema", {})
+            properties = _schema_of(document, schema).get("properties", {}) if schema else {}
+            fields = {name: rng.choice(REST_VALUES) for name in properties
+                      if rng.random() < 0.7}
+            if rng.random() < 0.3:
+                fields[rng.choice(["stray", "__proto__", "", "a" * 300])] = rng.choice(
+                    REST_VALUES)
+            text = json.dumps(fields)
+            if rng.random() < 0.1 and fields:
+                text = text[:-1] + ", " + text[1:]  # every member twice
+            elif rng.random() < 0.1:
+                text = rng.choice(["[", "{\"a\": 1e99999}", "[" * 5000 + "]" * 5000, "null",
+                                   "\"x\"", "{\"a\": \"\\ud800\"}", "1" * 5000])
+            body = text.encode("utf-8", "surrogatepass")
+            mutated = cut_or_flip(rng, body, rng.random()) if body else None
+            body = body if mutated is None else mutated
+            content_type = rng.choice(REST_TYPES) if rng.random() < 0.2 else "application/json"
+        yield method, path, body, content_type
