@@ -106,13 +106,18 @@ class Master:
         return tracebacks
 
 
-def run_face(face, bodies, seed):
+def run_face(face, bodies, seed, good=0):
     """The figures of one face."""
     master = Master()
     auth = "Basic " + base64.b64encode(("admin:" + master.password).encode()).decode()
     statuses, wrong, leaked = collections.Counter(), 0, 0
     rss_before = _rss(master.process.pid)
+    good_statuses = collections.Counter()
     try:
+        if good:
+            for path, body, headers in hostile.good_requests(face, good, auth):
+                good_statuses[master.post(path, body, headers)[0]] += 1
+            rss_before = _rss(master.process.pid)
         for path, body, headers in hostile.requests(face, seed, bodies, master, auth):
             status, answer = master.post(path, body, headers)
             statuses[status] += 1
@@ -126,7 +131,8 @@ def run_face(face, bodies, seed):
     finally:
         tracebacks = master.stop()
     return dict(face=face, bodies=sum(statuses.values()), statuses=dict(sorted(statuses.items())),
-                wrong=wrong, leaked=leaked, tracebacks=tracebacks, rss=(rss_before, rss_after))
+                wrong=wrong, leaked=leaked, tracebacks=tracebacks, rss=(rss_before, rss_after),
+                good=dict(sorted(good_statuses.items())))
 
 
 def main(argv=None):
@@ -135,13 +141,19 @@ def main(argv=None):
     parser.add_argument("--bodies", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--faces", default=",".join(FACES))
+    parser.add_argument("--good", type=int, default=0,
+                        help="first send this many good requests: RSS before is then the "
+                             "size after good traffic")
     args = parser.parse_args(argv)
     print("| face | bodies | answers by status | wrong 5xx/internal | exception text | "
           "tracebacks in log | RSS MB before -> after |")
     print("|---|---:|---|---:|---:|---:|---|")
     bad = False
     for face in args.faces.split(","):
-        figures = run_face(face, args.bodies, args.seed)
+        figures = run_face(face, args.bodies, args.seed, args.good)
+        if args.good:
+            print("|   %s good requests | %d | %s | | | | |" % (
+                face, sum(figures["good"].values()), figures["good"]), flush=True)
         bad = bad or figures["wrong"] or figures["leaked"] or figures["tracebacks"]
         print("| %(face)s | %(bodies)d | %(statuses)s | %(wrong)d | %(leaked)d | %(tracebacks)d "
               "| %(rss)s |" % figures, flush=True)

@@ -332,3 +332,51 @@ def rest_requests(seed, count, document):
             body = body if mutated is None else mutated
             content_type = rng.choice(REST_TYPES) if rng.random() < 0.2 else "application/json"
         yield method, path, body, content_type
+
+
+def good_requests(face, count, auth):
+    """(path, body or None, headers) of ``count`` well-formed requests to ``face``: the good
+    traffic the memory after hostile traffic is compared with."""
+    credentials = base64.b64decode(auth.split()[1]).decode()
+    for number in range(count):
+        if face == "xmlrpc":
+            yield "/xmlrpc", ("<?xml version='1.0'?><methodCall><methodName>%s</methodName>"
+                              "<params><param><value><struct/></value></param></params>"
+                              "</methodCall>" % ("person.me", "catalogue.list_releases")[
+                                  number % 2]).encode(), {"Content-Type": "text/xml",
+                                                          "Authorization": auth}
+        elif face == "soap":
+            yield "/soap", (b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/'
+                            b'soap/envelope/" xmlns:s="urn:slapgate:soap"><soapenv:Body>'
+                            b"<s:personMe/></soapenv:Body></soapenv:Envelope>"), {
+                "Content-Type": "text/xml; charset=utf-8", "Authorization": auth,
+                "SOAPAction": '"personMe"'}
+        elif face == "rest":
+            yield ("/api/me", "/api/releases")[number % 2], None, {"Authorization": auth}
+        elif face == "slap":
+            yield "/slap/requestComputerPartition", urllib.parse.urlencode({
+                "software_release": "http://sr.example/software.cfg",
+                "partition_reference": "good-%d" % (number % 50), "software_type": "default",
+                "shared_xml": "<marshal><bool>0</bool></marshal>",
+                "partition_parameter_xml": "<marshal><dictionary id='i2'/></marshal>",
+                "filter_xml": "<marshal><dictionary id='i2'/></marshal>",
+                "state": "<marshal><string>started</string></marshal>"}).encode(), {
+                "Content-Type": "application/x-www-form-urlencoded"}
+        elif face == "syncml":
+            login = credentials.split(":", 1)[0]
+            yield "/syncml", ((
+                "<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr><VerDTD>1.2</VerDTD><VerProto>"
+                "SyncML/1.2</VerProto><SessionID>%d</SessionID><MsgID>1</MsgID><Target><LocURI>"
+                "http://x/syncml</LocURI></Target><Source><LocURI>good-device</LocURI><LocName>"
+                "%s</LocName></Source><Cred><Meta><Type xmlns='syncml:metinf'>syncml:auth-basic"
+                "</Type></Meta><Data>%s</Data></Cred><Meta><MaxMsgSize xmlns='syncml:metinf'>"
+                "150000</MaxMsgSize></Meta></SyncHdr><SyncBody><Alert><CmdID>1</CmdID><Data>201"
+                "</Data><Item><Target><LocURI>contacts</LocURI></Target><Source><LocURI>./c"
+                "</LocURI></Source><Meta><Anchor xmlns='syncml:metinf'><Next>n%d</Next></Anchor>"
+                "</Meta></Item></Alert><Final/></SyncBody></SyncML>")
+                % (number, login, base64.b64encode(credentials.encode()).decode(), number)
+            ).encode(), {"Content-Type": "application/vnd.syncml+xml"}
+        elif face == "dashboard":
+            yield "/login", None, {}
+        else:
+            raise ValueError("no face %r" % face)

@@ -377,6 +377,9 @@ class SoapApplication:
                                                       ("Content-Type", "text/plain")])
             return [b"POST SOAP 1.1 envelopes here; the WSDL is at ?wsdl\n"]
         body = environ["wsgi.input"].read()
+        if not body.strip():  # spyne would raise StopIteration on it: a bare 500
+            return self.fault(start_response, "invalid", "the body is empty: a SOAP 1.1 "
+                                                         "request is an envelope")
         if not environ.get("CONTENT_TYPE"):
             return self.fault(start_response, "invalid", "a SOAP 1.1 request needs a Content-Type")
         problem = _text_problem(environ["CONTENT_TYPE"], body)

@@ -43,6 +43,17 @@ class HostileSoapTests(unittest.TestCase):
         self.assertEqual((yield self.http.get(self.base + b"health")).code, 200)
 
     @defer.inlineCallbacks
+    def test_an_empty_body_is_a_client_fault(self):
+        for body in (b"", b"  \r\n"):
+            response = yield self.http.post(self.base + b"soap", data=body,
+                                            auth=self.running.credentials,
+                                            headers={b"Content-Type": [b"text/xml"]})
+            answer = yield response.content()
+            self.assertEqual(response.code, 500)
+            self.assertIn(b"<faultcode>soap11env:Client</faultcode>", answer)
+            self.assertIn(b"the body is empty", answer)
+
+    @defer.inlineCallbacks
     def test_text_that_is_not_utf8_is_a_client_fault(self):
         login, password = self.running.credentials
         body = (b'<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap'
