@@ -176,6 +176,11 @@ class Dashboard(Resource):
             if login and password:
                 try:
                     user = yield self.calls.run(self.authenticate, login, password)
+                except errors.Unavailable:
+                    return 503, self.render(
+                        request, "login.html", next=target, login=login, sso=self.sso,
+                        signup=self.signup_open(), message="The directory that checks "
+                        "passwords does not answer: try again in a moment.")
                 except errors.SlapError:
                     user = None
             if user is None or not getattr(user, "login", None):

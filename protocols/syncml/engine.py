@@ -264,9 +264,10 @@ class Engine:
         session.out_msg_id += 1
         reply = Reply(message, session.out_msg_id, max_msg_size=self.max_msg_size)
         header_code, kind = self._authenticate(session, message)
-        if header_code in (401, 407):
+        if header_code in (401, 407, 503):  # 503: the directory did not answer
             reply.status(0, "SyncHdr", header_code, message.target, message.source,
-                         self._challenge(message.source, kind))
+                         self._challenge(message.source, kind) if header_code != 503
+                         else None)
             for command in message.commands:
                 if local(command) != "Status":
                     reply.status(text(command, "CmdID"), local(command), header_code)
@@ -300,6 +301,8 @@ class Engine:
                                                           text(cred, "Data"))
             else:
                 return 401, BASIC
+        except errors.Unavailable:  # the directory did not answer: not a wrong password
+            return 503, kind
         except (binascii.Error, ValueError, UnicodeDecodeError, errors.SlapError):
             return 401, kind
         return 212, kind
