@@ -37,32 +37,16 @@ def _rss(pid):
         return int(re.search(r"VmRSS:\s+(\d+)", handle.read()).group(1)) // 1024
 
 
-class Master:
-    """A ``slapgate master`` subprocess on a fresh database in a directory of its own."""
+class Target:
+    """A master reached over HTTP on 127.0.0.1:``port``, whose admin's password is
+    ``password``: what the generators of bench.hostile send to."""
 
-    def __init__(self):
-        self.work = tempfile.mkdtemp(prefix="slapgate-fuzz-")
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.log_path = os.path.join(self.work, "master.log")
-        self.log = open(self.log_path, "w")
-        self.process = subprocess.Popen(
-            [os.path.join(ROOT, ".venv", "bin", "slapgate"), "master", "--listen",
-             "127.0.0.1:%d" % self.port, "--db", os.path.join(self.work, "m.sqlite"),
-             "--state-dir", os.path.join(self.work, "state"), "--insecure-loopback"],
-            stdout=self.log, stderr=subprocess.STDOUT, cwd=self.work)
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        with open(os.path.join(self.work, "state", "admin-password")) as handle:
-            self.password = handle.read().strip()
+    def __init__(self, port, password):
+        self.port, self.password = port, password
 
     def post(self, path, body, headers):
-        """(status, answer) of one request (``body`` None: a GET)."""
+        """(status, answer) of one request (``body`` None: a GET; header X-Method: another
+        method)."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         try:
             headers = dict(headers)
@@ -95,6 +79,38 @@ class Master:
         _, page = exchange("GET", "/services", None, {"Cookie": session})
         return session, re.search(rb'name="csrf" value="([^"]+)"', page).group(1).decode()
 
+
+def wrong_answer(face, status, answer):
+    """Whether an answer is the wrong kind of server error for ``face``."""
+    fault = b"Fault>" in answer
+    return (status >= 500 and not (face == "soap" and fault)) or \
+        b"<int>-32603</int>" in answer or b"<Data>511</Data>" in answer
+
+
+class Master(Target):
+    """A ``slapgate master`` subprocess on a fresh database in a directory of its own."""
+
+    def __init__(self):
+        self.work = tempfile.mkdtemp(prefix="slapgate-fuzz-")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.log_path = os.path.join(self.work, "master.log")
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [os.path.join(ROOT, ".venv", "bin", "slapgate"), "master", "--listen",
+             "127.0.0.1:%d" % self.port, "--db", os.path.join(self.work, "m.sqlite"),
+             "--state-dir", os.path.join(self.work, "state"), "--insecure-loopback"],
+            stdout=self.log, stderr=subprocess.STDOUT, cwd=self.work)
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        with open(os.path.join(self.work, "state", "admin-password")) as handle:
+            self.password = handle.read().strip()
+
     def stop(self):
         """Stop it; the number of tracebacks its log holds."""
         self.process.terminate()
@@ -121,9 +137,7 @@ def run_face(face, bodies, seed, good=0):
         for path, body, headers in hostile.requests(face, seed, bodies, master, auth):
             status, answer = master.post(path, body, headers)
             statuses[status] += 1
-            fault = b"Fault>" in answer
-            if (status >= 500 and not (face == "soap" and fault)) or \
-                    b"<int>-32603</int>" in answer or b"<Data>511</Data>" in answer:
+            if wrong_answer(face, status, answer):
                 wrong += 1
             if EXCEPTION_TEXT.search(answer):
                 leaked += 1
