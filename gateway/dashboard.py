@@ -506,13 +506,12 @@ class Dashboard(Resource):
             request.setHeader(b"X-Content-Type-Options", b"nosniff")
             raise Page(200, body=document.content, media_type="application/octet-stream")
         if len(path) == 2 and request.method == b"POST":
-            text = _argument(request, "text").strip()
+            text = _argument(request, "text")
             if path[1] == "reply":
-                yield self.calls.call("ticket.post", user, reference=reference,
-                                      text=_argument(request, "text"))
+                yield self.calls.call("ticket.post", user, reference=reference, text=text)
             elif path[1] in ("close", "reopen"):
                 yield self.calls.call("ticket." + path[1], user, reference=reference,
-                                      **({"text": text} if text else {}))
+                                      **({"text": text.strip()} if text.strip() else {}))
             else:
                 raise errors.NotFound("no such page")
             raise Page(303, location="/tickets/" + quote(reference, safe=""))

@@ -119,9 +119,10 @@ class Guard(Resource):
 
     def problem(self, request):
         """(status, code, message) of the refusal ``request`` deserves, or None."""
-        if getattr(request, "too_large", False) or body_length(request) > self.limit:
+        length = body_length(request)
+        if getattr(request, "too_large", False) or length > self.limit:
             return 413, "too_large", "the body is larger than %d bytes" % self.limit
-        if request.method not in BODY_METHODS or body_length(request) == 0:
+        if request.method not in BODY_METHODS or length == 0:
             return None
         if self.face.media_types is not None and \
                 media_type_of(request) not in self.face.media_types:

@@ -1,5 +1,6 @@
 """The one twisted.web site of a master: the root resource and what is mounted on it."""
 
+import dataclasses
 import json
 
 from twisted.logger import Logger, LogLevel
@@ -96,6 +97,7 @@ FACES = {
     "slap": Face("SLAP", slap_refusal),
     "syncml": Face("SyncML", syncml_refusal, limit=MAX_MESSAGE,
                    media_types=(SYNCML_TYPE.decode(),), xml="external"),
+    # The dashboard refuses with a page of its own: build_site gives it its refusal.
     "pages": Face("dashboard", None, limit=1024 * 1024,
                   media_types=("application/x-www-form-urlencoded", "multipart/form-data")),
     "other": Face("other", _plain_refusal),
@@ -146,8 +148,7 @@ def build_site(calls, slap_callers=None, ldap=None, oidc=None, max_body=DEFAULT_
           "api")
     check_password = password_check(passwords)  # the dashboard's form and SyncML's Cred
     root.dashboard = Dashboard(calls, check_password, sessions, sso=sessions is not None)
-    pages = Face("dashboard", root.dashboard.refusal, limit=FACES["pages"].limit,
-                 media_types=FACES["pages"].media_types)
+    pages = dataclasses.replace(FACES["pages"], refuse=root.dashboard.refusal)
     for name, page in root.dashboard.children.items():
         root.putChild(name, Guard(page, pages, max_body))
     mount("syncml", SyncMLResource(calls, check_password, VERSION),

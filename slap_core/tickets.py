@@ -20,6 +20,7 @@ from slap_core.clock import now
 from slap_core.models import InstanceTree, Person, Ticket, TicketMessage
 from slap_core.operations import operation
 from slap_core.outbox import queue
+from slap_core.signups import settings as signup_settings
 from slap_core.views import (TicketAttachmentView, TicketMessageView, TicketSummaryView,
                              TicketView)
 
@@ -143,9 +144,7 @@ def add_message(session, ticket, author, text, attachment=(None, None, None)):
 def _notify(session, ticket, author, text):
     """Mail the other side (the requester, or the assignee of a ticket whose requester wrote)
     when the master sends mail."""
-    from slap_core.signups import settings
-
-    config = settings(session)
+    config = signup_settings(session)
     if not config.mail:
         return
     session.flush()

@@ -13,7 +13,7 @@ connection parameters flow to the device on its next sync.
 from lxml import etree
 
 import schemas
-from protocols.syncml.items import ItemRefused, refused
+from protocols.syncml.items import CoreStore, ItemRefused, refused
 from slap_core import errors, safe_xml
 
 NS = "urn:slapgate:syncml:instance:1"
@@ -76,7 +76,7 @@ def read_item(data):
             "parameters": named("parameter"), "sla": named("sla")}
 
 
-class InstancesStore:
+class InstancesStore(CoreStore):
     """The caller's root instances as XML items keyed by reference."""
 
     name = "instances"
@@ -84,14 +84,11 @@ class InstancesStore:
     types = ((CONTENT_TYPE, "1.0"),)
     echo = True  # the master's own fields (reference, status, connection) go back
 
-    def __init__(self, master, principal):
-        self.master = master
-        self.principal = principal
-
-    def _call(self, name, **arguments):
+    def call(self, name, **arguments):
+        """As CoreStore's, but a request recorded and waiting for a partition is done."""
         try:
             return self.master.call(name, self.principal, **arguments)
-        except errors.NotReady as waiting:  # recorded, waiting for a partition: done for us
+        except errors.NotReady as waiting:
             if waiting.result is None:
                 raise refused(waiting) from None
             return waiting.result
@@ -101,7 +98,7 @@ class InstancesStore:
     def items(self):
         """{reference: item} of the caller's own root instances."""
         login = getattr(self.principal, "login", None)
-        return {view.reference: write_item(view) for view in self._call("instance.list")
+        return {view.reference: write_item(view) for view in self.call("instance.list")
                 if view.requester is None and view.owner == login}
 
     read = staticmethod(read_item)
@@ -120,7 +117,7 @@ class InstancesStore:
 
     def create(self, record, items):
         """Request the instance; returns (reference, item)."""
-        view = self._call("instance.request", title=record["title"],
+        view = self.call("instance.request", title=record["title"],
                           software_release=record["software_release"],
                           software_type=record["software_type"], parameters=record["parameters"],
                           sla=record["sla"], state=record["state"], shared=record["shared"])
@@ -128,7 +125,7 @@ class InstancesStore:
 
     def update(self, reference, record):
         """Request the instance again with the device's release, type, parameters, state."""
-        view = self._call("instance.change", reference=reference,
+        view = self.call("instance.change", reference=reference,
                           software_release=record["software_release"],
                           software_type=record["software_type"], parameters=record["parameters"],
                           sla=record["sla"], state=record["state"])
@@ -136,4 +133,4 @@ class InstancesStore:
 
     def delete(self, reference):
         """Destroy the instance (and its tree)."""
-        self._call("instance.destroy", reference=reference)
+        self.call("instance.destroy", reference=reference)

@@ -1,8 +1,10 @@
-"""What every store shares: a refused item change and its SyncML status, an item's digest."""
+"""What every store shares: a refused item change and its SyncML status, an item's digest,
+the core it calls as the session's principal."""
 
 import hashlib
 
 from protocols.statuses import status_of
+from slap_core import errors
 
 
 class ItemRefused(Exception):
@@ -27,3 +29,18 @@ def refused(error):
 def digest(text):
     """The digest of an item as the master writes it (what tells a change on the master)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+class CoreStore:
+    """A store over the core, called as the session's principal."""
+
+    def __init__(self, master, principal):
+        self.master = master
+        self.principal = principal
+
+    def call(self, name, **arguments):
+        """Operation ``name``'s result; the core's refusal is an ItemRefused."""
+        try:
+            return self.master.call(name, self.principal, **arguments)
+        except errors.SlapError as error:
+            raise refused(error) from None

@@ -8,8 +8,7 @@ import hashlib
 
 from lxml import etree
 
-from protocols.syncml.items import ItemRefused, refused
-from slap_core import errors
+from protocols.syncml.items import CoreStore, ItemRefused
 
 
 def _document(namespace, tag, fields):
@@ -20,24 +19,16 @@ def _document(namespace, tag, fields):
     return etree.tostring(root, encoding="unicode")
 
 
-class ServerOnlyStore:
+class ServerOnlyStore(CoreStore):
     """A store whose items come from one listing operation; devices may not change them."""
 
     name = display_name = operation = None
     types = ()  # ((content type, version),) of the items
     echo = False
 
-    def __init__(self, master, principal):
-        self.master = master
-        self.principal = principal
-
     def items(self):
         """{id: XML item} of what the caller may read."""
-        try:
-            views = self.master.call(self.operation, self.principal)
-        except errors.SlapError as error:
-            raise refused(error) from None
-        return dict(self.item(view) for view in views)
+        return dict(self.item(view) for view in self.call(self.operation))
 
     def item(self, view):
         """(id, XML item) of one listed view."""

@@ -12,7 +12,7 @@ it, and answers from support flow to the device on its next sync.
 from lxml import etree
 
 import schemas
-from protocols.syncml.items import ItemRefused, refused
+from protocols.syncml.items import CoreStore, ItemRefused
 from slap_core import errors, safe_xml
 
 NS = "urn:slapgate:syncml:ticket:1"
@@ -69,7 +69,7 @@ def read_item(data):
             "new": [m.text or "" for m in messages if not m.get("number")]}
 
 
-class TicketsStore:
+class TicketsStore(CoreStore):
     """Tickets as XML items keyed by reference."""
 
     name = "tickets"
@@ -77,21 +77,11 @@ class TicketsStore:
     types = ((CONTENT_TYPE, "1.0"),)
     echo = True  # the master's numbers, authors and answers go back
 
-    def __init__(self, master, principal):
-        self.master = master
-        self.principal = principal
-
-    def _call(self, name, **arguments):
-        try:
-            return self.master.call(name, self.principal, **arguments)
-        except errors.SlapError as error:
-            raise refused(error) from None
-
     def items(self):
         """{reference: item} of the tickets the caller may see, closed ones too."""
-        return {summary.reference: write_item(self._call("ticket.get",
+        return {summary.reference: write_item(self.call("ticket.get",
                                                          reference=summary.reference))
-                for summary in self._call("ticket.list", include_closed=True)}
+                for summary in self.call("ticket.list", include_closed=True)}
 
     read = staticmethod(read_item)
 
@@ -112,25 +102,25 @@ class TicketsStore:
             raise ItemRefused(415, "a new ticket carries its first message")
         first, *more = record["new"]
         subject = {k: record[k] for k in ("tree", "computer") if record[k]}
-        view = self._call("ticket.create", title=record["title"], text=first,
+        view = self.call("ticket.create", title=record["title"], text=first,
                           kind=record["kind"] or "information", **subject)
         for text in more:
-            view = self._call("ticket.post", reference=view.reference, text=text)
+            view = self.call("ticket.post", reference=view.reference, text=text)
         if record["state"] == "closed":
-            view = self._call("ticket.close", reference=view.reference)
+            view = self.call("ticket.close", reference=view.reference)
         return view.reference, write_item(view)
 
     def update(self, reference, record):
         """Reopen, post the new messages, close: what the device changed, in that order."""
-        view = self._call("ticket.get", reference=reference)
+        view = self.call("ticket.get", reference=reference)
         if record["new"] and view.state == "closed":
-            view = self._call("ticket.reopen", reference=reference)
+            view = self.call("ticket.reopen", reference=reference)
         elif record["state"] == "open" and view.state == "closed":
-            view = self._call("ticket.reopen", reference=reference)
+            view = self.call("ticket.reopen", reference=reference)
         for text in record["new"]:
-            view = self._call("ticket.post", reference=reference, text=text)
+            view = self.call("ticket.post", reference=reference, text=text)
         if record["state"] == "closed" and view.state != "closed":
-            view = self._call("ticket.close", reference=reference)
+            view = self.call("ticket.close", reference=reference)
         return write_item(view)
 
     def delete(self, reference):

@@ -13,7 +13,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,18 +26,12 @@ from twisted.trial import unittest
 from slap_core.master import Master
 from slap_core.principals import User
 from tests.fixtures import SR
+from tests.upstream import _free_port as free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SLAPGATE = os.path.join(os.path.dirname(sys.executable), "slapgate")
 WRITERS = 4
 ROUNDS = 5
-
-
-def free_port():
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class MasterProcess:

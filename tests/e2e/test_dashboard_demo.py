@@ -4,7 +4,6 @@ the person stops it, then destroys it. Chromium (headless, selenium) in a thread
 slapgate's node agent in this process.
 """
 
-import os
 
 import pytest
 from twisted.internet import defer, threads
@@ -14,7 +13,7 @@ from slap_core.principals import User
 from tests.e2e.test_memcached_demo import (ADDRESS, MEMCACHED_SR, answers, free_port,
                                            stop_memcached)
 from tests.fixtures import start_test_master
-from tests.gateway.test_dashboard_browser import chromium
+from tests.gateway.test_dashboard_browser import chromium, screenshot
 from tests.node_harness import COMPUTER
 
 ADMIN = User("admin", {"admin"})
@@ -48,13 +47,6 @@ class DashboardDemoTests(unittest.TestCase):
         browser = yield threads.deferToThread(chromium)
         self.addCleanup(threads.deferToThread, browser.quit)
         self.base = base.rstrip("/")
-        shots = os.environ.get("SLAPGATE_SCREENSHOTS")
-
-        def shot(name):
-            if shots:
-                os.makedirs(shots, exist_ok=True)
-                browser.save_screenshot(os.path.join(shots, name + ".png"))
-
         def add_the_service():
             from selenium.webdriver.common.by import By
             from selenium.webdriver.support import expected_conditions as ready
@@ -71,7 +63,7 @@ class DashboardDemoTests(unittest.TestCase):
             wait.until(ready.presence_of_element_located((By.ID, "title"))).send_keys("cache")
             browser.find_element(By.ID, "p:tcp-port").send_keys("99999")
             browser.find_element(By.ID, "p:memory-mb").send_keys("16")
-            shot("add-service")
+            screenshot(browser, "add-service")
             browser.find_element(By.ID, "review-button").click()
             wait.until(ready.presence_of_element_located((By.ID, "request"))).click()
             error = wait.until(ready.presence_of_element_located(
@@ -106,7 +98,7 @@ class DashboardDemoTests(unittest.TestCase):
             browser.get(self.base + "/services/cache")
             wait.until(ready.text_to_be_present_in_element((By.ID, "health"), "ok"))
             connection = browser.find_element(By.ID, "connection").text
-            shot("service-deployed")
+            screenshot(browser, "service-deployed")
             browser.find_element(By.ID, "stop").click()
             wait.until(ready.alert_is_present())
             browser.switch_to.alert.accept()

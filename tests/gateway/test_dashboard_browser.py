@@ -31,6 +31,22 @@ def chromium():
     return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
 
 
+def require_chromium(testcase):
+    """Fail ``testcase`` when Debian's chromium or chromedriver is missing."""
+    for program in ("chromium", "chromedriver"):
+        if shutil.which(program) is None:
+            testcase.fail("%s is missing: `make test` installs chromium and chromium-driver"
+                          % program)
+
+
+def screenshot(browser, name):
+    """Keep the page as ``name``.png in $SLAPGATE_SCREENSHOTS, when that is set."""
+    shots = os.environ.get("SLAPGATE_SCREENSHOTS")
+    if shots:
+        os.makedirs(shots, exist_ok=True)
+        browser.save_screenshot(os.path.join(shots, name + ".png"))
+
+
 @pytest.mark.browser
 class DashboardInChromiumTests(unittest.TestCase):
     """A person logs in, follows a service, stops it, logs out."""
@@ -38,10 +54,7 @@ class DashboardInChromiumTests(unittest.TestCase):
     timeout = 180
 
     def setUp(self):
-        for program in ("chromium", "chromedriver"):
-            if shutil.which(program) is None:
-                self.fail("%s is missing: `make test` installs chromium and chromium-driver"
-                          % program)
+        require_chromium(self)
         self.running = start_test_master(self)
         self.base = self.running.urls()[0].rstrip("/")
         master = self.running.master
@@ -61,12 +74,6 @@ class DashboardInChromiumTests(unittest.TestCase):
                                 "admin-password": "s3cret"})
         master.call("instance.report_started", partition, computer=view.computer,
                     partition=view.partition)
-        self.shots = os.environ.get("SLAPGATE_SCREENSHOTS")
-
-    def shot(self, browser, name):
-        if self.shots:
-            os.makedirs(self.shots, exist_ok=True)
-            browser.save_screenshot(os.path.join(self.shots, name + ".png"))
 
     def scenario(self):
         from selenium.webdriver.common.by import By
@@ -81,7 +88,7 @@ class DashboardInChromiumTests(unittest.TestCase):
             self.assertIn("/login", browser.current_url)
             browser.find_element(By.ID, "login").send_keys("alice")
             browser.find_element(By.ID, "password").send_keys("wrong")
-            self.shot(browser, "login")
+            screenshot(browser, "login")
             browser.find_element(By.ID, "log-in").click()
             alert = wait.until(ready.presence_of_element_located((By.CSS_SELECTOR,
                                                                   "[role=alert]")))
@@ -91,7 +98,7 @@ class DashboardInChromiumTests(unittest.TestCase):
             row = wait.until(ready.presence_of_element_located(
                 (By.CSS_SELECTOR, "#services tr[data-title=cache]")))
             self.assertIn("ok", row.text)
-            self.shot(browser, "services")
+            screenshot(browser, "services")
             row.find_element(By.LINK_TEXT, "cache").click()
             wait.until(ready.presence_of_element_located((By.ID, "connection")))
             connection = browser.find_element(By.ID, "connection").text
@@ -99,17 +106,17 @@ class DashboardInChromiumTests(unittest.TestCase):
             self.assertNotIn("s3cret", connection)  # masked until shown
             browser.find_element(By.XPATH, "//table[@id='connection']//button[.='Show']").click()
             self.assertIn("s3cret", browser.find_element(By.ID, "connection").text)
-            self.shot(browser, "service")
+            screenshot(browser, "service")
             browser.find_element(By.ID, "stop").click()
             wait.until(ready.alert_is_present())
             browser.switch_to.alert.accept()
             wait.until(ready.text_to_be_present_in_element((By.ID, "state"), "stopped"))
             browser.find_element(By.LINK_TEXT, "Servers").click()
             wait.until(ready.presence_of_element_located((By.ID, "register")))
-            self.shot(browser, "servers")
+            screenshot(browser, "servers")
             browser.find_element(By.LINK_TEXT, "Invoices").click()
             wait.until(ready.presence_of_element_located((By.ID, "no-invoice")))
-            self.shot(browser, "invoices")
+            screenshot(browser, "invoices")
             # a keyboard is enough: the logout button takes the focus and Enter
             logout = browser.find_element(By.XPATH, "//header//button[.='Log out']")
             logout.send_keys("\n")

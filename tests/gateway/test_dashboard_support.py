@@ -11,7 +11,8 @@ from gateway.mail import SignupSection, SmtpSettings
 from slap_core.principals import User
 from tests.fixtures import start_test_master
 from tests.gateway.test_dashboard import ADMIN, DashboardCase
-from tests.gateway.test_signup_mail import Inbox, free_port
+from tests.gateway.test_signup_mail import Inbox
+from tests.upstream import _free_port as free_port
 
 
 class SupportPagesTests(DashboardCase):

@@ -4,7 +4,6 @@ answer), and a local account still logs in everywhere."""
 
 import base64
 import json
-import socket
 import xmlrpc.client
 
 from twisted.internet import defer, threads
@@ -12,13 +11,7 @@ from twisted.trial import unittest
 
 from tests.fixtures import http_client, start_test_master
 from tests.gateway.test_ldap import settings
-
-
-def closed_port():
-    """A port nothing listens on (connections are refused)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.upstream import _free_port as closed_port
 
 
 class DirectoryDownTests(unittest.TestCase):
@@ -28,7 +21,7 @@ class DirectoryDownTests(unittest.TestCase):
 
     def setUp(self):
         self.running = start_test_master(
-            self, ldap=settings("ldap://127.0.0.1:%d" % closed_port(), timeout=1.0))
+            self, ldap=settings("ldap://127.0.0.1:%d" % closed_port(), timeout=1.0))  # refused
         self.base = self.running.urls()[0]
         self.client = http_client(self)
         self.admin = self.running.credentials

@@ -4,7 +4,6 @@ mail without losing it; sign-ups are throttled per client address."""
 
 import json
 import re
-import socket
 import time
 from email import message_from_bytes, policy
 
@@ -14,6 +13,7 @@ from twisted.trial import unittest
 
 from gateway.mail import SignupSection, SmtpSettings
 from tests.fixtures import http_client, start_test_master
+from tests.upstream import _free_port as free_port
 
 
 class Inbox:
@@ -26,13 +26,6 @@ class Inbox:
         """Keep the message."""
         self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
         return "250 OK"
-
-
-def free_port():
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class SignupMailTests(unittest.TestCase):

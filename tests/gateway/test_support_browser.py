@@ -3,8 +3,6 @@ a visitor creates an account on an automatic master without mail (it waits for t
 admin accepts it, the new customer opens a ticket about their service and reads support's
 answer."""
 
-import os
-import shutil
 
 import pytest
 from twisted.internet import defer, threads
@@ -13,7 +11,7 @@ from twisted.trial import unittest
 from gateway.mail import SignupSection
 from slap_core.principals import ComputerAgent, User
 from tests.fixtures import SR, format_configuration, start_test_master
-from tests.gateway.test_dashboard_browser import chromium
+from tests.gateway.test_dashboard_browser import chromium, require_chromium, screenshot
 
 ADMIN = User("admin", {"admin"})
 
@@ -25,10 +23,7 @@ class SupportInChromiumTests(unittest.TestCase):
     timeout = 180
 
     def setUp(self):
-        for program in ("chromium", "chromedriver"):
-            if shutil.which(program) is None:
-                self.fail("%s is missing: `make test` installs chromium and chromium-driver"
-                          % program)
+        require_chromium(self)
         self.running = start_test_master(self, signup=SignupSection(mode="approval"))
         self.base = self.running.urls()[0].rstrip("/")
         master = self.running.master
@@ -36,12 +31,6 @@ class SupportInChromiumTests(unittest.TestCase):
         master.call("computer.format", ComputerAgent("COMP-0"), reference="COMP-0",
                     configuration=format_configuration("COMP-0", 2))
         master.call("supply.supply", ADMIN, url=SR, computer="COMP-0")
-        self.shots = os.environ.get("SLAPGATE_SCREENSHOTS")
-
-    def shot(self, browser, name):
-        if self.shots:
-            os.makedirs(self.shots, exist_ok=True)
-            browser.save_screenshot(os.path.join(self.shots, name + ".png"))
 
     def sign_up(self):
         from selenium.webdriver.common.by import By
@@ -58,7 +47,7 @@ class SupportInChromiumTests(unittest.TestCase):
                                 ("full_name", "Carol C."), ("password", "carol-secret"),
                                 ("password_again", "carol-secret")):
                 browser.find_element(By.ID, name).send_keys(value)
-            self.shot(browser, "signup")
+            screenshot(browser, "signup")
             browser.find_element(By.ID, "sign-up").click()
             outcome = wait.until(ready.presence_of_element_located((By.ID, "outcome")))
             return outcome.get_attribute("data-state"), outcome.text
@@ -101,7 +90,7 @@ class SupportInChromiumTests(unittest.TestCase):
             browser.find_element(By.ID, "text").send_keys("Yes, thank you.")
             browser.find_element(By.ID, "reply").click()
             wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#thread > li")) == 3)
-            self.shot(browser, "ticket")
+            screenshot(browser, "ticket")
             browser.find_element(By.ID, "close").click()
             # The old page's #state may still be found (then goes stale): wait for the new one.
             wait.until(lambda b: b.find_element(By.ID, "state").get_attribute(

@@ -32,10 +32,7 @@ class TicketCommandTests(unittest.TestCase):
                                      text="It answers 502.").reference
 
     def admin(self, *arguments):
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = cli.main(["admin", "--db", self.database, *arguments])
-        return code, json.loads(out.getvalue()) if out.getvalue() else None, err.getvalue()
+        return slapgate_admin("--db", self.database, *arguments)
 
     def test_support_works_a_ticket_from_the_shell(self):
         code, listed, _ = self.admin("ticket", "list")
@@ -87,19 +84,19 @@ class TicketCommandTests(unittest.TestCase):
             handle.write(b"x" * 11)
         with open(path, "w") as handle:
             handle.write("[master]\nticket_attachment_limit = 10\n")
-        code, _, err = cli_main_with_config(self, path, "ticket", "reply", self.reference,
-                                            "--text", "big", "--attach", big)
+        code, _, err = slapgate_admin("--config", path, "--db", self.database, "ticket",
+                                      "reply", self.reference, "--text", "big", "--attach", big)
         self.assertEqual((code, err.strip()), (
             cli.EXIT_ERROR, "slapgate: invalid: an attachment is at most 10 bytes, this one "
                             "has 11"))
 
 
-def cli_main_with_config(test, config, *arguments):
-    """``slapgate admin --config CONFIG --db DB ARGUMENTS``: (code, output, errors)."""
+def slapgate_admin(*arguments):
+    """``slapgate admin ARGUMENTS``: (exit code, its JSON output or None, its errors)."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main(["admin", "--config", config, "--db", test.database, *arguments])
-    return code, out.getvalue(), err.getvalue()
+        code = cli.main(["admin", *arguments])
+    return code, json.loads(out.getvalue()) if out.getvalue() else None, err.getvalue()
 
 
 class SignupCommandTests(unittest.TestCase):
@@ -121,10 +118,7 @@ class SignupCommandTests(unittest.TestCase):
             handle.write("[signup]\nmode = approval\n")
 
         def admin(*arguments):
-            out, err = io.StringIO(), io.StringIO()
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                code = cli.main(["admin", "--config", config, "--db", database, *arguments])
-            return code, json.loads(out.getvalue()) if out.getvalue() else None, err.getvalue()
+            return slapgate_admin("--config", config, "--db", database, *arguments)
 
         code, listed, _ = admin("signup", "list", "--state", "pending")
         self.assertEqual((code, [s["login"] for s in listed]), (0, ["grace", "frank"]))

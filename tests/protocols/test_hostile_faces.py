@@ -5,18 +5,16 @@ logged error), and the master healthy afterwards. ``make fuzz`` sends more and r
 """
 
 import base64
-import re
 
 import pytest
 from twisted.internet import defer, threads
 from twisted.trial import unittest
 
 from bench import hostile
-from bench.fuzz import FACES, Target, wrong_answer
+from bench.fuzz import EXCEPTION_TEXT, FACES, Target, wrong_answer
 from tests.fixtures import start_test_master
 
 BODIES = 2000
-EXCEPTION_TEXT = re.compile(rb"Traceback|\b\w+(Error|Exception): ")
 
 
 def send_all(face, target, auth, seed):

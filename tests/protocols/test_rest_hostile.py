@@ -8,15 +8,14 @@ logs.
 """
 
 import json
-import re
 
 from twisted.internet import defer
 from twisted.trial import unittest
 
+from bench.fuzz import EXCEPTION_TEXT
 from bench.hostile import rest_requests
 from tests.fixtures import http_client, start_test_master
 
-EXCEPTION_TEXT = re.compile(rb"Traceback|\b\w+(Error|Exception): ")
 
 
 class HostileRestTests(unittest.TestCase):
